@@ -1,0 +1,3 @@
+export * from './outcome.ts';
+export * from './resource.ts';
+export * from './search/index-types.ts';

@@ -1,0 +1,74 @@
+/**
+ * The transport-neutral FHIR core (DESIGN.md rule 3): a request is plain data, a response is
+ * plain data, and nothing here knows HTTP. The HTTP door, transaction/batch entries, the importer
+ * and (later) the HL7 and DICOM mappings all go through `FhirCore.handle`.
+ */
+import type { FhirResource } from '@concordia/fhir';
+import type { RequestContext } from '../access/request-context.ts';
+
+export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** The interaction names of http://hl7.org/fhir/R4/valueset-restful-interaction.html (used in metrics and audit). */
+export type InteractionName =
+  | 'read'
+  | 'vread'
+  | 'update'
+  | 'patch'
+  | 'delete'
+  | 'history-instance'
+  | 'history-type'
+  | 'history-system'
+  | 'create'
+  | 'search-type'
+  | 'search-system'
+  | 'capabilities'
+  | 'transaction'
+  | 'batch'
+  | 'operation';
+
+export interface FhirRequest {
+  method: FhirMethod;
+  /** Path below the FHIR base without leading slash: `Patient/123/_history/2`, `metadata`, ``. */
+  path: string;
+  /** Query parameters in order, repeated names kept (search semantics depend on both). */
+  query: [string, string][];
+  headers: FhirRequestHeaders;
+  /** Parsed JSON body (resource, Bundle, Parameters or JSON Patch array), if any. */
+  body?: unknown;
+}
+
+export interface FhirRequestHeaders {
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+  ifNoneExist?: string;
+  /** `Prefer` header, e.g. `return=minimal`, `handling=strict`. */
+  prefer?: string;
+  /** `Content-Type` of the body, needed to tell JSON Patch from FHIRPath Patch. */
+  contentType?: string;
+}
+
+export interface FhirResponse {
+  status: number;
+  interaction: InteractionName;
+  /**
+   * The body: a resource object, or an already serialised resource (`json`) so that reads can send
+   * stored bytes without parsing and re-serialising them.
+   */
+  body?: { kind: 'resource'; resource: FhirResource } | { kind: 'json'; json: string };
+  headers?: FhirResponseHeaders;
+}
+
+export interface FhirResponseHeaders {
+  /** Weak ETag value `W/"3"`. */
+  etag?: string;
+  /** RFC 7231 HTTP-date. */
+  lastModified?: string;
+  /** Absolute URL of the version written (`…/Patient/1/_history/3`). */
+  location?: string;
+  contentLocation?: string;
+}
+
+export interface FhirCore {
+  handle(ctx: RequestContext, request: FhirRequest): Promise<FhirResponse>;
+}

@@ -1,0 +1,92 @@
+/**
+ * The store port: everything the FHIR core needs from persistence. One implementation
+ * (`resource-store.ts`) runs the same SQL over either adapter (`postgres.ts`, `pglite.ts`).
+ *
+ * Invariants every implementation keeps (tested by `test/store/contract.ts`):
+ * - every version of every resource is kept; a delete writes a tombstone version;
+ * - version ids are per resource, start at 1 and increase by one per change;
+ * - `lastUpdated` comes from the database clock (the transaction timestamp);
+ * - the resource, its history row, its search index and its compartments change in one transaction.
+ */
+import type { Criterion, FhirResource, IdentifiedResource } from '@concordia/fhir';
+import type { RequestContext } from '../access/request-context.ts';
+
+/** The HTTP verb that produced a version; FHIR history reports it in `Bundle.entry.request`. */
+export type ChangeMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  /** FHIR instant with millisecond precision, UTC (`2026-11-24T14:15:08.123Z`). */
+  lastUpdated: string;
+  method: ChangeMethod;
+  deleted: boolean;
+  /** The resource serialised as JSON with `meta.versionId` and `meta.lastUpdated` set; `undefined` for tombstones. */
+  json?: string;
+}
+
+export type ResourceChange =
+  | {
+      kind: 'write';
+      method: Exclude<ChangeMethod, 'DELETE'>;
+      /** Must carry its id; `meta.versionId` and `meta.lastUpdated` are overwritten by the store. */
+      resource: IdentifiedResource;
+      /** Version-aware update: fail with 412 unless the current version is this one. */
+      ifMatch?: number;
+      /** `true` for a create with a server-assigned id: fail with 409 if the id exists. */
+      mustNotExist?: boolean;
+    }
+  | { kind: 'delete'; resourceType: string; id: string; ifMatch?: number };
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** Only versions with lastUpdated ≥ this instant (http.html#history `_since`). */
+  since?: string;
+  /** Only versions current at this instant (`_at`). */
+  at?: string;
+  count: number;
+  /** Opaque cursor from a previous page's `next`. */
+  cursor?: string;
+}
+
+export interface HistoryPage {
+  versions: StoredVersion[];
+  /** Cursor for the next (older) page, if there is one. */
+  next?: string;
+  total?: number;
+}
+
+export interface StoreReads {
+  /** The current version, a tombstone if deleted, or `undefined` if the id never existed. */
+  read(ctx: RequestContext, resourceType: string, id: string): Promise<StoredVersion | undefined>;
+  readVersion(
+    ctx: RequestContext,
+    resourceType: string,
+    id: string,
+    versionId: number,
+  ): Promise<StoredVersion | undefined>;
+  /** Ids of current, non-deleted resources matching every criterion (AND), at most `limit`. */
+  findIds(ctx: RequestContext, resourceType: string, criteria: Criterion[], limit: number): Promise<string[]>;
+}
+
+export interface StoreTransaction extends StoreReads {
+  /**
+   * Serialise with every other transaction that takes the same key, until this one ends.
+   * Used by conditional interactions so that two identical conditional creates cannot both create.
+   */
+  lock(key: string): Promise<void>;
+  apply(ctx: RequestContext, change: ResourceChange): Promise<StoredVersion>;
+}
+
+export interface ResourceStore extends StoreReads {
+  /** Run `work` in one database transaction: all of its changes commit together or none do. */
+  transact<T>(ctx: RequestContext, work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  history(ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage>;
+  /** For `/readyz`: the database answers and every migration is applied. */
+  readiness(): Promise<{ ready: boolean; detail: string }>;
+  close(): Promise<void>;
+}
+
+export type { FhirResource };
