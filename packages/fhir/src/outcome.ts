@@ -3,6 +3,7 @@
  * form in exactly one place (OperationOutcome over HTTP, ACK AE/AR over HL7, a DICOM status).
  * Issue codes: http://hl7.org/fhir/R4/valueset-issue-type.html
  */
+import type { FhirResource } from './resource.ts';
 
 export type IssueSeverity = 'fatal' | 'error' | 'warning' | 'information';
 
@@ -47,9 +48,8 @@ export interface OutcomeIssue {
   expression?: string[];
 }
 
-export interface OperationOutcome {
+export interface OperationOutcome extends FhirResource {
   resourceType: 'OperationOutcome';
-  id?: string;
   issue: OutcomeIssue[];
 }
 
@@ -62,6 +62,7 @@ export type FailureKind =
   | 'not-found' // 404
   | 'gone' // 410
   | 'method-not-allowed' // 405
+  | 'not-acceptable' // 406
   | 'conflict' // 409
   | 'precondition-failed' // 412
   | 'unsupported-media-type' // 415
@@ -79,6 +80,7 @@ export const failureStatus: Record<FailureKind, number> = {
   forbidden: 403,
   'not-found': 404,
   'method-not-allowed': 405,
+  'not-acceptable': 406,
   conflict: 409,
   gone: 410,
   'precondition-failed': 412,

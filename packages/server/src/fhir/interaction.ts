@@ -24,7 +24,8 @@ export type InteractionName =
   | 'capabilities'
   | 'transaction'
   | 'batch'
-  | 'operation';
+  | 'operation'
+  | 'unknown';
 
 export interface FhirRequest {
   method: FhirMethod;
@@ -35,6 +36,11 @@ export interface FhirRequest {
   headers: FhirRequestHeaders;
   /** Parsed JSON body (resource, Bundle, Parameters or JSON Patch array), if any. */
   body?: unknown;
+  /**
+   * Set only by the transaction processor for a create: the id it assigned up front so that
+   * other entries' references can point at it. Doors never set it.
+   */
+  assignedId?: string;
 }
 
 export interface FhirRequestHeaders {

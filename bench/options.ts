@@ -1,0 +1,109 @@
+/**
+ * Command-line options of `npm run bench`. Scenarios always run in the canonical order below,
+ * whatever order they are named in: reads go before writes so that `read`, `vread` and `floor`
+ * see the same freshly seeded table, and `floor` goes first so every later ratio has its base.
+ */
+import { parseArgs } from 'node:util';
+
+export const scenarioNames = ['floor', 'read', 'vread', 'update', 'create'] as const;
+export type ScenarioName = (typeof scenarioNames)[number];
+
+export const benchLogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type BenchLogLevel = (typeof benchLogLevels)[number];
+
+export interface BenchOptions {
+  scenarios: ScenarioName[];
+  durationSeconds: number;
+  warmupSeconds: number;
+  connections: number;
+  /** Patients created through the FHIR API before measuring. */
+  seedCount: number;
+  /** LOG_LEVEL of both the server under test and the floor server, so both pay the same logging cost. */
+  logLevel: BenchLogLevel;
+  /** Keep the scratch PostgreSQL database (or PGlite data directory) after the run, for inspection. */
+  keepData: boolean;
+}
+
+export const usage = `Usage: npm run bench -- [scenario ...] [options]
+
+Starts Concordia (PostgreSQL when DATABASE_URL is set, else embedded PGlite), seeds Patients through
+the FHIR API, and drives HTTP load with autocannon from a separate process.
+
+Scenarios (default: all, always run in this order):
+  floor    the same Fastify stack answering GET /fhir/Patient/:id with a bare primary-key lookup
+  read     GET  /fhir/Patient/<random seeded id>
+  vread    GET  /fhir/Patient/<random seeded id>/_history/1
+  update   PUT  /fhir/Patient/<random seeded id>
+  create   POST /fhir/Patient
+
+Options:
+  --duration <s>       measured seconds per scenario (default 10)
+  --warmup <s>         unmeasured seconds before each scenario (default 3)
+  --connections <n>    concurrent HTTP connections (default 10)
+  --seed <n>           Patients to create before measuring (default 1000)
+  --log-level <level>  LOG_LEVEL of the servers under test (default warn)
+  --keep-data          keep the scratch database / data directory after the run
+  -h, --help           show this help
+
+Results: a table on stdout, bench/results/<YYYY-MM-DD>-<scenario>.json per scenario and
+bench/results/<YYYY-MM-DD>-summary.json. Exit status 1 when any response was not 2xx.`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type ParsedCommandLine = { kind: 'help' } | { kind: 'run'; options: BenchOptions };
+
+export function parseCommandLine(argv: string[]): ParsedCommandLine {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '10' },
+      seed: { type: 'string', default: '1000' },
+      'log-level': { type: 'string', default: 'warn' },
+      'keep-data': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return { kind: 'help' };
+
+  const requested = positionals.map(scenarioNamed);
+  const scenarios =
+    requested.length === 0 ? [...scenarioNames] : scenarioNames.filter((name) => requested.includes(name));
+  return {
+    kind: 'run',
+    options: {
+      scenarios,
+      durationSeconds: wholeNumber('--duration', values.duration, 1),
+      warmupSeconds: wholeNumber('--warmup', values.warmup, 0),
+      connections: wholeNumber('--connections', values.connections, 1),
+      seedCount: wholeNumber('--seed', values.seed, 1),
+      logLevel: logLevelNamed(values['log-level']),
+      keepData: values['keep-data'],
+    },
+  };
+}
+
+function scenarioNamed(name: string): ScenarioName {
+  const match = scenarioNames.find((candidate) => candidate === name);
+  if (match === undefined)
+    throw new UsageError(`unknown scenario "${name}" (known: ${scenarioNames.join(', ')})`);
+  return match;
+}
+
+function logLevelNamed(name: string): BenchLogLevel {
+  const match = benchLogLevels.find((candidate) => candidate === name);
+  if (match === undefined) throw new UsageError(`--log-level must be one of ${benchLogLevels.join(', ')}`);
+  return match;
+}
+
+function wholeNumber(flag: string, raw: string, min: number): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min)
+    throw new UsageError(`${flag} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}

@@ -1,0 +1,171 @@
+/**
+ * `npm run bench`: seeds Concordia through its FHIR API, then measures each scenario with
+ * autocannon running in a separate process, against the real server (or the floor server) running
+ * in another. Usage and output: bench/README.md, or `npm run bench -- --help`.
+ *
+ * Benchmarks are not tests (STYLE.md): nothing here asserts a timing; the run reports, compares
+ * against the floor measured in the same run, and writes its results to files.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type BenchDatabase, prepareDatabase } from './database.ts';
+import { runLoad } from './load-driver.ts';
+import { type BenchOptions, parseCommandLine, UsageError, usage } from './options.ts';
+import { formatFailures, formatTable, formatTargets } from './report.ts';
+import {
+  describeCommit,
+  describeMachine,
+  type RunContext,
+  type ScenarioReport,
+  writeResults,
+} from './results.ts';
+import { type ServerKind, scenarioNamed } from './scenarios.ts';
+import { seedPatients } from './seed.ts';
+import { type ServerLaunch, type ServerUnderTest, startServer } from './server-process.ts';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const resultsDir = join(repoRoot, 'bench', 'results');
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+    return 2;
+  }
+  if (parsed.kind === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  const options = parsed.options;
+
+  const workDir = await mkdtemp(join(tmpdir(), 'concordia-bench-'));
+  const database = await prepareDatabase({
+    // The bench is a program outside the server, so reading its own environment here is fine;
+    // the server itself still reads it only in config.ts.
+    sourceUrl: process.env.DATABASE_URL?.trim() || undefined,
+    dataDir: join(workDir, 'data'),
+    keepData: options.keepData,
+    repoRoot,
+  });
+  try {
+    return await benchmark(options, database, workDir);
+  } finally {
+    await database.dispose();
+    if (options.keepData) console.log(`Kept logs and data in ${workDir}.`);
+    else await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function benchmark(options: BenchOptions, database: BenchDatabase, workDir: string): Promise<number> {
+  const startedAt = new Date();
+  const machine = describeMachine();
+  console.log(
+    `Concordia bench: ${database.version}, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; ` +
+      `${options.durationSeconds}s per scenario after ${options.warmupSeconds}s warm-up, ` +
+      `${options.connections} connections`,
+  );
+
+  const servers = new ServerSwitch({ repoRoot, database, logLevel: options.logLevel, workDir });
+  try {
+    const concordia = await servers.use('concordia');
+    const seedStarted = performance.now();
+    const ids = await seedPatients(concordia.baseUrl, options.seedCount);
+    const seedSeconds = (performance.now() - seedStarted) / 1000;
+    console.log(
+      `Seeded ${ids.length} Patients in ${seedSeconds.toFixed(1)}s (${(ids.length / seedSeconds).toFixed(0)}/s).`,
+    );
+
+    const reports: ScenarioReport[] = [];
+    for (const name of options.scenarios) {
+      const scenario = scenarioNamed(name);
+      const server = await servers.use(scenario.server);
+      const plan = scenario.plan(ids);
+      if (options.warmupSeconds > 0) {
+        await runLoad({
+          url: server.baseUrl,
+          plan,
+          durationSeconds: options.warmupSeconds,
+          connections: options.connections,
+        });
+      }
+      const result = await runLoad({
+        url: server.baseUrl,
+        plan,
+        durationSeconds: options.durationSeconds,
+        connections: options.connections,
+      });
+      reports.push({ scenario: name, description: scenario.description, server: scenario.server, result });
+      console.log(
+        `  ${name.padEnd(6)} ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms`,
+      );
+    }
+
+    const floor = reports.find((report) => report.scenario === 'floor');
+    for (const report of reports) {
+      if (floor !== undefined && report !== floor && floor.result.requestsPerSecond > 0) {
+        report.ratioToFloor = report.result.requestsPerSecond / floor.result.requestsPerSecond;
+      }
+    }
+
+    const context: RunContext = {
+      date: startedAt.toISOString().slice(0, 10),
+      startedAt: startedAt.toISOString(),
+      machine,
+      database: { kind: database.kind, version: database.version },
+      settings: {
+        durationSeconds: options.durationSeconds,
+        warmupSeconds: options.warmupSeconds,
+        connections: options.connections,
+        seedCount: options.seedCount,
+        logLevel: options.logLevel,
+      },
+      commit: describeCommit(repoRoot),
+      seeding: { patients: ids.length, seconds: seedSeconds, patientsPerSecond: ids.length / seedSeconds },
+    };
+    const written = await writeResults(resultsDir, context, reports);
+
+    console.log(`\n${formatTable(reports)}\n`);
+    const failures = formatFailures(reports);
+    for (const line of [...failures, ...formatTargets(context, reports)]) console.log(line);
+    console.log(`\nResults: ${written.map((path) => path.slice(repoRoot.length + 1)).join(', ')}`);
+    return failures.length > 0 ? 1 : 0;
+  } finally {
+    await servers.stop();
+  }
+}
+
+/**
+ * At most one server under test runs at a time: the measured server gets the machine to itself,
+ * and PGlite, which one process owns, can be handed from Concordia to the floor and back.
+ */
+class ServerSwitch {
+  private current: ServerUnderTest | undefined;
+
+  constructor(private readonly launch: ServerLaunch) {}
+
+  async use(kind: ServerKind): Promise<ServerUnderTest> {
+    if (this.current?.kind === kind) return this.current;
+    await this.stop();
+    this.current = await startServer(kind, this.launch);
+    return this.current;
+  }
+
+  async stop(): Promise<void> {
+    const running = this.current;
+    this.current = undefined;
+    await running?.stop();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    console.error(error instanceof UsageError ? error.message : error);
+    process.exitCode = 1;
+  },
+);

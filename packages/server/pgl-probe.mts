@@ -1,0 +1,14 @@
+import { PGlite } from '@electric-sql/pglite';
+let t = performance.now();
+const db = await PGlite.create('memory://');
+console.log('create', performance.now() - t);
+await db.exec('create table a(x int primary key, t timestamptz default now()); insert into a values (1)');
+t = performance.now();
+const c = await db.clone();
+console.log('clone', performance.now() - t);
+t = performance.now();
+const d = await PGlite.create('memory://');
+console.log('create2', performance.now() - t);
+console.log((await c.query('select *, 1::int8 as i, hashtextextended($1,0) as h, current_setting($2) as tz from a', ['x','TimeZone'])).rows);
+console.log((await c.query('select pg_advisory_xact_lock(hashtextextended($1,0))', ['k'])).rows);
+console.log((await c.query('select $1::text[] as arr', [['a', null]])).rows);

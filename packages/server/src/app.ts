@@ -1,0 +1,48 @@
+/**
+ * `buildApp(deps)` assembles the HTTP server from already-built components and never listens:
+ * `main.ts` listens, tests call `app.inject()`. Each door is an encapsulated Fastify plugin
+ * (DESIGN.md D2), so the FHIR door's parsers and error handler do not leak into the others.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { FhirCore } from './fhir/interaction.ts';
+import { fhirDoor } from './http/fhir-door.ts';
+import type { Metrics } from './ops/metrics.ts';
+import { operationsRoutes } from './ops/operations-routes.ts';
+import { requestMetrics } from './ops/request-metrics.ts';
+import type { ResourceStore } from './store/port.ts';
+
+export interface AppDeps {
+  config: Config;
+  store: ResourceStore;
+  core: FhirCore;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.maxBodyBytes,
+    genReqId: requestIdFrom,
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'requestId',
+    // Graceful shutdown: stop accepting, let in-flight requests finish (main.ts bounds the wait).
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    disableRequestLogging: false,
+    trustProxy: false,
+  });
+
+  await app.register(requestMetrics, { metrics: deps.metrics });
+  await app.register(operationsRoutes, { store: deps.store, metrics: deps.metrics });
+  await app.register(fhirDoor, { prefix: '/fhir', core: deps.core, config: deps.config, metrics: deps.metrics });
+  return app;
+}
+
+let requestCounter = 0;
+function requestIdFrom(): string {
+  requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${process.pid.toString(36)}-${Date.now().toString(36)}-${requestCounter.toString(36)}`;
+}

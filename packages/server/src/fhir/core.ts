@@ -1,0 +1,78 @@
+/**
+ * The FHIR core: routes a transport-neutral request to the handler of its interaction, the way
+ * http://hl7.org/fhir/R4/http.html lays out the URL space, and turns every `FhirError` into an
+ * OperationOutcome response in this one place.
+ */
+import { FhirError, isResourceType } from '@concordia/fhir';
+import type { RequestContext } from '../access/request-context.ts';
+import type { ResourceStore } from '../store/port.ts';
+import { capabilityStatement, type SoftwareInfo } from './capabilities.ts';
+import { create } from './create.ts';
+import { deleteResource } from './delete.ts';
+import { history } from './history.ts';
+import type { FhirCore, FhirRequest, FhirResponse, InteractionName } from './interaction.ts';
+import type { CoreConfig, InteractionEnv } from './interaction-env.ts';
+import { patch } from './patch.ts';
+import { read } from './read.ts';
+import { resolveRoute } from './routes.ts';
+import { bundleHandler } from './transaction.ts';
+import { update } from './update.ts';
+import { vread } from './vread.ts';
+
+export interface CoreDeps {
+  store: ResourceStore;
+  config: CoreConfig;
+  software: SoftwareInfo;
+}
+
+export function createFhirCore(deps: CoreDeps): FhirCore {
+  const fhirBase = `${deps.config.baseUrl}/fhir`;
+  const statement = capabilityStatement(deps.config, fhirBase, deps.software);
+  const handlers = {
+    read,
+    vread,
+    create,
+    update,
+    patch,
+    delete: deleteResource,
+    history,
+    capabilities: async () => ({ status: 200, interaction: 'capabilities', body: { kind: 'resource', resource: statement } }) as const,
+    bundle: bundleHandler((request, env) => dispatch(request, env)),
+  };
+
+  async function dispatch(request: FhirRequest, env: InteractionEnv): Promise<FhirResponse> {
+    const { route, routed } = resolveRoute(request, handlers, isResourceType);
+    return route.handler(routed, env);
+  }
+
+  function interactionOf(request: FhirRequest): InteractionName {
+    try {
+      return resolveRoute(request, handlers, isResourceType).route.interaction;
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  return {
+    async handle(ctx: RequestContext, request: FhirRequest): Promise<FhirResponse> {
+      const env: InteractionEnv = {
+        ctx,
+        config: deps.config,
+        fhirBase,
+        store: deps.store,
+        reads: deps.store,
+        write: (work) => deps.store.transact(ctx, work),
+      };
+      try {
+        return await dispatch(request, env);
+      } catch (error) {
+        if (!(error instanceof FhirError)) throw error;
+        return {
+          status: error.status,
+          interaction: interactionOf(request),
+          body: { kind: 'resource', resource: error.toOperationOutcome() },
+        };
+      }
+    },
+  };
+}

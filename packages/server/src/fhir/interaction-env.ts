@@ -1,0 +1,39 @@
+/**
+ * What an interaction handler gets besides its request. `write` runs a unit of work atomically:
+ * on its own it opens a store transaction; inside a transaction Bundle it joins the Bundle's one.
+ */
+import type { RequestContext } from '../access/request-context.ts';
+import type { ResourceStore, StoreReads, StoreTransaction } from '../store/port.ts';
+import type { FhirRequest, FhirResponse, InteractionName } from './interaction.ts';
+
+export interface CoreConfig {
+  /** Public base URL of the server without the FHIR path (`http://host:8080`). */
+  baseUrl: string;
+  updateCreate: boolean;
+  defaultPageSize: number;
+  maxPageSize: number;
+}
+
+export interface InteractionEnv {
+  ctx: RequestContext;
+  config: CoreConfig;
+  /** Absolute URL of the FHIR base (`http://host:8080/fhir`). */
+  fhirBase: string;
+  store: ResourceStore;
+  reads: StoreReads;
+  write<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+}
+
+/** A request after routing: the path's parts are named and checked. */
+export interface RoutedRequest extends FhirRequest {
+  resourceType?: string;
+  id?: string;
+  versionId?: number;
+}
+
+export type InteractionHandler = (request: RoutedRequest, env: InteractionEnv) => Promise<FhirResponse>;
+
+export interface Route {
+  interaction: InteractionName;
+  handler: InteractionHandler;
+}

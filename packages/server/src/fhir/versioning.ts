@@ -1,0 +1,39 @@
+/**
+ * Version headers of http://hl7.org/fhir/R4/http.html#versioning: weak ETags carrying the
+ * versionId, and HTTP dates for Last-Modified / If-Modified-Since.
+ */
+import { fhirError } from '@concordia/fhir';
+
+export function etagOf(versionId: number): string {
+  return `W/"${versionId}"`;
+}
+
+/** Accepts `W/"3"`, `"3"` and (leniently) a bare `3`; anything else is a client error. */
+export function parseETagVersion(header: string, headerName: string): number {
+  const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
+  const digits = match?.[1];
+  if (digits === undefined) {
+    throw fhirError('invalid', 'invalid', `${headerName} must be a version ETag like W/"3", got: ${header}`);
+  }
+  return Number(digits);
+}
+
+/** `If-None-Match` may also be `*` or a list of ETags. */
+export function ifNoneMatchHits(header: string, versionId: number): boolean {
+  if (header.trim() === '*') return true;
+  return header
+    .split(',')
+    .map((tag) => /(\d+)/.exec(tag)?.[1])
+    .some((digits) => digits !== undefined && Number(digits) === versionId);
+}
+
+export function httpDate(instant: string): string {
+  return new Date(instant).toUTCString();
+}
+
+/** Last-Modified has one-second resolution, so compare at whole seconds (RFC 7232 §3.3). */
+export function notModifiedSince(header: string, lastUpdated: string): boolean {
+  const since = Date.parse(header);
+  if (Number.isNaN(since)) return false;
+  return Math.floor(Date.parse(lastUpdated) / 1000) * 1000 <= since;
+}

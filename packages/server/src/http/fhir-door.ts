@@ -1,0 +1,167 @@
+/**
+ * The FHIR REST door (http://hl7.org/fhir/R4/http.html): turns HTTP into `FhirRequest`s for the
+ * transport-neutral core and `FhirResponse`s back into HTTP. It is an encapsulated Fastify plugin:
+ * its JSON parsers and its OperationOutcome error handler apply under /fhir only.
+ */
+import { FhirError, type OperationOutcome, fhirError, operationOutcome } from '@concordia/fhir';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestContext } from '../access/request-context.ts';
+import type { Config } from '../config.ts';
+import type { FhirCore, FhirMethod, FhirRequest, FhirRequestHeaders, FhirResponse } from '../fhir/interaction.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import { FHIR_JSON, REQUEST_JSON_TYPES, responseContentType } from './content-negotiation.ts';
+
+export interface FhirDoorOptions {
+  core: FhirCore;
+  config: Config;
+  metrics: Metrics;
+}
+
+const METHODS: FhirMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): Promise<void> {
+  const { core, metrics } = options;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(REQUEST_JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      done(fhirError('invalid', 'structure', `The body is not valid JSON: ${reason}`), undefined);
+    }
+  });
+  app.addContentTypeParser('*', (request, _payload, done) => {
+    done(
+      fhirError(
+        'unsupported-media-type',
+        'not-supported',
+        `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported; send application/fhir+json`,
+      ),
+      undefined,
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError | FhirError, request, reply) => {
+    const failure = asFhirError(error, request);
+    metrics.observeInteraction('unknown', failure.status, elapsedSeconds(reply));
+    return sendOutcome(reply, failure.status, failure.toOperationOutcome());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendOutcome(reply, 404, operationOutcome([{ severity: 'error', code: 'not-found', diagnostics: `No FHIR endpoint at ${request.url}` }])),
+  );
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const query = queryPairs(request.url);
+    const contentType = responseContentType(lastValue(query, '_format'), request.headers.accept);
+    const fhirRequest = toFhirRequest(request, query);
+    const response = await core.handle(requestContext(request), fhirRequest);
+    metrics.observeInteraction(response.interaction, response.status, elapsedSeconds(reply));
+    return sendResponse(reply, response, contentType, request.method === 'HEAD', lastValue(query, '_pretty') === 'true');
+  };
+  app.route({ method: METHODS, url: '/', handler });
+  app.route({ method: METHODS, url: '/*', handler });
+}
+
+function toFhirRequest(request: FastifyRequest, query: [string, string][]): FhirRequest {
+  const params = request.params;
+  const wildcard = typeof params === 'object' && params !== null && '*' in params ? params['*'] : '';
+  const method = METHODS.find((m) => m === request.method) ?? 'GET';
+  const header = (name: string): string | undefined => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  const headers: FhirRequestHeaders = {};
+  const ifMatch = header('if-match');
+  if (ifMatch !== undefined) headers.ifMatch = ifMatch;
+  const ifNoneMatch = header('if-none-match');
+  if (ifNoneMatch !== undefined) headers.ifNoneMatch = ifNoneMatch;
+  const ifModifiedSince = header('if-modified-since');
+  if (ifModifiedSince !== undefined) headers.ifModifiedSince = ifModifiedSince;
+  const ifNoneExist = header('if-none-exist');
+  if (ifNoneExist !== undefined) headers.ifNoneExist = ifNoneExist;
+  const prefer = header('prefer');
+  if (prefer !== undefined) headers.prefer = prefer;
+  const contentType = header('content-type');
+  if (contentType !== undefined) headers.contentType = contentType;
+  return {
+    method,
+    path: decodePath(typeof wildcard === 'string' ? wildcard : ''),
+    query,
+    headers,
+    ...(request.body !== undefined ? { body: request.body } : {}),
+  };
+}
+
+function requestContext(request: FastifyRequest): RequestContext {
+  const userAgent = request.headers['user-agent'];
+  return {
+    principal: { kind: 'open-development' },
+    sourceIp: request.ip,
+    requestId: String(request.id),
+    ...(userAgent !== undefined ? { userAgent } : {}),
+  };
+}
+
+function sendResponse(reply: FastifyReply, response: FhirResponse, contentType: string, head: boolean, pretty: boolean) {
+  reply.code(response.status);
+  const { headers } = response;
+  if (headers?.etag !== undefined) reply.header('etag', headers.etag);
+  if (headers?.lastModified !== undefined) reply.header('last-modified', headers.lastModified);
+  if (headers?.location !== undefined) reply.header('location', headers.location);
+  if (headers?.contentLocation !== undefined) reply.header('content-location', headers.contentLocation);
+  const body = response.body;
+  if (body === undefined || response.status === 304 || response.status === 204) return reply.send();
+  reply.header('content-type', `${contentType}; charset=utf-8`);
+  if (head) return reply.send();
+  if (body.kind === 'json') return reply.send(pretty ? JSON.stringify(JSON.parse(body.json), null, 2) : body.json);
+  return reply.send(JSON.stringify(body.resource, null, pretty ? 2 : undefined));
+}
+
+function sendOutcome(reply: FastifyReply, status: number, outcome: OperationOutcome) {
+  return reply.code(status).header('content-type', `${FHIR_JSON}; charset=utf-8`).send(JSON.stringify(outcome));
+}
+
+/** Fastify's own errors (body too large, bad media type, …) become the matching FHIR failures. */
+function asFhirError(error: FastifyError | FhirError, request: FastifyRequest): FhirError {
+  if (error instanceof FhirError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return fhirError('too-large', 'too-costly', `The request body exceeds the limit of ${error.message.match(/\d+/)?.[0] ?? 'the configured'} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return fhirError('unsupported-media-type', 'not-supported', error.message);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return fhirError('invalid', 'required', 'The request body is empty');
+    default:
+      break;
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return fhirError('invalid', 'invalid', error.message);
+  }
+  request.log.error({ err: error }, 'unhandled error in the FHIR door');
+  return fhirError('internal', 'exception', `Internal server error; quote request id ${String(request.id)} when reporting it`);
+}
+
+function queryPairs(url: string): [string, string][] {
+  const questionMark = url.indexOf('?');
+  return questionMark === -1 ? [] : [...new URLSearchParams(url.slice(questionMark + 1))];
+}
+
+function lastValue(query: [string, string][], name: string): string | undefined {
+  return query.findLast(([key]) => key === name)?.[1];
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path).replace(/\/+$/, '');
+  } catch {
+    throw fhirError('invalid', 'invalid', `The URL path is not valid percent-encoding: ${path}`);
+  }
+}
+
+function elapsedSeconds(reply: FastifyReply): number {
+  return reply.elapsedTime / 1000;
+}
