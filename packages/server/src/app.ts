@@ -3,8 +3,7 @@
  * `main.ts` listens, tests call `app.inject()`. Each door is an encapsulated Fastify plugin
  * (DESIGN.md D2), so the FHIR door's parsers and error handler do not leak into the others.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import type { FhirCore } from './fhir/interaction.ts';
 import { fhirDoor } from './http/fhir-door.ts';
@@ -17,7 +16,8 @@ export interface AppDeps {
   config: Config;
   store: ResourceStore;
   core: FhirCore;
-  logger: Logger;
+  /** A pino logger (pino's Logger satisfies Fastify's logger interface). */
+  logger: FastifyBaseLogger;
   metrics: Metrics;
 }
 

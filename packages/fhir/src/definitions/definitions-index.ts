@@ -58,14 +58,21 @@ function toElementSchema(raw: RawElement, hasChildren: boolean, isRoot: boolean)
 function propertiesOf(element: ElementSchema): PropertySchema[] {
   if (element.isChoice) {
     const base = choiceBaseName(element);
-    return element.types.map((type) => ({ name: choicePropertyName(base, type), element, type, contentPath: type }));
+    return element.types.map((type) => ({
+      name: choicePropertyName(base, type),
+      element,
+      type,
+      contentPath: type,
+    }));
   }
   const name = lastSegment(element.path);
   if (element.isBackbone) {
     return [{ name, element, type: element.types[0] ?? 'BackboneElement', contentPath: element.path }];
   }
   if (element.contentReference !== undefined) {
-    return [{ name, element, type: 'BackboneElement', contentPath: element.contentReference.replace(/^#/, '') }];
+    return [
+      { name, element, type: 'BackboneElement', contentPath: element.contentReference.replace(/^#/, '') },
+    ];
   }
   const type = element.types[0];
   return type === undefined ? [] : [{ name, element, type, contentPath: type }];

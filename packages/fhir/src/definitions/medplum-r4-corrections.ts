@@ -89,5 +89,7 @@ function correctDefinition(definition: RawStructureDefinition): RawStructureDefi
 
 /** Medplum's R4 files → the StructureDefinitions of FHIR R4 4.0.1. */
 export function restoreR4Definitions(definitions: RawStructureDefinition[]): RawStructureDefinition[] {
-  return definitions.filter((d) => d.fhirVersion === undefined || d.fhirVersion === R4_VERSION).map(correctDefinition);
+  return definitions
+    .filter((d) => d.fhirVersion === undefined || d.fhirVersion === R4_VERSION)
+    .map(correctDefinition);
 }

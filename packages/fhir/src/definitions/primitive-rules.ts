@@ -36,7 +36,8 @@ export function primitiveRule(definition: RawStructureDefinition): PrimitiveRule
   const type = definition.name;
   const json = type === 'boolean' ? 'boolean' : NUMBER_TYPES.has(type) ? 'number' : 'string';
   const pattern = definition.valuePattern;
-  if (type === 'base64Binary') return { type, json, ...(pattern ? { pattern } : {}), matches: isBase64Binary };
+  if (type === 'base64Binary')
+    return { type, json, ...(pattern ? { pattern } : {}), matches: isBase64Binary };
   if (pattern === undefined) return { type, json, matches: () => true };
   const regExp = xsdPatternToRegExp(pattern);
   return { type, json, pattern, matches: (lexical) => regExp.test(lexical) };

@@ -26,5 +26,7 @@ function readBundle(specifier: string): unknown {
  * reduced in turn, so only one is held in memory at a time.
  */
 export function readR4StructureDefinitions(): RawStructureDefinition[] {
-  return restoreR4Definitions(R4_BUNDLES.flatMap((specifier) => readStructureDefinitions(readBundle(specifier))));
+  return restoreR4Definitions(
+    R4_BUNDLES.flatMap((specifier) => readStructureDefinitions(readBundle(specifier))),
+  );
 }

@@ -37,8 +37,8 @@ export function xsdPatternToRegExp(pattern: string): RegExp {
   for (let i = 0; i < pattern.length; i++) {
     const char = pattern.charAt(i);
     if (char === '\\') {
-      const escape = pattern.slice(i, i + 2);
-      out += escape === '\\s' ? XSD_SPACE : escape === '\\S' ? XSD_NON_SPACE : escape;
+      const escaped = pattern.slice(i, i + 2);
+      out += escaped === '\\s' ? XSD_SPACE : escaped === '\\S' ? XSD_NON_SPACE : escaped;
       i++;
     } else if (char === '[') {
       const end = findClassEnd(pattern, i);

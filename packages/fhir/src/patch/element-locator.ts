@@ -49,7 +49,12 @@ function rootOf(node: NodeLike): NodeLike {
 }
 
 export function unprocessable(where: string, message: string, path?: string): never {
-  throw fhirError('unprocessable', 'processing', `FHIRPath Patch ${where}: ${message}`, path ? [path] : undefined);
+  throw fhirError(
+    'unprocessable',
+    'processing',
+    `FHIRPath Patch ${where}: ${message}`,
+    path ? [path] : undefined,
+  );
 }
 
 function jsonKey(owner: Record<string, unknown>, ownerPath: string | undefined, name: string): string {
@@ -95,7 +100,11 @@ export function select(root: JsonObject, path: string, where: string): Selection
     evaluator = fhirpath.compile(path, r4model, { resolveInternalTypes: false });
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw fhirError('invalid', 'invalid', `FHIRPath Patch ${where}: "${path}" is not valid FHIRPath: ${reason}`);
+    throw fhirError(
+      'invalid',
+      'invalid',
+      `FHIRPath Patch ${where}: "${path}" is not valid FHIRPath: ${reason}`,
+    );
   }
   let result: unknown;
   try {

@@ -45,7 +45,11 @@ function readValue(component: Record<string, unknown>, where: string): PatchValu
   if (key !== undefined) {
     const value = component[key];
     const primitiveExtension = component[`_${key}`];
-    if (!isJsonValue(value) || value === null || (primitiveExtension !== undefined && !isJsonValue(primitiveExtension))) {
+    if (
+      !isJsonValue(value) ||
+      value === null ||
+      (primitiveExtension !== undefined && !isJsonValue(primitiveExtension))
+    ) {
       malformed(where, `${key} must be plain JSON`);
     }
     return { kind: 'typed', type: key.slice('value'.length), value, primitiveExtension };
@@ -84,7 +88,8 @@ function typedPrimitive(parts: Map<string, PatchValue>, name: string, type: stri
 
 function requiredString(parts: Map<string, PatchValue>, name: string, where: string): string {
   const value = typedPrimitive(parts, name, 'String', where);
-  if (typeof value !== 'string' || value.trim() === '') malformed(where, `"${name}" (valueString) is required`);
+  if (typeof value !== 'string' || value.trim() === '')
+    malformed(where, `"${name}" (valueString) is required`);
   return value;
 }
 

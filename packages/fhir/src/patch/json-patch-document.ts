@@ -66,7 +66,11 @@ function parseOperation(candidate: unknown, index: number): JsonPatchOperation {
 
 export function parseJsonPatch(document: unknown): JsonPatchOperation[] {
   if (!Array.isArray(document)) {
-    throw fhirError('invalid', 'invalid', 'A JSON Patch document must be an array of operations (RFC 6902 §3)');
+    throw fhirError(
+      'invalid',
+      'invalid',
+      'A JSON Patch document must be an array of operations (RFC 6902 §3)',
+    );
   }
   return document.map((candidate: unknown, index) => parseOperation(candidate, index));
 }

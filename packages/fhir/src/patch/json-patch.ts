@@ -133,7 +133,8 @@ export function applyJsonPatch(resource: FhirResource, operations: unknown): Fhi
   const parsed = parseJsonPatch(operations);
   // The round trip both deep-copies and drops `undefined` members a caller may have left in.
   const copy: unknown = JSON.parse(JSON.stringify(resource));
-  if (!isJsonObject(copy)) throw fhirError('internal', 'exception', 'The resource to patch is not plain JSON');
+  if (!isJsonObject(copy))
+    throw fhirError('internal', 'exception', 'The resource to patch is not plain JSON');
   let document: JsonValue = copy;
   for (const [index, operation] of parsed.entries()) {
     try {

@@ -3,10 +3,9 @@
  * rather than one element. A repeating primitive keeps its ids and extensions in a parallel
  * `_name` array (http://hl7.org/fhir/R4/json.html#primitive), which is kept aligned here.
  */
-import type { ElementInfo } from './element-model.ts';
 import { select, selectOne, unprocessable } from './element-locator.ts';
-import { resolveElementName } from './element-model.ts';
-import { isJsonObject, type JsonObject, type JsonValue, setOwn } from './json-value.ts';
+import { type ElementInfo, resolveElementName } from './element-model.ts';
+import { isJsonObject, isJsonValue, type JsonObject, setOwn } from './json-value.ts';
 import type { MaterializedValue } from './patch-value.ts';
 
 export interface ListLocation {
@@ -27,7 +26,8 @@ function locateEmptyList(root: JsonObject, path: string, where: string): ListLoc
   if (parentPath === undefined || name === undefined) unprocessable(where, `"${path}" selects no list`, path);
   const parent = selectOne(root, parentPath, where, 'to hold the list');
   const element = parent.path ? resolveElementName(parent.path, name)?.element : undefined;
-  if (!isJsonObject(parent.data) || !element?.repeating) unprocessable(where, `"${path}" is not a list`, path);
+  if (!isJsonObject(parent.data) || !element?.repeating)
+    unprocessable(where, `"${path}" is not a list`, path);
   return { owner: parent.data, key: name, element, list: [] };
 }
 
@@ -41,7 +41,8 @@ export function locateList(root: JsonObject, path: string, where: string): ListL
   const sameList = selected.every(
     (item) => item.kind === 'element' && item.location.owner === owner && item.location.key === key,
   );
-  if (!Array.isArray(list) || !sameList) unprocessable(where, `"${path}" must select the items of one list`, path);
+  if (!Array.isArray(list) || !sameList)
+    unprocessable(where, `"${path}" must select the items of one list`, path);
   const element = ownerPath ? resolveElementName(ownerPath, name)?.element : undefined;
   return { owner, key, element, list };
 }
@@ -72,13 +73,9 @@ export function spliceList(
   return removed.map((json, i): MaterializedValue => {
     const extension: unknown = removedExtensions[i];
     return {
-      json: isJsonValueLike(json) ? json : null,
+      json: isJsonValue(json) ? json : null,
       typeSuffix: undefined,
-      primitiveExtension: extension === null || !isJsonValueLike(extension) ? undefined : extension,
+      primitiveExtension: extension === null || !isJsonValue(extension) ? undefined : extension,
     };
   });
-}
-
-function isJsonValueLike(value: unknown): value is JsonValue {
-  return value !== undefined;
 }

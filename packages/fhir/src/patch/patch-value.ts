@@ -4,8 +4,15 @@
  * (fhirpatch.html). Anonymous types (backbone elements such as Patient.contact) arrive as nested
  * `part`s, one per child element, and are assembled here using the model's cardinalities.
  */
-import { type ElementInfo, childOwnerPath, derivesFrom, isPrimitiveType, resolveElementName } from './element-model.ts';
+
 import { unprocessable } from './element-locator.ts';
+import {
+  childOwnerPath,
+  derivesFrom,
+  type ElementInfo,
+  isPrimitiveType,
+  resolveElementName,
+} from './element-model.ts';
 import type { PatchValue } from './fhirpath-patch-parameters.ts';
 import { cloneJson, type JsonObject, type JsonValue, setOwn } from './json-value.ts';
 
@@ -19,8 +26,26 @@ export interface MaterializedValue {
 
 /** http://hl7.org/fhir/R4/datatypes.html#primitive */
 const PRIMITIVE_TYPES = new Set([
-  'base64Binary', 'boolean', 'canonical', 'code', 'date', 'dateTime', 'decimal', 'id', 'instant', 'integer',
-  'markdown', 'oid', 'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid', 'xhtml',
+  'base64Binary',
+  'boolean',
+  'canonical',
+  'code',
+  'date',
+  'dateTime',
+  'decimal',
+  'id',
+  'instant',
+  'integer',
+  'markdown',
+  'oid',
+  'positiveInt',
+  'string',
+  'time',
+  'unsignedInt',
+  'uri',
+  'url',
+  'uuid',
+  'xhtml',
 ]);
 
 function isPrimitiveSuffix(suffix: string): boolean {
@@ -58,17 +83,29 @@ function checkType(value: PatchValue, element: ElementInfo | undefined, where: s
 }
 
 /** The JSON key for an element: the name itself, or name + type for a choice (`deceasedDateTime`). */
-export function elementKey(element: ElementInfo | undefined, name: string, typeSuffix: string | undefined): string {
+export function elementKey(
+  element: ElementInfo | undefined,
+  name: string,
+  typeSuffix: string | undefined,
+): string {
   return element?.choiceTypes && typeSuffix ? `${name}${typeSuffix}` : name;
 }
 
-function assemble(parts: readonly { name: string; value: PatchValue }[], ownerPath: string | undefined, where: string) {
+function assemble(
+  parts: readonly { name: string; value: PatchValue }[],
+  ownerPath: string | undefined,
+  where: string,
+) {
   const grouped = new Map<string, { element: ElementInfo | undefined; values: MaterializedValue[] }>();
   for (const part of parts) {
     const resolved = ownerPath ? resolveElementName(ownerPath, part.name) : undefined;
     if (ownerPath && !resolved) unprocessable(where, `${ownerPath} has no element "${part.name}"`);
     const value = materialize(part.value, resolved?.element, `${where} (${part.name})`);
-    const key = elementKey(resolved?.element, resolved?.name ?? part.name, resolved?.suffix ?? value.typeSuffix);
+    const key = elementKey(
+      resolved?.element,
+      resolved?.name ?? part.name,
+      resolved?.suffix ?? value.typeSuffix,
+    );
     const group = grouped.get(key) ?? { element: resolved?.element, values: [] };
     group.values.push(value);
     grouped.set(key, group);
@@ -88,20 +125,29 @@ function assemble(parts: readonly { name: string; value: PatchValue }[], ownerPa
   return object;
 }
 
-export function materialize(value: PatchValue, element: ElementInfo | undefined, where: string): MaterializedValue {
+export function materialize(
+  value: PatchValue,
+  element: ElementInfo | undefined,
+  where: string,
+): MaterializedValue {
   checkType(value, element, where);
   switch (value.kind) {
     case 'typed':
       return {
         json: cloneJson(value.value),
         typeSuffix: value.type,
-        primitiveExtension: value.primitiveExtension === undefined ? undefined : cloneJson(value.primitiveExtension),
+        primitiveExtension:
+          value.primitiveExtension === undefined ? undefined : cloneJson(value.primitiveExtension),
       };
     case 'resource':
       return { json: cloneJson(value.value), typeSuffix: undefined, primitiveExtension: undefined };
     case 'parts': {
       const ownerPath = element ? childOwnerPath(element) : undefined;
-      return { json: assemble(value.parts, ownerPath, where), typeSuffix: undefined, primitiveExtension: undefined };
+      return {
+        json: assemble(value.parts, ownerPath, where),
+        typeSuffix: undefined,
+        primitiveExtension: undefined,
+      };
     }
   }
 }

@@ -80,3 +80,24 @@ export function evaluableExpression(expression: string): string {
     .replace(/\(([A-Za-z][\w.[\]]*)\s+as\s+([A-Za-z][\w.]*)\)/g, '($1.ofType($2))')
     .replace(/\.as\(([A-Za-z][\w.]*)\)/g, '.ofType($1)');
 }
+
+/** Constructs that yield a value from an empty input (`deceased.exists() and …` is `false`). */
+const VALUE_FROM_NOTHING = /exists\(|empty\(|count\(|iif\(|not\(|all\w*\(|any\w*\(|%|\b(?:and|or|xor|implies)\b/;
+
+/**
+ * The top-level elements an expression starts from (`Observation.subject.where(…)` → `subject`),
+ * or undefined when it may select something even without them. The indexer skips an expression
+ * whose elements are all absent from the resource, which is most of them in a typical resource.
+ */
+export function rootElements(expression: string, resourceType: string): string[] | undefined {
+  if (VALUE_FROM_NOTHING.test(expression)) return undefined;
+  const roots: string[] = [];
+  for (const alternative of splitUnion(expression)) {
+    const match = /^\(*\s*([A-Za-z][A-Za-z0-9]*)\.([a-z][A-Za-z0-9]*)/.exec(alternative);
+    const [, type, element] = match ?? [];
+    const fromThisType = type === resourceType || type === 'Resource' || type === 'DomainResource';
+    if (!element || !fromThisType) return undefined;
+    roots.push(element);
+  }
+  return roots;
+}

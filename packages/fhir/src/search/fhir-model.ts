@@ -24,7 +24,9 @@ export class TypeHierarchy {
 
   /** Every concrete or abstract type deriving from `ancestor`, `ancestor` excluded. */
   descendantsOf(ancestor: string): Set<string> {
-    return new Set(Object.keys(this.parentOf).filter((type) => type !== ancestor && this.isA(type, ancestor)));
+    return new Set(
+      Object.keys(this.parentOf).filter((type) => type !== ancestor && this.isA(type, ancestor)),
+    );
   }
 }
 

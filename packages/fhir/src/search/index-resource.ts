@@ -8,9 +8,9 @@
  * store indexes so far, and skipping the others halves the cost of a write.
  */
 import fhirpath, { type UserInvocationTable } from 'fhirpath';
-import { isRecord, type FhirResource } from '../resource.ts';
+import { type FhirResource, isRecord } from '../resource.ts';
 import { type CompartmentDefinition, patientCompartmentDefinition } from './compartments.ts';
-import { evaluableExpression, REFERS_TO_FUNCTION } from './expression.ts';
+import { evaluableExpression, REFERS_TO_FUNCTION, rootElements } from './expression.ts';
 import { r4Model } from './fhir-model.ts';
 import type { ResourceIndex } from './index-types.ts';
 import { referenceEntries, stringEntries, tokenEntries, typedValues } from './index-values.ts';
@@ -26,6 +26,8 @@ type IndexedType = 'token' | 'string' | 'reference';
 interface CompiledParameter {
   code: string;
   type: IndexedType;
+  /** JSON properties the expression starts from; absent: always evaluate (see rootElements). */
+  properties?: readonly string[];
   evaluate: (resource: FhirResource) => unknown[];
 }
 
@@ -50,6 +52,9 @@ export class ResourceIndexer {
   index(resource: FhirResource): ResourceIndex {
     const index: ResourceIndex = { tokens: [], strings: [], references: [], patientCompartments: [] };
     for (const parameter of this.parametersOf(resource.resourceType)) {
+      if (parameter.properties && !parameter.properties.some((property) => resource[property] !== undefined)) {
+        continue;
+      }
       const values = typedValues(parameter.evaluate(resource));
       if (values.length === 0) continue;
       if (parameter.type === 'token') index.tokens.push(...tokenEntries(parameter.code, values));
@@ -91,14 +96,24 @@ export class ResourceIndexer {
     const rewritten = evaluableExpression(expression);
     if (/\bresolve\(\)/.test(rewritten)) {
       // Evaluating it would need a fetch inside the write transaction (see evaluableExpression).
-      throw new Error(`Search parameter ${resourceType}.${code}: unsupported use of resolve() in '${expression}'`);
+      throw new Error(
+        `Search parameter ${resourceType}.${code}: unsupported use of resolve() in '${expression}'`,
+      );
     }
     const evaluate = fhirpath.compile(rewritten, r4Model, {
       resolveInternalTypes: false,
       userInvocationTable: this.functions,
     });
-    return [{ code, type, evaluate: (resource) => evaluate(resource) }];
+    const roots = rootElements(expression, resourceType);
+    const properties = roots?.flatMap((element) => jsonProperties(resourceType, element));
+    return [{ code, type, ...(properties ? { properties } : {}), evaluate: (resource) => evaluate(resource) }];
   }
+}
+
+/** `value` of Observation is `valueQuantity`, `valueString`, … in JSON (choice types, formats.html#choice). */
+function jsonProperties(resourceType: string, element: string): string[] {
+  const choices = r4Model.choiceTypePaths[`${resourceType}.${element}`];
+  return choices ? choices.map((type) => `${element}${type}`) : [element];
 }
 
 function isIndexedType(type: string): type is IndexedType {

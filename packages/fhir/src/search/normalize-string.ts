@@ -6,10 +6,5 @@
 export function normalizeString(value: string): string {
   // Lowercase before decomposing: 'İ'.toLowerCase() is 'i' + a combining dot, which NFD + the
   // mark strip then removes.
-  return value
-    .toLowerCase()
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return value.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/\s+/g, ' ').trim();
 }

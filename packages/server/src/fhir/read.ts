@@ -6,6 +6,7 @@
 import { fhirError } from '@concordia/fhir';
 import type { FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
+import { shapeRead } from './result-shaping.ts';
 import { readResponse, versionHeaders } from './version-response.ts';
 import { ifNoneMatchHits, notModifiedSince } from './versioning.ts';
 
@@ -20,7 +21,7 @@ export async function read(request: RoutedRequest, env: InteractionEnv): Promise
       (ifNoneMatch === undefined && ifModifiedSince !== undefined && notModifiedSince(ifModifiedSince, current.lastUpdated));
     if (unchanged) return { status: 304, interaction: 'read', headers: versionHeaders(current) };
   }
-  return readResponse(current, 'read');
+  return shapeRead(readResponse(current, 'read'), request.query);
 }
 
 export function requireInstance(request: RoutedRequest): { resourceType: string; id: string } {

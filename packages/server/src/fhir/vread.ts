@@ -6,6 +6,7 @@ import { fhirError } from '@concordia/fhir';
 import type { FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { requireInstance } from './read.ts';
+import { shapeRead } from './result-shaping.ts';
 import { readResponse } from './version-response.ts';
 
 export async function vread(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
@@ -16,5 +17,5 @@ export async function vread(request: RoutedRequest, env: InteractionEnv): Promis
   if (version === undefined) {
     throw fhirError('not-found', 'not-found', `${resourceType}/${id} has no version ${versionId}`);
   }
-  return readResponse(version, 'vread');
+  return shapeRead(readResponse(version, 'vread'), request.query);
 }

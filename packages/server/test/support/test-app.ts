@@ -1,0 +1,87 @@
+/**
+ * Builds the real application (store, core, door) on a fresh database for one test file.
+ * Typed builders keep fixtures short: `patient({ family: 'Shevchenko' })`.
+ */
+import { type FhirResource, indexResource } from '@concordia/fhir';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { createFhirCore } from '../../src/fhir/core.ts';
+import { createLogger } from '../../src/ops/logger.ts';
+import { createMetrics } from '../../src/ops/metrics.ts';
+import type { ResourceStore } from '../../src/store/port.ts';
+import { createResourceStore } from '../../src/store/resource-store.ts';
+import type { TestDatabase } from './databases.ts';
+
+export interface TestApp {
+  app: FastifyInstance;
+  store: ResourceStore;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(database: TestDatabase, env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://fhir.test', ...env });
+  const db = await database.create();
+  const store = createResourceStore(db, indexResource);
+  const core = createFhirCore({
+    store,
+    config,
+    software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
+  });
+  const app = await buildApp({ config, store, core, logger: createLogger(config), metrics: createMetrics() });
+  await app.ready();
+  return {
+    app,
+    store,
+    config,
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+export const FHIR_JSON = { 'content-type': 'application/fhir+json' };
+
+export function patient(
+  options: { family?: string; given?: string; identifier?: string; id?: string } = {},
+): FhirResource {
+  return {
+    resourceType: 'Patient',
+    ...(options.id !== undefined ? { id: options.id } : {}),
+    ...(options.identifier !== undefined
+      ? { identifier: [{ system: 'https://concordia.example/national-id', value: options.identifier }] }
+      : {}),
+    name: [{ family: options.family ?? 'Kovalenko', given: [options.given ?? 'Oksana'] }],
+    gender: 'female',
+    birthDate: '1984-03-02',
+  };
+}
+
+export function observation(subject: string, code = '8867-4'): FhirResource {
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code }] },
+    subject: { reference: subject },
+    valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+  };
+}
+
+/** Parses a response body that must be a JSON object. */
+export function json(body: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(body);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`not a JSON object: ${body}`);
+  return Object.fromEntries(Object.entries(value));
+}
+
+/** Reads a nested property path for assertions: `at(body, 'meta', 'versionId')`. */
+export function at(value: unknown, ...path: (string | number)[]): unknown {
+  let current: unknown = value;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = Reflect.get(current, key);
+  }
+  return current;
+}
