@@ -3,7 +3,7 @@
  * the one DATABASE_URL names, so the table sizes it measures are its own and nothing of the
  * user's data is touched; on PGlite it gets a fresh data directory.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 
@@ -27,6 +27,7 @@ export async function prepareDatabase(options: {
 }): Promise<BenchDatabase> {
   const { sourceUrl, dataDir, keepData, repoRoot } = options;
   if (sourceUrl === undefined) {
+    await mkdir(dataDir, { recursive: true });
     return { kind: 'pglite', dataDir, version: await pgliteVersion(repoRoot), dispose: async () => {} };
   }
 

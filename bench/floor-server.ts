@@ -1,27 +1,26 @@
 /**
  * The floor: the least any FHIR server on this stack can do to answer a read. The same Fastify and
- * logger as Concordia, the same database and pool size, one primary-key SELECT, and the stored
- * JSON sent as it is. `read` is reported as a ratio to this, measured in the same run
- * (DESIGN.md §5: read by id ≥ 80% of the floor).
+ * logger as Concordia, the same database through the store's own adapters (same driver settings,
+ * same pool size, same PGlite files), one primary-key SELECT, and the stored JSON sent as it is.
+ * `read` is reported as a ratio to this, measured in the same run (DESIGN.md §5: read by id ≥ 80%
+ * of the floor); the difference is what Concordia's door, core and store logic cost.
  *
  * Started by server-process.ts with the environment the real server gets; configuration goes
  * through the server's own loadConfig so both read it the same way.
  */
-import { PGlite } from '@electric-sql/pglite';
+import { join } from 'node:path';
 import Fastify from 'fastify';
-import pg from 'pg';
 import { loadConfig } from '../packages/server/src/config.ts';
 import { createLogger } from '../packages/server/src/ops/logger.ts';
+import type { Database } from '../packages/server/src/store/database.ts';
+import { openPgliteDatabase } from '../packages/server/src/store/pglite.ts';
+import { createPostgresDatabase } from '../packages/server/src/store/postgres.ts';
+import { sql } from '../packages/server/src/store/sql.ts';
 
-/** Reads the current row of the store's `resource` table (packages/server/src/store/migrations). */
-const currentContentSql = 'select content from resource where resource_type = $1 and id = $2';
-
-type ContentLookup = (id: string) => Promise<string | undefined>;
-
-interface FloorDatabase {
-  lookup: ContentLookup;
-  close(): Promise<void>;
-}
+const notFoundOutcome = JSON.stringify({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code: 'not-found', diagnostics: 'No such Patient' }],
+});
 
 const config = loadConfig();
 const database = await openDatabase();
@@ -29,8 +28,12 @@ const app = Fastify({ loggerInstance: createLogger(config) });
 
 app.get('/readyz', async () => ({ status: 'ready' }));
 app.get<{ Params: { id: string } }>('/fhir/Patient/:id', async (request, reply) => {
-  const content = await database.lookup(request.params.id);
-  if (content === undefined) return reply.code(404).type('application/fhir+json').send('{}');
+  // The current row of the store's `resource` table (store/migrations/0001_resources.sql).
+  const [row] = await database.query(
+    sql`select content from resource where resource_type = ${'Patient'} and id = ${request.params.id}`,
+  );
+  const content = row?.content;
+  if (typeof content !== 'string') return reply.code(404).type('application/fhir+json').send(notFoundOutcome);
   return reply.type('application/fhir+json').send(content);
 });
 
@@ -48,23 +51,12 @@ process.once('SIGTERM', () => {
     );
 });
 
-async function openDatabase(): Promise<FloorDatabase> {
+/** The database the real server opens for the same configuration (main.ts `openDatabase`). */
+function openDatabase(): Promise<Database> {
   if (config.databaseUrl !== undefined) {
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolSize });
-    return {
-      lookup: async (id) => {
-        const result = await pool.query<{ content: string | null }>(currentContentSql, ['Patient', id]);
-        return result.rows[0]?.content ?? undefined;
-      },
-      close: () => pool.end(),
-    };
+    return Promise.resolve(
+      createPostgresDatabase({ connectionString: config.databaseUrl, poolSize: config.dbPoolSize }),
+    );
   }
-  const db = await PGlite.create(config.dataDir);
-  return {
-    lookup: async (id) => {
-      const result = await db.query<{ content: string | null }>(currentContentSql, ['Patient', id]);
-      return result.rows[0]?.content ?? undefined;
-    },
-    close: () => db.close(),
-  };
+  return openPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
 }

@@ -70,46 +70,8 @@ async function benchmark(options: BenchOptions, database: BenchDatabase, workDir
 
   const servers = new ServerSwitch({ repoRoot, database, logLevel: options.logLevel, workDir });
   try {
-    const concordia = await servers.use('concordia');
-    const seedStarted = performance.now();
-    const ids = await seedPatients(concordia.baseUrl, options.seedCount);
-    const seedSeconds = (performance.now() - seedStarted) / 1000;
-    console.log(
-      `Seeded ${ids.length} Patients in ${seedSeconds.toFixed(1)}s (${(ids.length / seedSeconds).toFixed(0)}/s).`,
-    );
-
-    const reports: ScenarioReport[] = [];
-    for (const name of options.scenarios) {
-      const scenario = scenarioNamed(name);
-      const server = await servers.use(scenario.server);
-      const plan = scenario.plan(ids);
-      if (options.warmupSeconds > 0) {
-        await runLoad({
-          url: server.baseUrl,
-          plan,
-          durationSeconds: options.warmupSeconds,
-          connections: options.connections,
-        });
-      }
-      const result = await runLoad({
-        url: server.baseUrl,
-        plan,
-        durationSeconds: options.durationSeconds,
-        connections: options.connections,
-      });
-      reports.push({ scenario: name, description: scenario.description, server: scenario.server, result });
-      console.log(
-        `  ${name.padEnd(6)} ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms`,
-      );
-    }
-
-    const floor = reports.find((report) => report.scenario === 'floor');
-    for (const report of reports) {
-      if (floor !== undefined && report !== floor && floor.result.requestsPerSecond > 0) {
-        report.ratioToFloor = report.result.requestsPerSecond / floor.result.requestsPerSecond;
-      }
-    }
-
+    const seeding = await seed(servers, options.seedCount);
+    const reports = withFloorRatios(await measure(servers, seeding.ids, options));
     const context: RunContext = {
       date: startedAt.toISOString().slice(0, 10),
       startedAt: startedAt.toISOString(),
@@ -123,7 +85,7 @@ async function benchmark(options: BenchOptions, database: BenchDatabase, workDir
         logLevel: options.logLevel,
       },
       commit: describeCommit(repoRoot),
-      seeding: { patients: ids.length, seconds: seedSeconds, patientsPerSecond: ids.length / seedSeconds },
+      seeding: seeding.summary,
     };
     const written = await writeResults(resultsDir, context, reports);
 
@@ -135,6 +97,50 @@ async function benchmark(options: BenchOptions, database: BenchDatabase, workDir
   } finally {
     await servers.stop();
   }
+}
+
+async function seed(
+  servers: ServerSwitch,
+  count: number,
+): Promise<{ ids: string[]; summary: RunContext['seeding'] }> {
+  const concordia = await servers.use('concordia');
+  const started = performance.now();
+  const ids = await seedPatients(concordia.baseUrl, count);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `Seeded ${ids.length} Patients in ${seconds.toFixed(1)}s (${(ids.length / seconds).toFixed(0)}/s).`,
+  );
+  return { ids, summary: { patients: ids.length, seconds, patientsPerSecond: ids.length / seconds } };
+}
+
+async function measure(
+  servers: ServerSwitch,
+  ids: string[],
+  options: BenchOptions,
+): Promise<ScenarioReport[]> {
+  const reports: ScenarioReport[] = [];
+  for (const name of options.scenarios) {
+    const scenario = scenarioNamed(name);
+    const server = await servers.use(scenario.server);
+    const job = { url: server.baseUrl, plan: scenario.plan(ids), connections: options.connections };
+    if (options.warmupSeconds > 0) await runLoad({ ...job, durationSeconds: options.warmupSeconds });
+    const result = await runLoad({ ...job, durationSeconds: options.durationSeconds });
+    reports.push({ scenario: name, description: scenario.description, server: scenario.server, result });
+    console.log(
+      `  ${name.padEnd(6)} ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms`,
+    );
+  }
+  return reports;
+}
+
+function withFloorRatios(reports: ScenarioReport[]): ScenarioReport[] {
+  const floorRate = reports.find((report) => report.scenario === 'floor')?.result.requestsPerSecond;
+  if (floorRate === undefined || floorRate <= 0) return reports;
+  return reports.map((report) =>
+    report.scenario === 'floor'
+      ? report
+      : { ...report, ratioToFloor: report.result.requestsPerSecond / floorRate },
+  );
 }
 
 /**

@@ -202,6 +202,20 @@ describe('the indexer', () => {
     }
   });
 
+  it('still evaluates expressions that select something from nothing (Patient-deceased)', () => {
+    // `Patient.deceased.exists() and Patient.deceased != false`: a patient without `deceased` is alive.
+    expect(tokens(indexResource(patient()), 'deceased')).toEqual([{ system: null, code: 'false' }]);
+    expect(tokens(indexResource(patient({ deceasedDateTime: '2020-01-01' })), 'deceased')).toEqual([
+      { system: null, code: 'true' },
+    ]);
+  });
+
+  it('finds choice elements under their typed JSON name (valueString)', () => {
+    expect(strings(indexResource(observation({ valueString: 'Négatif' })), 'value-string')).toEqual([
+      'Négatif',
+    ]);
+  });
+
   it('indexes nothing but the id for a resource without searchable content', () => {
     expect(indexResource({ resourceType: 'Basic', id: 'b1' })).toEqual({
       tokens: [{ param: '_id', system: null, code: 'b1' }],

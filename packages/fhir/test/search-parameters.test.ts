@@ -1,7 +1,12 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { FhirError } from '../src/outcome.ts';
-import { evaluableExpression, expressionForType, splitUnion } from '../src/search/expression.ts';
+import {
+  evaluableExpression,
+  expressionForType,
+  rootElements,
+  splitUnion,
+} from '../src/search/expression.ts';
 import {
   createR4SearchParameterRegistry,
   r4SearchParameters,
@@ -92,6 +97,20 @@ describe('the R4 search parameter registry (searchparameter-registry.html)', () 
 });
 
 describe('search expressions', () => {
+  it('name the elements they start from, unless they select something from nothing', () => {
+    expect(rootElements('Observation.subject.where(resolve() is Patient)', 'Observation')).toEqual([
+      'subject',
+    ]);
+    expect(rootElements('(Observation.value as Quantity) | Resource.meta.tag', 'Observation')).toEqual([
+      'value',
+      'meta',
+    ]);
+    expect(
+      rootElements('Patient.deceased.exists() and Patient.deceased != false', 'Patient'),
+    ).toBeUndefined();
+    expect(rootElements('name | alias', 'InsurancePlan')).toBeUndefined();
+  });
+
   it('split on top-level unions only', () => {
     expect(splitUnion("A.b | A.c.where(x = 'p|q' or (y | z).exists())")).toEqual([
       'A.b',

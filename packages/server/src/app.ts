@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import type { FhirCore } from './fhir/interaction.ts';
 import { fhirDoor } from './http/fhir-door.ts';
+import { AccessLog } from './ops/access-log.ts';
 import type { Metrics } from './ops/metrics.ts';
 import { operationsRoutes } from './ops/operations-routes.ts';
 import { requestMetrics } from './ops/request-metrics.ts';
@@ -27,11 +28,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.maxBodyBytes,
     genReqId: requestIdFrom,
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
+    logController: new AccessLog(),
     // Graceful shutdown: stop accepting, let in-flight requests finish (main.ts bounds the wait).
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    disableRequestLogging: false,
     trustProxy: false,
   });
 

@@ -82,7 +82,8 @@ export function evaluableExpression(expression: string): string {
 }
 
 /** Constructs that yield a value from an empty input (`deceased.exists() and …` is `false`). */
-const VALUE_FROM_NOTHING = /exists\(|empty\(|count\(|iif\(|not\(|all\w*\(|any\w*\(|%|\b(?:and|or|xor|implies)\b/;
+const VALUE_FROM_NOTHING =
+  /exists\(|empty\(|count\(|iif\(|not\(|all\w*\(|any\w*\(|%|\b(?:and|or|xor|implies)\b/;
 
 /**
  * The top-level elements an expression starts from (`Observation.subject.where(…)` → `subject`),

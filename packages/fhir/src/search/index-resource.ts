@@ -5,7 +5,9 @@
  * Each expression is compiled once per (resource type, registry version) and evaluated with
  * fhirpath.js against the R4 model, so choice types (`value as Quantity`) and element types are
  * the spec's. Only token, string and reference parameters are evaluated: they are the ones the
- * store indexes so far, and skipping the others halves the cost of a write.
+ * store indexes so far, and this runs inside every write. An expression whose starting elements
+ * are all absent from the resource is not evaluated at all (see `rootElements`), which roughly
+ * halves the cost for a typical Observation.
  */
 import fhirpath, { type UserInvocationTable } from 'fhirpath';
 import { type FhirResource, isRecord } from '../resource.ts';
@@ -52,7 +54,10 @@ export class ResourceIndexer {
   index(resource: FhirResource): ResourceIndex {
     const index: ResourceIndex = { tokens: [], strings: [], references: [], patientCompartments: [] };
     for (const parameter of this.parametersOf(resource.resourceType)) {
-      if (parameter.properties && !parameter.properties.some((property) => resource[property] !== undefined)) {
+      if (
+        parameter.properties &&
+        !parameter.properties.some((property) => resource[property] !== undefined)
+      ) {
         continue;
       }
       const values = typedValues(parameter.evaluate(resource));
@@ -106,7 +111,9 @@ export class ResourceIndexer {
     });
     const roots = rootElements(expression, resourceType);
     const properties = roots?.flatMap((element) => jsonProperties(resourceType, element));
-    return [{ code, type, ...(properties ? { properties } : {}), evaluate: (resource) => evaluate(resource) }];
+    return [
+      { code, type, ...(properties ? { properties } : {}), evaluate: (resource) => evaluate(resource) },
+    ];
   }
 }
 

@@ -125,7 +125,8 @@ export const CONDITIONS: readonly ConditionTemplate[] = [
       timesPerDay: 4,
       asNeeded: true,
       route: INHALED,
-      instructions: 'Salbutamol 100 micrograms per puff, two puffs when short of breath, up to four times a day',
+      instructions:
+        'Salbutamol 100 micrograms per puff, two puffs when short of breath, up to four times a day',
     },
   },
   {
@@ -273,7 +274,11 @@ export interface VaccineTemplate {
 }
 
 export const VACCINES: readonly VaccineTemplate[] = [
-  { cvx: { code: '140', display: 'Influenza, seasonal, injectable, preservative free' }, minimumAge: 50, everyYears: 1 },
+  {
+    cvx: { code: '140', display: 'Influenza, seasonal, injectable, preservative free' },
+    minimumAge: 50,
+    everyYears: 1,
+  },
   { cvx: { code: '113', display: 'Td (adult) preservative free' }, minimumAge: 18, everyYears: 10 },
   { cvx: { code: '133', display: 'Pneumococcal conjugate PCV 13' }, minimumAge: 65 },
   { cvx: { code: '43', display: 'Hep B, adult' }, minimumAge: 20 },
@@ -288,13 +293,28 @@ export interface VitalSignTemplate {
 /** The LOINC codes of the R4 vital signs profile (observation-vitalsigns). */
 export const VITAL_SIGNS = {
   bloodPressure: { code: '85354-9', display: 'Blood pressure panel with all children optional' },
-  systolic: { loinc: { code: '8480-6', display: 'Systolic blood pressure' }, unit: { unit: 'mmHg', code: 'mm[Hg]' } },
-  diastolic: { loinc: { code: '8462-4', display: 'Diastolic blood pressure' }, unit: { unit: 'mmHg', code: 'mm[Hg]' } },
-  heartRate: { loinc: { code: '8867-4', display: 'Heart rate' }, unit: { unit: 'beats/minute', code: '/min' } },
+  systolic: {
+    loinc: { code: '8480-6', display: 'Systolic blood pressure' },
+    unit: { unit: 'mmHg', code: 'mm[Hg]' },
+  },
+  diastolic: {
+    loinc: { code: '8462-4', display: 'Diastolic blood pressure' },
+    unit: { unit: 'mmHg', code: 'mm[Hg]' },
+  },
+  heartRate: {
+    loinc: { code: '8867-4', display: 'Heart rate' },
+    unit: { unit: 'beats/minute', code: '/min' },
+  },
   bodyWeight: { loinc: { code: '29463-7', display: 'Body weight' }, unit: { unit: 'kg', code: 'kg' } },
   bodyHeight: { loinc: { code: '8302-2', display: 'Body height' }, unit: { unit: 'cm', code: 'cm' } },
-  bmi: { loinc: { code: '39156-5', display: 'Body mass index (BMI) [Ratio]' }, unit: { unit: 'kg/m2', code: 'kg/m2' } },
-  bodyTemperature: { loinc: { code: '8310-5', display: 'Body temperature' }, unit: { unit: 'Cel', code: 'Cel' } },
+  bmi: {
+    loinc: { code: '39156-5', display: 'Body mass index (BMI) [Ratio]' },
+    unit: { unit: 'kg/m2', code: 'kg/m2' },
+  },
+  bodyTemperature: {
+    loinc: { code: '8310-5', display: 'Body temperature' },
+    unit: { unit: 'Cel', code: 'Cel' },
+  },
 } as const;
 
 export const ENCOUNTER_TYPES = {

@@ -32,12 +32,16 @@ export interface EncounterSpec {
 export function encounter(spec: EncounterSpec): FhirResource {
   const end = new Date(spec.start.getTime() + spec.minutes * 60_000);
   const actClass =
-    spec.setting === 'ambulatory' ? { code: 'AMB', display: 'ambulatory' } : { code: 'EMER', display: 'emergency' };
+    spec.setting === 'ambulatory'
+      ? { code: 'AMB', display: 'ambulatory' }
+      : { code: 'EMER', display: 'emergency' };
   return {
     resourceType: 'Encounter',
     status: 'finished',
     class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', ...actClass },
-    type: [{ coding: [{ system: SYSTEMS.snomed, ...spec.type }], text: spec.type.display.replace(/ \(.*\)$/, '') }],
+    type: [
+      { coding: [{ system: SYSTEMS.snomed, ...spec.type }], text: spec.type.display.replace(/ \(.*\)$/, '') },
+    ],
     subject: spec.subject,
     participant: [
       {
@@ -76,12 +80,24 @@ export function condition(spec: ConditionSpec): FhirResource {
   const clinical = spec.abated === undefined ? 'active' : 'resolved';
   return {
     resourceType: 'Condition',
-    clinicalStatus: codeable(`${TERMINOLOGY}/condition-clinical`, { code: clinical, display: capitalise(clinical) }),
-    verificationStatus: codeable(`${TERMINOLOGY}/condition-ver-status`, { code: 'confirmed', display: 'Confirmed' }),
+    clinicalStatus: codeable(`${TERMINOLOGY}/condition-clinical`, {
+      code: clinical,
+      display: capitalise(clinical),
+    }),
+    verificationStatus: codeable(`${TERMINOLOGY}/condition-ver-status`, {
+      code: 'confirmed',
+      display: 'Confirmed',
+    }),
     category: [
       template.course === 'chronic'
-        ? codeable(`${TERMINOLOGY}/condition-category`, { code: 'problem-list-item', display: 'Problem List Item' })
-        : codeable(`${TERMINOLOGY}/condition-category`, { code: 'encounter-diagnosis', display: 'Encounter Diagnosis' }),
+        ? codeable(`${TERMINOLOGY}/condition-category`, {
+            code: 'problem-list-item',
+            display: 'Problem List Item',
+          })
+        : codeable(`${TERMINOLOGY}/condition-category`, {
+            code: 'encounter-diagnosis',
+            display: 'Encounter Diagnosis',
+          }),
     ],
     code: {
       coding: [
@@ -106,10 +122,20 @@ export interface ObservationContext {
   effective: Date;
 }
 
-const VITAL_SIGNS_CATEGORY = codeable(`${TERMINOLOGY}/observation-category`, { code: 'vital-signs', display: 'Vital Signs' });
-const LABORATORY_CATEGORY = codeable(`${TERMINOLOGY}/observation-category`, { code: 'laboratory', display: 'Laboratory' });
+const VITAL_SIGNS_CATEGORY = codeable(`${TERMINOLOGY}/observation-category`, {
+  code: 'vital-signs',
+  display: 'Vital Signs',
+});
+const LABORATORY_CATEGORY = codeable(`${TERMINOLOGY}/observation-category`, {
+  code: 'laboratory',
+  display: 'Laboratory',
+});
 
-export function vitalSign(context: ObservationContext, vital: VitalSignTemplate, value: number): FhirResource {
+export function vitalSign(
+  context: ObservationContext,
+  vital: VitalSignTemplate,
+  value: number,
+): FhirResource {
   return {
     resourceType: 'Observation',
     status: 'final',
@@ -146,7 +172,12 @@ export function bloodPressure(
   };
 }
 
-export function labResult(context: ObservationContext, lab: LabTemplate, value: number, issued: Date): FhirResource {
+export function labResult(
+  context: ObservationContext,
+  lab: LabTemplate,
+  value: number,
+  issued: Date,
+): FhirResource {
   return {
     resourceType: 'Observation',
     status: 'final',
@@ -172,7 +203,10 @@ export function allergyIntolerance(spec: AllergySpec): FhirResource {
   const { template } = spec;
   return {
     resourceType: 'AllergyIntolerance',
-    clinicalStatus: codeable(`${TERMINOLOGY}/allergyintolerance-clinical`, { code: 'active', display: 'Active' }),
+    clinicalStatus: codeable(`${TERMINOLOGY}/allergyintolerance-clinical`, {
+      code: 'active',
+      display: 'Active',
+    }),
     verificationStatus: codeable(`${TERMINOLOGY}/allergyintolerance-verification`, {
       code: 'confirmed',
       display: 'Confirmed',
@@ -248,7 +282,10 @@ export function immunization(spec: ImmunizationSpec): FhirResource {
     lotNumber: spec.lotNumber,
     performer: [
       {
-        function: codeable('http://terminology.hl7.org/CodeSystem/v2-0443', { code: 'AP', display: 'Administering Provider' }),
+        function: codeable('http://terminology.hl7.org/CodeSystem/v2-0443', {
+          code: 'AP',
+          display: 'Administering Provider',
+        }),
         actor: spec.performer,
       },
     ],
@@ -256,7 +293,10 @@ export function immunization(spec: ImmunizationSpec): FhirResource {
 }
 
 function codeable(system: string, code: Code, text?: string): Record<string, unknown> {
-  return { coding: [{ system, code: code.code, display: code.display }], ...(text !== undefined ? { text } : {}) };
+  return {
+    coding: [{ system, code: code.code, display: code.display }],
+    ...(text !== undefined ? { text } : {}),
+  };
 }
 
 function quantity(value: number, unit: { unit: string; code: string }): Record<string, unknown> {

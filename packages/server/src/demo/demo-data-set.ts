@@ -5,8 +5,8 @@
  */
 import type { FhirResource } from '@concordia/fhir';
 import { directoryResources } from './demo-directory.ts';
-import { PATIENT_NAMES, PLACES } from './people-catalogue.ts';
 import { patientRecord } from './patient-record.ts';
+import { PATIENT_NAMES, PLACES } from './people-catalogue.ts';
 import { SeededRandom } from './seeded-random.ts';
 import { TransactionBuilder } from './transaction-builder.ts';
 
@@ -26,7 +26,12 @@ export function demoDataSet(seed: number = DEMO_SEED): DemoDataSet {
   const directory = new TransactionBuilder(random);
   for (const resource of directoryResources()) directory.put(resource);
   const patients = PATIENT_NAMES.map((name, index) =>
-    patientRecord(random, { name, place: PLACES[index % PLACES.length] ?? PLACES[0], asOf: DEMO_AS_OF, index }),
+    patientRecord(random, {
+      name,
+      place: PLACES[index % PLACES.length] ?? PLACES[0],
+      asOf: DEMO_AS_OF,
+      index,
+    }),
   );
   return { directory: directory.bundle(), patients };
 }

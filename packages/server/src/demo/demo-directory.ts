@@ -35,19 +35,73 @@ export interface DemoPractitioner {
 }
 
 export const PRACTITIONERS: readonly DemoPractitioner[] = [
-  { id: 'demo-practitioner-1', given: ['Ana', 'Luísa'], family: 'Ferreira', gender: 'female', licence: 'CP-41872', role: 'family-doctor', organization: 'clinic' },
-  { id: 'demo-practitioner-2', given: ['Oksana'], family: 'Kovalenko', gender: 'female', licence: 'CP-52310', role: 'family-doctor', organization: 'clinic' },
-  { id: 'demo-practitioner-3', given: ['Iryna'], family: 'Bondarenko', gender: 'female', licence: 'OE-77104', role: 'nurse', organization: 'clinic' },
-  { id: 'demo-practitioner-4', given: ['Rui', 'Miguel'], family: 'Magalhães', gender: 'male', licence: 'CP-38655', role: 'cardiologist', organization: 'hospital' },
-  { id: 'demo-practitioner-5', given: ['Marta'], family: 'Simões', gender: 'female', licence: 'CP-60217', role: 'emergency-physician', organization: 'hospital' },
-  { id: 'demo-practitioner-6', given: ['Paulo'], family: 'Brandão', gender: 'male', licence: 'CP-29940', role: 'pathologist', organization: 'lab' },
+  {
+    id: 'demo-practitioner-1',
+    given: ['Ana', 'Luísa'],
+    family: 'Ferreira',
+    gender: 'female',
+    licence: 'CP-41872',
+    role: 'family-doctor',
+    organization: 'clinic',
+  },
+  {
+    id: 'demo-practitioner-2',
+    given: ['Oksana'],
+    family: 'Kovalenko',
+    gender: 'female',
+    licence: 'CP-52310',
+    role: 'family-doctor',
+    organization: 'clinic',
+  },
+  {
+    id: 'demo-practitioner-3',
+    given: ['Iryna'],
+    family: 'Bondarenko',
+    gender: 'female',
+    licence: 'OE-77104',
+    role: 'nurse',
+    organization: 'clinic',
+  },
+  {
+    id: 'demo-practitioner-4',
+    given: ['Rui', 'Miguel'],
+    family: 'Magalhães',
+    gender: 'male',
+    licence: 'CP-38655',
+    role: 'cardiologist',
+    organization: 'hospital',
+  },
+  {
+    id: 'demo-practitioner-5',
+    given: ['Marta'],
+    family: 'Simões',
+    gender: 'female',
+    licence: 'CP-60217',
+    role: 'emergency-physician',
+    organization: 'hospital',
+  },
+  {
+    id: 'demo-practitioner-6',
+    given: ['Paulo'],
+    family: 'Brandão',
+    gender: 'male',
+    licence: 'CP-29940',
+    role: 'pathologist',
+    organization: 'lab',
+  },
 ];
 
-const ROLE_CODES: Record<DemoRole, { role: 'doctor' | 'nurse'; specialty: { code: string; display: string } }> = {
+const ROLE_CODES: Record<
+  DemoRole,
+  { role: 'doctor' | 'nurse'; specialty: { code: string; display: string } }
+> = {
   'family-doctor': { role: 'doctor', specialty: { code: '419772000', display: 'Family practice' } },
   nurse: { role: 'nurse', specialty: { code: '394814009', display: 'General practice' } },
   cardiologist: { role: 'doctor', specialty: { code: '394579002', display: 'Cardiology' } },
-  'emergency-physician': { role: 'doctor', specialty: { code: '394576009', display: 'Surgical-Accident & emergency' } },
+  'emergency-physician': {
+    role: 'doctor',
+    specialty: { code: '394576009', display: 'Surgical-Accident & emergency' },
+  },
   pathologist: { role: 'doctor', specialty: { code: '394915009', display: 'General pathology' } },
 };
 
@@ -112,7 +166,11 @@ function organization(key: DemoOrganization): IdentifiedResource {
     type: [
       {
         coding: [
-          { system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'prov', display: 'Healthcare Provider' },
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/organization-type',
+            code: 'prov',
+            display: 'Healthcare Provider',
+          },
         ],
       },
     ],
@@ -164,7 +222,10 @@ function practitionerRole(person: DemoPractitioner): IdentifiedResource {
     resourceType: 'PractitionerRole',
     id: `${person.id}-role`,
     active: true,
-    practitioner: { reference: `Practitioner/${person.id}`, display: `${person.given.join(' ')} ${person.family}` },
+    practitioner: {
+      reference: `Practitioner/${person.id}`,
+      display: `${person.given.join(' ')} ${person.family}`,
+    },
     organization: { reference: `Organization/${ORGANIZATION_IDS[person.organization]}` },
     code: [
       {
@@ -172,7 +233,13 @@ function practitionerRole(person: DemoPractitioner): IdentifiedResource {
       },
     ],
     specialty: [{ coding: [{ system: 'http://snomed.info/sct', ...codes.specialty }] }],
-    availableTime: [{ daysOfWeek: ['mon', 'tue', 'wed', 'thu', 'fri'], availableStartTime: '08:00:00', availableEndTime: '17:00:00' }],
+    availableTime: [
+      {
+        daysOfWeek: ['mon', 'tue', 'wed', 'thu', 'fri'],
+        availableStartTime: '08:00:00',
+        availableEndTime: '17:00:00',
+      },
+    ],
   };
 }
 

@@ -12,7 +12,10 @@ export type DemoLoadResult =
   | { loaded: true; patients: number; resources: number; seconds: number }
   | { loaded: false; reason: 'database-not-empty' };
 
-export async function loadDemoData(core: FhirCore, store: Pick<ResourceStore, 'history'>): Promise<DemoLoadResult> {
+export async function loadDemoData(
+  core: FhirCore,
+  store: Pick<ResourceStore, 'history'>,
+): Promise<DemoLoadResult> {
   const ctx = systemContext('demo');
   const anything = await store.history(ctx, { count: 1 });
   if (anything.versions.length > 0) return { loaded: false, reason: 'database-not-empty' };
@@ -21,11 +24,22 @@ export async function loadDemoData(core: FhirCore, store: Pick<ResourceStore, 'h
   const { directory, patients } = demoDataSet();
   let resources = 0;
   for (const bundle of [directory, ...patients]) {
-    const response = await core.handle(ctx, { method: 'POST', path: '', query: [], headers: {}, body: bundle });
+    const response = await core.handle(ctx, {
+      method: 'POST',
+      path: '',
+      query: [],
+      headers: {},
+      body: bundle,
+    });
     if (response.status !== 200) throw new DemoDataError(response);
     resources += Array.isArray(bundle.entry) ? bundle.entry.length : 0;
   }
-  return { loaded: true, patients: patients.length, resources, seconds: (performance.now() - startedAt) / 1000 };
+  return {
+    loaded: true,
+    patients: patients.length,
+    resources,
+    seconds: (performance.now() - startedAt) / 1000,
+  };
 }
 
 /** The demo data are ours: the core rejecting them is a bug in the generator or the core. */
@@ -34,7 +48,8 @@ export class DemoDataError extends Error {
 
   constructor(response: FhirResponse) {
     const body = response.body;
-    const detail = body?.kind === 'json' ? body.json : body?.kind === 'resource' ? JSON.stringify(body.resource) : '';
+    const detail =
+      body?.kind === 'json' ? body.json : body?.kind === 'resource' ? JSON.stringify(body.resource) : '';
     super(`The demo data set was rejected with status ${response.status}: ${detail}`);
   }
 }

@@ -25,7 +25,12 @@ import {
   type ObservationContext,
   vitalSign,
 } from './clinical-resources.ts';
-import { DEMO_IDENTIFIER_SYSTEMS, type DemoPractitioner, ORGANIZATION_IDS, PRACTITIONERS } from './demo-directory.ts';
+import {
+  DEMO_IDENTIFIER_SYSTEMS,
+  type DemoPractitioner,
+  ORGANIZATION_IDS,
+  PRACTITIONERS,
+} from './demo-directory.ts';
 import type { PersonName, Place } from './people-catalogue.ts';
 import type { SeededRandom } from './seeded-random.ts';
 import { type Reference, TransactionBuilder } from './transaction-builder.ts';
@@ -46,7 +51,9 @@ export function patientRecord(random: SeededRandom, seed: PatientSeed): FhirReso
   const tx = new TransactionBuilder(random);
   const age = random.chance(0.1) ? random.integer(4, 17) : random.integer(19, 89);
   const birth = new Date(seed.asOf.getTime() - age * YEAR_MS - random.integer(0, 360) * DAY_MS);
-  const familyDoctor = practitioner(seed.name.language === 'uk' ? 'demo-practitioner-2' : 'demo-practitioner-1');
+  const familyDoctor = practitioner(
+    seed.name.language === 'uk' ? 'demo-practitioner-2' : 'demo-practitioner-1',
+  );
   const patient = tx.create(
     patientResource(random, seed, birth, familyDoctor),
     `${seed.name.given.join(' ')} ${seed.name.family}`,
@@ -80,7 +87,9 @@ class RecordStory {
     const height = age < 18 ? 100 + age * 4.5 : this.random.integer(152, 192);
     let weight = age < 18 ? 15 + age * 2.8 : this.random.decimal(52, 104, 1);
     for (let year = years; year >= 1; year--) {
-      const date = this.workdayAt(new Date(this.asOf.getTime() - year * YEAR_MS + this.random.integer(0, 300) * DAY_MS));
+      const date = this.workdayAt(
+        new Date(this.asOf.getTime() - year * YEAR_MS + this.random.integer(0, 300) * DAY_MS),
+      );
       const visit = this.tx.create(
         encounter({
           subject: this.patient,
@@ -94,7 +103,12 @@ class RecordStory {
       );
       this.visits.push({ encounter: visit, date });
       weight = Math.round((weight + this.random.decimal(-2, 2, 1)) * 10) / 10;
-      this.vitalSigns({ subject: this.patient, encounter: visit, performer: this.nurse, effective: date }, age, height, weight);
+      this.vitalSigns(
+        { subject: this.patient, encounter: visit, performer: this.nurse, effective: date },
+        age,
+        height,
+        weight,
+      );
     }
   }
 
@@ -102,7 +116,12 @@ class RecordStory {
     const systolic = this.random.integer(105, age > 50 ? 165 : 138);
     const diastolic = this.random.integer(62, Math.min(systolic - 30, 98));
     this.tx.create(
-      bloodPressure(context, VITAL_SIGNS.bloodPressure, [VITAL_SIGNS.systolic, systolic], [VITAL_SIGNS.diastolic, diastolic]),
+      bloodPressure(
+        context,
+        VITAL_SIGNS.bloodPressure,
+        [VITAL_SIGNS.systolic, systolic],
+        [VITAL_SIGNS.diastolic, diastolic],
+      ),
     );
     this.tx.create(vitalSign(context, VITAL_SIGNS.heartRate, this.random.integer(56, 96)));
     this.tx.create(vitalSign(context, VITAL_SIGNS.bodyHeight, height));
@@ -117,7 +136,8 @@ class RecordStory {
     const latest = this.visits[this.visits.length - 1];
     if (first === undefined || latest === undefined) return;
     const eligible = CONDITIONS.filter((c) => c.course === 'chronic' && age >= c.minimumAge);
-    const count = age < 40 ? this.random.integer(0, 1) : age < 65 ? this.random.integer(1, 2) : this.random.integer(2, 3);
+    const count =
+      age < 40 ? this.random.integer(0, 1) : age < 65 ? this.random.integer(1, 2) : this.random.integer(2, 3);
     for (const template of this.random.sample(eligible, count)) {
       const yearsAgo = this.random.integer(1, Math.max(1, Math.min(15, age - template.minimumAge)));
       const onset = new Date(first.date.getTime() - yearsAgo * YEAR_MS);
@@ -152,7 +172,9 @@ class RecordStory {
       encounter({
         subject: this.patient,
         practitioner: doctor,
-        serviceProvider: { reference: `Organization/${emergency ? ORGANIZATION_IDS.hospital : ORGANIZATION_IDS.clinic}` },
+        serviceProvider: {
+          reference: `Organization/${emergency ? ORGANIZATION_IDS.hospital : ORGANIZATION_IDS.clinic}`,
+        },
         setting: emergency ? 'emergency' : 'ambulatory',
         type: emergency ? ENCOUNTER_TYPES.emergency : ENCOUNTER_TYPES.followUp,
         start: date,
@@ -181,7 +203,9 @@ class RecordStory {
     const count = this.random.chance(0.3) ? (this.random.chance(0.3) ? 2 : 1) : 0;
     const recorded = this.visits[0]?.date ?? new Date(this.birth.getTime() + Math.min(age, 2) * YEAR_MS);
     for (const template of this.random.sample(ALLERGIES, count)) {
-      this.tx.create(allergyIntolerance({ template, patient: this.patient, recorder: this.familyDoctor, recorded }));
+      this.tx.create(
+        allergyIntolerance({ template, patient: this.patient, recorder: this.familyDoctor, recorded }),
+      );
     }
   }
 
@@ -271,12 +295,18 @@ class RecordStory {
   }
 }
 
-function patientResource(random: SeededRandom, seed: PatientSeed, birth: Date, familyDoctor: Reference): FhirResource {
+function patientResource(
+  random: SeededRandom,
+  seed: PatientSeed,
+  birth: Date,
+  familyDoctor: Reference,
+): FhirResource {
   const { name, place } = seed;
   const street = random.pick(place.streets);
   const mobile = `+351 9${random.pick(['1', '2', '3', '6'])}${random.digits(1)} ${random.digits(3)} ${random.digits(3)}`;
   const names: Record<string, unknown>[] = [{ use: 'official', family: name.family, given: name.given }];
-  if (name.cyrillic !== undefined) names.push({ use: 'usual', family: name.cyrillic.family, given: name.cyrillic.given });
+  if (name.cyrillic !== undefined)
+    names.push({ use: 'usual', family: name.cyrillic.family, given: name.cyrillic.given });
   const mailbox = `${name.given[0] ?? 'patient'}.${name.family}${seed.index}`
     .normalize('NFD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -302,7 +332,9 @@ function patientResource(random: SeededRandom, seed: PatientSeed, birth: Date, f
     name: names,
     telecom: [
       { system: 'phone', value: mobile, use: 'mobile', rank: 1 },
-      ...(random.chance(0.6) ? [{ system: 'email', value: `${mailbox}@mail.concordia.example`, use: 'home' }] : []),
+      ...(random.chance(0.6)
+        ? [{ system: 'email', value: `${mailbox}@mail.concordia.example`, use: 'home' }]
+        : []),
     ],
     gender: name.gender,
     birthDate: dateOnly(birth),
@@ -320,7 +352,13 @@ function patientResource(random: SeededRandom, seed: PatientSeed, birth: Date, f
     communication: [
       {
         language: {
-          coding: [{ system: 'urn:ietf:bcp:47', code: name.language, display: name.language === 'uk' ? 'Ukrainian' : 'Portuguese' }],
+          coding: [
+            {
+              system: 'urn:ietf:bcp:47',
+              code: name.language,
+              display: name.language === 'uk' ? 'Ukrainian' : 'Portuguese',
+            },
+          ],
         },
         preferred: true,
       },
@@ -337,5 +375,7 @@ function v2Identifier(code: string, display: string): Record<string, unknown> {
 function practitioner(id: string): Reference {
   const person: DemoPractitioner | undefined = PRACTITIONERS.find((p) => p.id === id);
   const display = person === undefined ? undefined : `${person.given.join(' ')} ${person.family}`;
-  return display === undefined ? { reference: `Practitioner/${id}` } : { reference: `Practitioner/${id}`, display };
+  return display === undefined
+    ? { reference: `Practitioner/${id}` }
+    : { reference: `Practitioner/${id}`, display };
 }

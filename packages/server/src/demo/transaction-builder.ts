@@ -38,7 +38,11 @@ export class TransactionBuilder {
   }
 
   createAt(reference: Reference, resource: FhirResource): void {
-    this.entries.push({ fullUrl: reference.reference, resource, request: { method: 'POST', url: resource.resourceType } });
+    this.entries.push({
+      fullUrl: reference.reference,
+      resource,
+      request: { method: 'POST', url: resource.resourceType },
+    });
   }
 
   /** Adds a resource with a fixed id, written with PUT so that loading it twice changes nothing. */

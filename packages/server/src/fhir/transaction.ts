@@ -18,6 +18,7 @@ import { findConditionalMatch, multipleMatches } from './conditional.ts';
 import type { FhirRequest, FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { preferToken } from './prefer.ts';
+import { writeResponse } from './version-response.ts';
 
 export type Dispatch = (request: FhirRequest, env: InteractionEnv) => Promise<FhirResponse>;
 
@@ -107,11 +108,12 @@ async function assignTargets(
       const id = existing ?? randomUUID();
       if (entry.fullUrl !== undefined) targets.set(entry.fullUrl, `${resourceType}/${id}`);
       const { ifNoneExist: _resolved, ...headers } = request.headers;
+      const matched = existing === undefined ? undefined : await tx.read(env.ctx, resourceType, existing);
       prepared.push({
         ...entry,
         request: { ...request, headers, assignedId: id },
-        ...(existing !== undefined
-          ? { matched: { status: 200, interaction: 'create', headers: { location: `${env.fhirBase}/${resourceType}/${id}` } } }
+        ...(matched !== undefined
+          ? { matched: writeResponse(matched, 200, 'create', env.fhirBase, 'minimal', 'Matched an existing resource') }
           : {}),
       });
       continue;

@@ -20,7 +20,11 @@ export interface UnitResult {
   failures: ImportFailure[];
 }
 
-export async function applyImportUnit(core: FhirCore, ctx: RequestContext, unit: ImportUnit): Promise<UnitResult> {
+export async function applyImportUnit(
+  core: FhirCore,
+  ctx: RequestContext,
+  unit: ImportUnit,
+): Promise<UnitResult> {
   if (unit.kind === 'rejected') return failed(unit.location, unit.reason);
   let response: FhirResponse;
   try {
@@ -48,7 +52,8 @@ function batchResult(response: FhirResponse, location: ItemLocation, entryCount:
       return;
     }
     const outcome = answer?.outcome;
-    const diagnostics = outcomeDiagnostics(outcome) ?? `entry answered ${String(answer?.status ?? 'no status')}`;
+    const diagnostics =
+      outcomeDiagnostics(outcome) ?? `entry answered ${String(answer?.status ?? 'no status')}`;
     result.failures.push({ location: { ...location, entry: index }, diagnostics });
   });
   return result;

@@ -30,7 +30,9 @@ export function importUnits(value: unknown, location: ItemLocation): ImportUnit[
     const bundleType = value.type;
     if (bundleType === 'transaction' || bundleType === 'batch') {
       const entries = Array.isArray(value.entry) ? value.entry.length : 0;
-      return [{ kind: 'bundle', bundleType, location, request: request('POST', '', value), entryCount: entries }];
+      return [
+        { kind: 'bundle', bundleType, location, request: request('POST', '', value), entryCount: entries },
+      ];
     }
     return bundleEntryUnits(value.entry, location);
   }
@@ -42,7 +44,8 @@ function bundleEntryUnits(entries: unknown, location: ItemLocation): ImportUnit[
   if (!Array.isArray(entries)) return [rejected(location, 'Bundle.entry is not an array')];
   return entries.map((entry: unknown, index) => {
     const entryLocation = { ...location, entry: index };
-    if (!isRecord(entry) || entry.resource === undefined) return rejected(entryLocation, 'the entry has no resource');
+    if (!isRecord(entry) || entry.resource === undefined)
+      return rejected(entryLocation, 'the entry has no resource');
     return isRecord(entry.resource)
       ? resourceUnit(entry.resource, entryLocation)
       : rejected(entryLocation, 'entry.resource is not a JSON object');
@@ -52,8 +55,10 @@ function bundleEntryUnits(entries: unknown, location: ItemLocation): ImportUnit[
 function resourceUnit(resource: Record<string, unknown>, location: ItemLocation): ImportUnit {
   const { resourceType, id } = resource;
   if (typeof resourceType !== 'string') return rejected(location, 'the resource has no resourceType');
-  if (!RESOURCE_TYPE.test(resourceType)) return rejected(location, `"${resourceType}" is not a resource type`);
-  if (id === undefined) return { kind: 'resource', location, request: request('POST', resourceType, resource) };
+  if (!RESOURCE_TYPE.test(resourceType))
+    return rejected(location, `"${resourceType}" is not a resource type`);
+  if (id === undefined)
+    return { kind: 'resource', location, request: request('POST', resourceType, resource) };
   if (typeof id !== 'string' || !isValidId(id)) {
     return rejected(location, `${resourceType}.id ${JSON.stringify(id)} is not a valid FHIR id`);
   }
@@ -61,7 +66,13 @@ function resourceUnit(resource: Record<string, unknown>, location: ItemLocation)
 }
 
 function request(method: 'POST' | 'PUT', path: string, body: unknown): FhirRequest {
-  return { method, path, query: [], headers: { contentType: 'application/fhir+json', prefer: 'return=minimal' }, body };
+  return {
+    method,
+    path,
+    query: [],
+    headers: { contentType: 'application/fhir+json', prefer: 'return=minimal' },
+    body,
+  };
 }
 
 function rejected(location: ItemLocation, reason: string): ImportUnit {

@@ -26,18 +26,29 @@ export interface StoredVersion {
   json?: string;
 }
 
-export type ResourceChange =
-  | {
-      kind: 'write';
-      method: Exclude<ChangeMethod, 'DELETE'>;
-      /** Must carry its id; `meta.versionId` and `meta.lastUpdated` are overwritten by the store. */
-      resource: IdentifiedResource;
-      /** Version-aware update: fail with 412 unless the current version is this one. */
-      ifMatch?: number;
-      /** `true` for a create with a server-assigned id: fail with 409 if the id exists. */
-      mustNotExist?: boolean;
-    }
-  | { kind: 'delete'; resourceType: string; id: string; ifMatch?: number };
+export interface ResourceWrite {
+  kind: 'write';
+  method: Exclude<ChangeMethod, 'DELETE'>;
+  /** Must carry its id; `meta.versionId` and `meta.lastUpdated` are overwritten by the store. */
+  resource: IdentifiedResource;
+  /**
+   * Version-aware update: fail with 412 unless the current version is this one (a tombstone's
+   * version counts; a resource that never existed fails too).
+   */
+  ifMatch?: number;
+  /** `true` for a create with a server-assigned id: fail with 409 if the id exists (even deleted). */
+  mustNotExist?: boolean;
+}
+
+export interface ResourceDeletion {
+  kind: 'delete';
+  resourceType: string;
+  id: string;
+  /** Fail with 412 unless the current version (tombstone included) is this one. */
+  ifMatch?: number;
+}
+
+export type ResourceChange = ResourceWrite | ResourceDeletion;
 
 export interface HistoryQuery {
   resourceType?: string;
@@ -49,6 +60,8 @@ export interface HistoryQuery {
   count: number;
   /** Opaque cursor from a previous page's `next`. */
   cursor?: string;
+  /** Also count every matching version (ignoring the cursor) into `HistoryPage.total`. */
+  total?: boolean;
 }
 
 export interface HistoryPage {
@@ -77,6 +90,11 @@ export interface StoreTransaction extends StoreReads {
    * Used by conditional interactions so that two identical conditional creates cannot both create.
    */
   lock(key: string): Promise<void>;
+  /**
+   * Writes the change as a new version and returns it. Deleting a resource that is already deleted
+   * writes nothing and returns its current tombstone (http.html#delete: still a success); deleting
+   * one that never existed fails with 404 — the core reads first to answer 200/204 for it.
+   */
   apply(ctx: RequestContext, change: ResourceChange): Promise<StoredVersion>;
 }
 

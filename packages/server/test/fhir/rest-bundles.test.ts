@@ -4,7 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.ts';
-import { FHIR_JSON, type TestApp, at, createTestApp, json, observation, patient } from '../support/test-app.ts';
+import {
+  at,
+  createTestApp,
+  FHIR_JSON,
+  json,
+  observation,
+  patient,
+  type TestApp,
+} from '../support/test-app.ts';
 
 const PATIENT_URN = 'urn:uuid:7f0c3a9e-3b7a-4c43-9a1c-2d8f0e3f1a11';
 
@@ -28,8 +36,16 @@ for (const database of testDatabases()) {
         url: '/fhir',
         headers: FHIR_JSON,
         payload: transaction([
-          { fullUrl: 'urn:uuid:0b9e5f0e-0000-4000-8000-000000000001', resource: observation(PATIENT_URN), request: { method: 'POST', url: 'Observation' } },
-          { fullUrl: PATIENT_URN, resource: patient({ family: 'Bondarenko' }), request: { method: 'POST', url: 'Patient' } },
+          {
+            fullUrl: 'urn:uuid:0b9e5f0e-0000-4000-8000-000000000001',
+            resource: observation(PATIENT_URN),
+            request: { method: 'POST', url: 'Observation' },
+          },
+          {
+            fullUrl: PATIENT_URN,
+            resource: patient({ family: 'Bondarenko' }),
+            request: { method: 'POST', url: 'Patient' },
+          },
         ]),
       });
       expect(response.statusCode).toBe(200);
@@ -38,20 +54,30 @@ for (const database of testDatabases()) {
       expect(at(bundle, 'entry', 0, 'response', 'status')).toBe('201 Created');
       const patientLocation = String(at(bundle, 'entry', 1, 'response', 'location'));
       const patientId = /Patient\/([^/]+)\//.exec(patientLocation)?.[1];
-      const observationPath = String(at(bundle, 'entry', 0, 'response', 'location')).replace('http://fhir.test', '');
+      const observationPath = String(at(bundle, 'entry', 0, 'response', 'location')).replace(
+        'http://fhir.test',
+        '',
+      );
       const stored = json((await t.app.inject({ method: 'GET', url: observationPath })).body);
       expect(at(stored, 'subject', 'reference')).toBe(`Patient/${patientId}`);
     });
 
-    it('writes nothing when one entry fails, and answers with that entry\'s error', async () => {
+    it("writes nothing when one entry fails, and answers with that entry's error", async () => {
       const before = json((await t.app.inject({ method: 'GET', url: '/fhir/_history?_count=1' })).body);
       const response = await t.app.inject({
         method: 'POST',
         url: '/fhir',
         headers: FHIR_JSON,
         payload: transaction([
-          { fullUrl: PATIENT_URN, resource: patient({ family: 'Rollback' }), request: { method: 'POST', url: 'Patient' } },
-          { resource: { ...observation(PATIENT_URN), effectiveDateTime: 'yesterday' }, request: { method: 'POST', url: 'Observation' } },
+          {
+            fullUrl: PATIENT_URN,
+            resource: patient({ family: 'Rollback' }),
+            request: { method: 'POST', url: 'Patient' },
+          },
+          {
+            resource: { ...observation(PATIENT_URN), effectiveDateTime: 'yesterday' },
+            request: { method: 'POST', url: 'Observation' },
+          },
         ]),
       });
       expect(response.statusCode).toBe(422);
@@ -66,7 +92,12 @@ for (const database of testDatabases()) {
         method: 'POST',
         url: '/fhir',
         headers: FHIR_JSON,
-        payload: transaction([{ resource: observation('urn:uuid:00000000-dead-4000-8000-000000000000'), request: { method: 'POST', url: 'Observation' } }]),
+        payload: transaction([
+          {
+            resource: observation('urn:uuid:00000000-dead-4000-8000-000000000000'),
+            request: { method: 'POST', url: 'Observation' },
+          },
+        ]),
       });
       expect(response.statusCode).toBe(400);
     });
@@ -97,13 +128,21 @@ for (const database of testDatabases()) {
             resource: patient({ identifier }),
             request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${system}|${identifier}` },
           },
-          { resource: observation(`Patient?identifier=${system}|${identifier}`), request: { method: 'POST', url: 'Observation' } },
+          {
+            resource: observation(`Patient?identifier=${system}|${identifier}`),
+            request: { method: 'POST', url: 'Observation' },
+          },
         ]),
       });
       const bundle = json(second.body);
       expect(at(bundle, 'entry', 0, 'response', 'status')).toBe('200 OK');
-      expect(at(bundle, 'entry', 0, 'response', 'location')).toBe(at(json(first.body), 'entry', 0, 'response', 'location'));
-      const observationPath = String(at(bundle, 'entry', 1, 'response', 'location')).replace('http://fhir.test', '');
+      expect(at(bundle, 'entry', 0, 'response', 'location')).toBe(
+        at(json(first.body), 'entry', 0, 'response', 'location'),
+      );
+      const observationPath = String(at(bundle, 'entry', 1, 'response', 'location')).replace(
+        'http://fhir.test',
+        '',
+      );
       const stored = json((await t.app.inject({ method: 'GET', url: observationPath })).body);
       expect(String(at(stored, 'subject', 'reference'))).toMatch(/^Patient\/[0-9a-f-]+$/);
     });

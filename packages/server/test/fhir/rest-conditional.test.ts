@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.ts';
-import { FHIR_JSON, type TestApp, at, createTestApp, json, patient } from '../support/test-app.ts';
+import { at, createTestApp, FHIR_JSON, json, patient, type TestApp } from '../support/test-app.ts';
 
 const SYSTEM = 'https://concordia.example/national-id';
 
@@ -37,8 +37,18 @@ for (const database of testDatabases()) {
     });
 
     it('answers 412 when the criteria match several resources', async () => {
-      await t.app.inject({ method: 'POST', url: '/fhir/Patient', headers: FHIR_JSON, payload: patient({ identifier: 'DUP' }) });
-      await t.app.inject({ method: 'POST', url: '/fhir/Patient', headers: FHIR_JSON, payload: patient({ identifier: 'DUP' }) });
+      await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Patient',
+        headers: FHIR_JSON,
+        payload: patient({ identifier: 'DUP' }),
+      });
+      await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Patient',
+        headers: FHIR_JSON,
+        payload: patient({ identifier: 'DUP' }),
+      });
       const response = await conditionalCreate('DUP');
       expect(response.statusCode).toBe(412);
       expect(at(json(response.body), 'issue', 0, 'code')).toBe('multiple-matches');

@@ -4,7 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.ts';
-import { FHIR_JSON, type TestApp, at, createTestApp, json, observation, patient } from '../support/test-app.ts';
+import {
+  at,
+  createTestApp,
+  FHIR_JSON,
+  json,
+  observation,
+  patient,
+  type TestApp,
+} from '../support/test-app.ts';
 
 for (const database of testDatabases()) {
   describe(`FHIR REST CRUD on ${database.name}`, () => {
@@ -17,7 +25,12 @@ for (const database of testDatabases()) {
     });
 
     async function createPatient(body = patient()) {
-      const response = await t.app.inject({ method: 'POST', url: '/fhir/Patient', headers: FHIR_JSON, payload: body });
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Patient',
+        headers: FHIR_JSON,
+        payload: body,
+      });
       expect(response.statusCode).toBe(201);
       const created = json(response.body);
       return { response, created, id: String(created.id) };
@@ -31,7 +44,9 @@ for (const database of testDatabases()) {
         expect(response.headers['last-modified']).toMatch(/GMT$/);
         expect(response.headers['content-type']).toMatch(/^application\/fhir\+json/);
         expect(at(created, 'meta', 'versionId')).toBe('1');
-        expect(new Date(String(at(created, 'meta', 'lastUpdated'))).toUTCString()).toBe(response.headers['last-modified']);
+        expect(new Date(String(at(created, 'meta', 'lastUpdated'))).toUTCString()).toBe(
+          response.headers['last-modified'],
+        );
       });
 
       it('ignores an id in the body and assigns its own', async () => {
@@ -73,7 +88,13 @@ for (const database of testDatabases()) {
       const cases: Array<[string, () => Promise<{ statusCode: number; body: string }>, number, string]> = [
         [
           'malformed JSON',
-          () => t.app.inject({ method: 'POST', url: '/fhir/Patient', headers: FHIR_JSON, payload: '{"resourceType": ' }),
+          () =>
+            t.app.inject({
+              method: 'POST',
+              url: '/fhir/Patient',
+              headers: FHIR_JSON,
+              payload: '{"resourceType": ',
+            }),
           400,
           'structure',
         ],
@@ -85,7 +106,13 @@ for (const database of testDatabases()) {
         ],
         [
           'a resourceType that differs from the URL',
-          () => t.app.inject({ method: 'POST', url: '/fhir/Observation', headers: FHIR_JSON, payload: patient() }),
+          () =>
+            t.app.inject({
+              method: 'POST',
+              url: '/fhir/Observation',
+              headers: FHIR_JSON,
+              payload: patient(),
+            }),
           400,
           'invalid',
         ],
@@ -127,7 +154,13 @@ for (const database of testDatabases()) {
         ],
         [
           'a method the URL does not allow',
-          () => t.app.inject({ method: 'POST', url: '/fhir/Patient/abc', headers: FHIR_JSON, payload: patient() }),
+          () =>
+            t.app.inject({
+              method: 'POST',
+              url: '/fhir/Patient/abc',
+              headers: FHIR_JSON,
+              payload: patient(),
+            }),
           405,
           'not-supported',
         ],
@@ -137,7 +170,12 @@ for (const database of testDatabases()) {
           400,
           'invalid',
         ],
-        ['an unknown id', () => t.app.inject({ method: 'GET', url: '/fhir/Patient/never-existed' }), 404, 'not-found'],
+        [
+          'an unknown id',
+          () => t.app.inject({ method: 'GET', url: '/fhir/Patient/never-existed' }),
+          404,
+          'not-found',
+        ],
         [
           'a format other than JSON (_format=xml)',
           () => t.app.inject({ method: 'GET', url: '/fhir/metadata?_format=xml' }),
@@ -203,9 +241,17 @@ for (const database of testDatabases()) {
 
       it('answers 304 to If-None-Match with the current ETag and to a later If-Modified-Since (http.html#cread)', async () => {
         const { id, response: created } = await createPatient();
-        const byTag = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}`, headers: { 'if-none-match': 'W/"1"' } });
+        const byTag = await t.app.inject({
+          method: 'GET',
+          url: `/fhir/Patient/${id}`,
+          headers: { 'if-none-match': 'W/"1"' },
+        });
         expect(byTag.statusCode).toBe(304);
-        const stale = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}`, headers: { 'if-none-match': 'W/"7"' } });
+        const stale = await t.app.inject({
+          method: 'GET',
+          url: `/fhir/Patient/${id}`,
+          headers: { 'if-none-match': 'W/"7"' },
+        });
         expect(stale.statusCode).toBe(200);
         const byDate = await t.app.inject({
           method: 'GET',
@@ -232,10 +278,14 @@ for (const database of testDatabases()) {
 
       it('shapes a read with _summary, _elements and _pretty (search.html#summary, #elements)', async () => {
         const { id } = await createPatient();
-        const summary = json((await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}?_summary=true` })).body);
+        const summary = json(
+          (await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}?_summary=true` })).body,
+        );
         expect(summary.name).toBeDefined();
         expect(at(summary, 'meta', 'tag', 0, 'code')).toBe('SUBSETTED');
-        const elements = json((await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}?_elements=gender` })).body);
+        const elements = json(
+          (await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}?_elements=gender` })).body,
+        );
         expect(elements.gender).toBe('female');
         expect(elements.name).toBeUndefined();
         const pretty = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}?_pretty=true` });
@@ -259,7 +309,12 @@ for (const database of testDatabases()) {
 
       it('answers 400 when the body id is missing or differs from the URL', async () => {
         const { id } = await createPatient();
-        const missing = await t.app.inject({ method: 'PUT', url: `/fhir/Patient/${id}`, headers: FHIR_JSON, payload: patient() });
+        const missing = await t.app.inject({
+          method: 'PUT',
+          url: `/fhir/Patient/${id}`,
+          headers: FHIR_JSON,
+          payload: patient(),
+        });
         expect(missing.statusCode).toBe(400);
         const differs = await t.app.inject({
           method: 'PUT',
@@ -328,7 +383,9 @@ for (const database of testDatabases()) {
         expect(tombstone.statusCode).toBe(410);
         const again = await t.app.inject({ method: 'DELETE', url: `/fhir/Patient/${id}` });
         expect(again.statusCode).toBe(204);
-        const history = json((await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}/_history` })).body);
+        const history = json(
+          (await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}/_history` })).body,
+        );
         expect(at(history, 'entry', 0, 'request', 'method')).toBe('DELETE');
         expect(at(history, 'entry', 1, 'request', 'method')).toBe('POST');
         expect(at(history, 'entry', 2)).toBeUndefined();
@@ -337,7 +394,12 @@ for (const database of testDatabases()) {
       it('lets an update bring a deleted resource back as a new version (201)', async () => {
         const { id, created } = await createPatient();
         await t.app.inject({ method: 'DELETE', url: `/fhir/Patient/${id}` });
-        const revived = await t.app.inject({ method: 'PUT', url: `/fhir/Patient/${id}`, headers: FHIR_JSON, payload: created });
+        const revived = await t.app.inject({
+          method: 'PUT',
+          url: `/fhir/Patient/${id}`,
+          headers: FHIR_JSON,
+          payload: created,
+        });
         expect(revived.statusCode).toBe(201);
         expect(revived.headers.etag).toBe('W/"3"');
       });
@@ -417,7 +479,12 @@ for (const database of testDatabases()) {
         const isolated = await createTestApp(database);
         try {
           for (let n = 0; n < 5; n++) {
-            await isolated.app.inject({ method: 'POST', url: '/fhir/Patient', headers: FHIR_JSON, payload: patient() });
+            await isolated.app.inject({
+              method: 'POST',
+              url: '/fhir/Patient',
+              headers: FHIR_JSON,
+              payload: patient(),
+            });
           }
           const seen: string[] = [];
           let url: string | undefined = '/fhir/Patient/_history?_count=2';
@@ -425,9 +492,12 @@ for (const database of testDatabases()) {
             const page = json((await isolated.app.inject({ method: 'GET', url })).body);
             expect(page.type).toBe('history');
             const entries = at(page, 'entry');
-            for (const entry of Array.isArray(entries) ? entries : []) seen.push(String(at(entry, 'resource', 'id')));
+            for (const entry of Array.isArray(entries) ? entries : [])
+              seen.push(String(at(entry, 'resource', 'id')));
             const links = at(page, 'link');
-            const next = Array.isArray(links) ? links.find((link) => at(link, 'relation') === 'next') : undefined;
+            const next = Array.isArray(links)
+              ? links.find((link) => at(link, 'relation') === 'next')
+              : undefined;
             url = next === undefined ? undefined : String(at(next, 'url')).replace('http://fhir.test', '');
           }
           expect(seen).toHaveLength(5);
@@ -453,14 +523,22 @@ for (const database of testDatabases()) {
         );
         const secondTime = String(at(updated, 'meta', 'lastUpdated'));
         const since = json(
-          (await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}/_history?_since=${encodeURIComponent(secondTime)}` }))
-            .body,
+          (
+            await t.app.inject({
+              method: 'GET',
+              url: `/fhir/Patient/${id}/_history?_since=${encodeURIComponent(secondTime)}`,
+            })
+          ).body,
         );
         expect(at(since, 'entry', 0, 'resource', 'meta', 'versionId')).toBe('2');
         expect(at(since, 'entry', 1)).toBeUndefined();
         const atFirst = json(
-          (await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}/_history?_at=${encodeURIComponent(firstTime)}` }))
-            .body,
+          (
+            await t.app.inject({
+              method: 'GET',
+              url: `/fhir/Patient/${id}/_history?_at=${encodeURIComponent(firstTime)}`,
+            })
+          ).body,
         );
         expect(at(atFirst, 'entry', 0, 'resource', 'meta', 'versionId')).toBe('1');
       });
@@ -474,9 +552,17 @@ for (const database of testDatabases()) {
 
       it('lists every resource type in system history', async () => {
         const { id } = await createPatient();
-        await t.app.inject({ method: 'POST', url: '/fhir/Observation', headers: FHIR_JSON, payload: observation(`Patient/${id}`) });
+        await t.app.inject({
+          method: 'POST',
+          url: '/fhir/Observation',
+          headers: FHIR_JSON,
+          payload: observation(`Patient/${id}`),
+        });
         const page = json((await t.app.inject({ method: 'GET', url: '/fhir/_history?_count=2' })).body);
-        const types = [at(page, 'entry', 0, 'resource', 'resourceType'), at(page, 'entry', 1, 'resource', 'resourceType')];
+        const types = [
+          at(page, 'entry', 0, 'resource', 'resourceType'),
+          at(page, 'entry', 1, 'resource', 'resourceType'),
+        ];
         expect(types).toEqual(['Observation', 'Patient']);
       });
     });
@@ -489,10 +575,20 @@ for (const database of testDatabases()) {
         expect(statement.resourceType).toBe('CapabilityStatement');
         expect(statement.fhirVersion).toBe('4.0.1');
         const resources = at(statement, 'rest', 0, 'resource');
-        const patientEntry = Array.isArray(resources) ? resources.find((r) => at(r, 'type') === 'Patient') : undefined;
+        const patientEntry = Array.isArray(resources)
+          ? resources.find((r) => at(r, 'type') === 'Patient')
+          : undefined;
         const codes = at(patientEntry, 'interaction');
         expect(Array.isArray(codes) ? codes.map((c) => at(c, 'code')) : []).toEqual(
-          expect.arrayContaining(['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'create']),
+          expect.arrayContaining([
+            'read',
+            'vread',
+            'update',
+            'patch',
+            'delete',
+            'history-instance',
+            'create',
+          ]),
         );
         expect(Array.isArray(codes) ? codes.map((c) => at(c, 'code')) : []).not.toContain('search-type');
       });

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImportItem } from '../../src/import/import-item.ts';
 import { readImportFile } from '../../src/import/import-file-reader.ts';
+import type { ImportItem } from '../../src/import/import-item.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/import');
 
@@ -34,7 +34,10 @@ describe('readImportFile', () => {
     const items = await itemsOf(file);
     expect(items.map((item) => item.kind)).toEqual(['value', 'unreadable', 'value']);
     expect(items[0]).toMatchObject({ location: { file, line: 1 }, value: { id: 'ndjson-1' } });
-    expect(items[1]).toMatchObject({ location: { file, line: 3 }, reason: expect.stringMatching(/^not valid JSON/) });
+    expect(items[1]).toMatchObject({
+      location: { file, line: 3 },
+      reason: expect.stringMatching(/^not valid JSON/),
+    });
     expect(items[2]).toMatchObject({ location: { file, line: 4 }, value: { gender: 'female' } });
   });
 

@@ -17,7 +17,12 @@ describe('importUnits', () => {
   it.each(['transaction', 'batch'])('posts a %s Bundle to the base as it is', (type) => {
     const bundle = { resourceType: 'Bundle', type, entry: [{}, {}, {}] };
     const [unit] = importUnits(bundle, at);
-    expect(unit).toMatchObject({ kind: 'bundle', bundleType: type, entryCount: 3, request: { method: 'POST', path: '' } });
+    expect(unit).toMatchObject({
+      kind: 'bundle',
+      bundleType: type,
+      entryCount: 3,
+      request: { method: 'POST', path: '' },
+    });
     expect(unit?.kind === 'bundle' ? unit.request.body : undefined).toBe(bundle);
   });
 

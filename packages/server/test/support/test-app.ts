@@ -20,7 +20,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(database: TestDatabase, env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://fhir.test', ...env });
   const db = await database.create();
   const store = createResourceStore(db, indexResource);
@@ -72,7 +75,8 @@ export function observation(subject: string, code = '8867-4'): FhirResource {
 /** Parses a response body that must be a JSON object. */
 export function json(body: string): Record<string, unknown> {
   const value: unknown = JSON.parse(body);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`not a JSON object: ${body}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`not a JSON object: ${body}`);
   return Object.fromEntries(Object.entries(value));
 }
 

@@ -1,0 +1,169 @@
+/**
+ * The `concordia` command: `serve`, `migrate`, `import`. Run it as `npx concordia …` (the
+ * workspace bin), `npm run concordia -- …`, or `node --import tsx packages/server/src/cli.ts …`.
+ * Output meant for people and logs goes to stderr; results (the import summary, the migrations
+ * applied) go to stdout, so they can be piped.
+ */
+
+import { indexResource } from '@concordia/fhir';
+import { Command, InvalidArgumentError } from 'commander';
+import { formatImportSummary, importProgress } from './import/import-progress.ts';
+import { ImportSourceError, planImport } from './import/import-sources.ts';
+import { DEFAULT_IMPORT_CONCURRENCY, runImport } from './import/importer.ts';
+import { createCore, EXIT, loadConfigOrExit, openDatabase, SOFTWARE, serve } from './main.ts';
+import { createLogger } from './ops/logger.ts';
+import { migrate } from './store/migrate.ts';
+import { createResourceStore } from './store/resource-store.ts';
+
+const ENVIRONMENT_HELP = `
+Configuration comes from environment variables (docs/configuration.md), among them:
+  PORT, HOST            where to listen (default 127.0.0.1:8080)
+  DATABASE_URL          PostgreSQL (postgres://…); unset: embedded PGlite in $CONCORDIA_DATA_DIR/pglite
+  CONCORDIA_DATA_DIR    local state (default ./data)
+  LOG_LEVEL             fatal, error, warn, info (default), debug, trace, silent
+
+Exit status: 0 success, 1 failure, 2 invalid configuration.`;
+
+function concordiaProgram(): Command {
+  const program = new Command('concordia')
+    .description('Concordia — a FHIR R4 health information exchange.')
+    .version(SOFTWARE.version)
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ concordia serve --demo              start with demo data on the embedded database
+  $ concordia migrate                   bring the database schema up to date
+  $ concordia import ./synthea/fhir     load Synthea Bundles (or NDJSON, .gz) through the FHIR API
+${ENVIRONMENT_HELP}`,
+    );
+
+  program
+    .command('serve')
+    .description(
+      'Run the FHIR server (FHIR API under /fhir, /healthz, /readyz, /metrics) until SIGTERM or SIGINT.',
+    )
+    .option(
+      '--demo',
+      'load the generated demo data set (25 patients and their care providers) if the database is empty',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ concordia serve --demo
+  $ PORT=9000 LOG_LEVEL=debug concordia serve
+  $ DATABASE_URL=postgres://concordia@db.internal/concordia concordia serve
+
+On SIGTERM or SIGINT the server stops accepting connections, lets requests in flight finish
+(at most CONCORDIA_SHUTDOWN_GRACE_SECONDS, default 10) and exits 0.`,
+    )
+    .action(async (options: { demo?: boolean }) => {
+      await serve({ demo: options.demo === true });
+    });
+
+  program
+    .command('migrate')
+    .description('Apply the database migrations that are not applied yet, and print them.')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ concordia migrate
+  $ DATABASE_URL=postgres://concordia@db.internal/concordia concordia migrate
+
+"serve" and "import" migrate on start as well; run this on its own before rolling out a new
+version to several nodes, so that none of them changes the schema while others serve.`,
+    )
+    .action(async () => {
+      const config = loadConfigOrExit();
+      const database = await openDatabase(config, createLogger(config, process.stderr));
+      try {
+        const applied = await migrate(database);
+        process.stdout.write(
+          applied.length === 0
+            ? 'The database schema is up to date; no migrations applied.\n'
+            : `Applied ${applied.length === 1 ? '1 migration' : `${applied.length} migrations`}:\n${applied.map((name) => `  ${name}\n`).join('')}`,
+        );
+      } finally {
+        await database.close();
+      }
+    });
+
+  program
+    .command('import')
+    .description(
+      'Load FHIR resources from files or directories (recursively) through the FHIR API: ' +
+        '.json (a resource or Bundle), .ndjson (one resource per line), and both gzipped (.json.gz, .ndjson.gz).',
+    )
+    .argument('<paths...>', 'files or directories to import')
+    .option(
+      '-c, --concurrency <files>',
+      'files loaded at the same time',
+      positiveInteger,
+      DEFAULT_IMPORT_CONCURRENCY,
+    )
+    .addHelpText(
+      'after',
+      `
+How items are loaded:
+  transaction or batch Bundle   POSTed to the FHIR base as it is (urn:uuid: references resolved)
+  any other Bundle              each entry.resource on its own
+  resource with an id           PUT Type/id, so importing again updates instead of duplicating
+  resource without an id        POST Type
+Files named *hospitalInformation* or *practitionerInformation* (Synthea) are loaded first.
+A failing item is reported with its file, line or entry and the server's diagnostics, and the
+import goes on; the exit status is 1 if anything failed.
+The embedded database (PGlite) serves one process at a time: stop "concordia serve" before
+importing into it, or import into PostgreSQL (DATABASE_URL) while the server runs.
+
+Examples:
+  $ concordia import ./output/fhir
+  $ concordia import Patient.ndjson.gz Observation.ndjson.gz
+  $ concordia import --concurrency 8 /data/synthea > import-summary.txt`,
+    )
+    .action(async (paths: string[], options: { concurrency: number }) => {
+      const config = loadConfigOrExit();
+      const plan = await planImport(paths);
+      // Logs go to stderr beside the progress; stdout carries only the summary.
+      const logger = createLogger(config, process.stderr);
+      const database = await openDatabase(config, logger);
+      try {
+        const applied = await migrate(database);
+        if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
+        const store = createResourceStore(database, indexResource);
+        const summary = await runImport({
+          core: createCore(store, config),
+          plan,
+          concurrency: options.concurrency,
+          observer: importProgress(process.stderr),
+        });
+        process.stdout.write(`${formatImportSummary(summary)}\n`);
+        if (summary.failures > 0) process.exitCode = EXIT.failure;
+      } finally {
+        await database.close();
+      }
+    });
+
+  return program;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+}
+
+try {
+  await concordiaProgram().parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ImportSourceError) {
+    process.stderr.write(`concordia import: ${error.message}\n`);
+  } else {
+    process.stderr.write(
+      `concordia: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
+  process.exitCode = EXIT.failure;
+}

@@ -1,0 +1,227 @@
+/**
+ * The composition root (DESIGN.md rule 4): the one place that reads the configuration and builds
+ * every component — logger, database, migrations, store, FHIR core, metrics, HTTP app — handing
+ * each its dependencies. `cli.ts` calls it; nothing else imports it.
+ */
+
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { indexResource } from '@concordia/fhir';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import serverPackage from '../package.json' with { type: 'json' };
+import { buildApp } from './app.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { loadDemoData } from './demo/load-demo-data.ts';
+import { createFhirCore } from './fhir/core.ts';
+import type { FhirCore } from './fhir/interaction.ts';
+import { createLogger } from './ops/logger.ts';
+import { createMetrics } from './ops/metrics.ts';
+import type { Database } from './store/database.ts';
+import { migrate } from './store/migrate.ts';
+import { openPgliteDatabase } from './store/pglite.ts';
+import type { ResourceStore } from './store/port.ts';
+import { createPostgresDatabase } from './store/postgres.ts';
+import { createResourceStore } from './store/resource-store.ts';
+
+/** What the CapabilityStatement reports as `software`. Update `releaseDate` when cutting a release. */
+export const SOFTWARE = { name: 'Concordia', version: serverPackage.version, releaseDate: '2026-11-24' };
+
+export const OPEN_MODE_WARNING =
+  'no authentication: every request is served as the open development principal';
+
+/** Exit statuses of the `concordia` command. */
+export const EXIT = { ok: 0, failure: 1, badConfiguration: 2 } as const;
+
+/**
+ * The configuration, or the process ends with status 2 and every problem listed: a server that
+ * starts with a wrong setting does more harm than one that refuses to start.
+ */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(EXIT.badConfiguration);
+  }
+}
+
+/**
+ * `concordia serve`: starts the server and runs until SIGTERM or SIGINT, then shuts down
+ * gracefully and exits 0. A second signal during shutdown exits at once with status 1.
+ */
+export async function serve(options: { demo: boolean }): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config);
+  let server: RunningServer;
+  try {
+    server = await startServer({ config, demo: options.demo, logger });
+  } catch (error) {
+    logger.fatal({ err: error }, 'the server could not start');
+    process.exit(EXIT.failure);
+  }
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  const forceExit = (signal: NodeJS.Signals): void => {
+    logger.warn({ signal }, `received ${signal} again: exiting without waiting`);
+    process.exit(EXIT.failure);
+  };
+  const shutDown = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, `received ${signal}`);
+    for (const name of signals) {
+      process.off(name, shutDown);
+      process.once(name, forceExit);
+    }
+    server.close().then(
+      () => process.exit(EXIT.ok),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(EXIT.failure);
+      },
+    );
+  };
+  for (const name of signals) process.on(name, shutDown);
+}
+
+export interface DatabaseChoice {
+  /**
+   * Where the embedded PGlite keeps its files when `config.databaseUrl` is unset; default
+   * `<dataDir>/pglite`. `memory://` keeps everything in memory (tests, throw-away demos).
+   */
+  pgliteDataDir?: string;
+}
+
+/** PostgreSQL when `DATABASE_URL` is set, else the embedded PGlite (DESIGN.md D3). */
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  choice: DatabaseChoice = {},
+): Promise<Database> {
+  if (config.databaseUrl !== undefined) {
+    return createPostgresDatabase({
+      connectionString: config.databaseUrl,
+      poolSize: config.dbPoolSize,
+      onIdleClientError: (error) =>
+        logger.warn({ err: error }, 'a pooled database connection failed; reconnecting'),
+    });
+  }
+  const dataDir = choice.pgliteDataDir ?? join(config.dataDir, 'pglite');
+  // PGlite creates its own directory but not the parents (`./data` on a fresh checkout).
+  if (!dataDir.includes('://')) await mkdir(dirname(dataDir), { recursive: true });
+  return openPgliteDatabase({ dataDir });
+}
+
+export function createCore(store: ResourceStore, config: Config): FhirCore {
+  return createFhirCore({ store, config, software: SOFTWARE });
+}
+
+export interface StartServerOptions extends DatabaseChoice {
+  config: Config;
+  /** Load the demo data set when the database is empty (`concordia serve --demo`). */
+  demo?: boolean;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  /** The FHIR base the server answers at, with the port actually bound (`http://127.0.0.1:8080/fhir`). */
+  fhirBaseUrl: string;
+  app: FastifyInstance;
+  /**
+   * Graceful shutdown: stop accepting connections, let in-flight requests finish (at most
+   * `config.shutdownGraceSeconds`, then cut the remaining connections), then close the store.
+   * Calling it again returns the same promise.
+   */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config);
+  const database = await openDatabase(config, logger, options);
+  // Until the store owns the database, a failed start must close the database itself.
+  let release: () => Promise<void> = () => database.close();
+  try {
+    const applied = await migrate(database);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
+    const store = createResourceStore(database, indexResource);
+    release = () => store.close();
+    const core = createCore(store, config);
+    const metrics = createMetrics();
+    metrics.trackDatabasePool(() => database.poolStats());
+    const app = await buildApp({ config, store, core, logger, metrics });
+    release = async () => {
+      await app.close();
+      await store.close();
+    };
+    await app.listen({ port: config.port, host: config.host });
+
+    const fhirBaseUrl = `${listeningUrl(app)}/fhir`;
+    logger.info({ url: fhirBaseUrl }, `Concordia FHIR server listening at ${fhirBaseUrl}`);
+    if (config.authMode === 'open') logger.warn(OPEN_MODE_WARNING);
+    const server: RunningServer = { fhirBaseUrl, app, close: shutdownOnce(app, store, config, logger) };
+    release = () => server.close();
+    if (options.demo === true) await loadDemo(core, store, logger);
+    return server;
+  } catch (error) {
+    // The caller gets no handle when the start fails, so nothing that started may outlive it.
+    await release().catch((closeError: unknown) =>
+      logger.error({ err: closeError }, 'cleanup after a failed start failed'),
+    );
+    throw error;
+  }
+}
+
+async function loadDemo(core: FhirCore, store: ResourceStore, logger: Logger): Promise<void> {
+  const result = await loadDemoData(core, store);
+  if (result.loaded) {
+    const { patients, resources, seconds } = result;
+    logger.info(
+      { patients, resources, seconds },
+      `loaded the demo data set: ${patients} patients, ${resources} resources in ${seconds.toFixed(1)} s`,
+    );
+  } else {
+    logger.info('demo data not loaded: the database already holds data');
+  }
+}
+
+const IDLE_SWEEP_MS = 50;
+
+function shutdownOnce(
+  app: FastifyInstance,
+  store: ResourceStore,
+  config: Config,
+  logger: Logger,
+): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  const shutdown = async (): Promise<void> => {
+    const graceSeconds = config.shutdownGraceSeconds;
+    logger.info(`shutting down: no new connections; waiting up to ${graceSeconds} s for requests in flight`);
+    const deadline = setTimeout(() => {
+      logger.warn(`requests still in flight after ${graceSeconds} s; closing their connections`);
+      app.server.closeAllConnections();
+    }, graceSeconds * 1000);
+    // A keep-alive connection whose last request finishes during shutdown becomes idle but stays
+    // open until the client hangs up; without this sweep, close() would wait out the deadline.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(deadline);
+      clearInterval(sweep);
+    }
+    await store.close();
+    logger.info('shut down');
+  };
+  return () => {
+    closing ??= shutdown();
+    return closing;
+  };
+}
+
+function listeningUrl(app: FastifyInstance): string {
+  const address: AddressInfo | string | null = app.server.address();
+  if (address === null || typeof address === 'string') return String(address);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}

@@ -1,0 +1,108 @@
+/** The PostgreSQL adapter (DESIGN.md D3): a `pg` pool; transactions hold one pooled connection. */
+import { createHash } from 'node:crypto';
+import { isRecord } from '@concordia/fhir';
+import pg from 'pg';
+import {
+  type Database,
+  type Row,
+  type SqlExecutor,
+  TRANSACTION_TIMESTAMP_QUERY,
+  type TransactionExecutor,
+} from './database.ts';
+import { OID_INT8, OID_TIMESTAMPTZ, parseInt8, parseTimestamptz } from './parse-values.ts';
+import { readString } from './rows.ts';
+import { isPlainIdentifier, type Sql } from './sql.ts';
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Connections in the pool (`CONCORDIA_DB_POOL_SIZE`). */
+  poolSize: number;
+  /** Schema to work in (first on `search_path`); tests use one per database. */
+  schema?: string;
+  /** An idle pooled connection failed (server restart, network); the pool drops it and reconnects. */
+  onIdleClientError?: (error: Error) => void;
+}
+
+const typeParsers: pg.CustomTypesConfig = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') => {
+    if (oid === OID_INT8) return parseInt8;
+    if (oid === OID_TIMESTAMPTZ) return parseTimestamptz;
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export function createPostgresDatabase(options: PostgresOptions): Database {
+  if (options.schema !== undefined && !isPlainIdentifier(options.schema)) {
+    throw new Error(`Invalid schema name: ${options.schema}`);
+  }
+  // UTC sessions so that timestamptz text always carries +00; search_path set at connect time
+  // costs nothing per query.
+  const settings = ['-c TimeZone=UTC'];
+  if (options.schema !== undefined) settings.push(`-c search_path=${options.schema}`);
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSize,
+    options: settings.join(' '),
+    types: typeParsers,
+    allowExitOnIdle: true,
+  });
+  pool.on('error', options.onIdleClientError ?? ((error) => process.emitWarning(error)));
+
+  const executor = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
+    async query(statement: Sql): Promise<Row[]> {
+      const { text, values } = statement.toQuery();
+      const name = statement.reusable ? preparedName(text) : undefined;
+      const result = await client.query<Row>(name === undefined ? { text, values } : { name, text, values });
+      return result.rows;
+    },
+    async executeScript(script: string): Promise<void> {
+      await client.query(script);
+    },
+  });
+
+  return {
+    kind: 'postgres',
+    ...executor(pool),
+    async transaction<T>(work: (tx: TransactionExecutor) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        // One round trip opens the transaction and reads its timestamp (simple protocol, no values).
+        const begun: unknown = await client.query(`BEGIN; ${TRANSACTION_TIMESTAMP_QUERY}`);
+        const result = await work({ ...executor(client), startedAt: startedAtOf(begun) });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          // A connection that cannot roll back must not go back to the pool.
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        }
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async close(): Promise<void> {
+      await pool.end();
+    },
+    poolStats() {
+      return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+    },
+  };
+}
+
+/** pg keeps prepared statements per connection by name; the name follows from the text. */
+function preparedName(text: string): string {
+  return `concordia_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+}
+
+/** A multi-statement simple query answers one result per statement; the last is the SELECT. */
+function startedAtOf(results: unknown): string {
+  const last: unknown = Array.isArray(results) ? results.at(-1) : results;
+  const rows: unknown = isRecord(last) ? last.rows : undefined;
+  const row: unknown = Array.isArray(rows) ? rows[0] : undefined;
+  if (!isRecord(row)) throw new Error('BEGIN did not return the transaction timestamp');
+  return readString(row, 'started_at');
+}

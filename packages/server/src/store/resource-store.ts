@@ -1,0 +1,131 @@
+/**
+ * The `ResourceStore` (port.ts) over either adapter: the same SQL on PostgreSQL and PGlite.
+ * The request context is accepted everywhere so that the access decision can become a SQL filter
+ * here later (DESIGN.md rule 2); today every caller sees everything.
+ */
+import { type Criterion, normalizeString } from '@concordia/fhir';
+import type { RequestContext } from '../access/request-context.ts';
+import type { Database, SqlExecutor, TransactionExecutor } from './database.ts';
+import { findIdsStatement, type StringNormalizer } from './find-ids.ts';
+import { readHistory } from './history.ts';
+import { pendingMigrations } from './migrate.ts';
+import type {
+  HistoryPage,
+  HistoryQuery,
+  ResourceChange,
+  ResourceStore,
+  StoredVersion,
+  StoreReads,
+  StoreTransaction,
+} from './port.ts';
+import { readString } from './rows.ts';
+import { sql } from './sql.ts';
+import { storedVersionFromRow, versionColumns } from './stored-version.ts';
+import { applyChange, type ResourceIndexer } from './write-change.ts';
+
+export type { StringNormalizer } from './find-ids.ts';
+export type { ResourceIndexer } from './write-change.ts';
+
+export interface ResourceStoreOptions {
+  /**
+   * Folding applied to string search values before they are compared with `search_string.normalized`;
+   * must be the one the indexer uses (default: `normalizeString` of packages/fhir, which the indexer uses).
+   */
+  normalizeString?: StringNormalizer;
+}
+
+export function createResourceStore(
+  db: Database,
+  indexer: ResourceIndexer,
+  options: ResourceStoreOptions = {},
+): ResourceStore {
+  const normalize = options.normalizeString ?? normalizeString;
+  const reads = storeReads(db, normalize);
+  return {
+    ...reads,
+    transact<T>(_ctx: RequestContext, work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+      return db.transaction(async (connection) => {
+        const tx = storeTransaction(connection, indexer, normalize);
+        try {
+          return await work(tx.transaction);
+        } finally {
+          tx.end();
+        }
+      });
+    },
+    history(_ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage> {
+      return readHistory(db, query);
+    },
+    async readiness() {
+      try {
+        const pending = await pendingMigrations(db);
+        if (pending.length > 0) {
+          return { ready: false, detail: `pending migrations: ${pending.map((m) => m.name).join(', ')}` };
+        }
+        return { ready: true, detail: `${db.kind} answers; schema up to date` };
+      } catch (error) {
+        return {
+          ready: false,
+          detail: `${db.kind} unavailable: ${error instanceof Error ? error.message : error}`,
+        };
+      }
+    },
+    close: () => db.close(),
+  };
+}
+
+function storeReads(executor: SqlExecutor, normalize: StringNormalizer): StoreReads {
+  return {
+    async read(_ctx, resourceType, id): Promise<StoredVersion | undefined> {
+      const [row] = await executor.query(
+        sql`select ${versionColumns} from resource where resource_type = ${resourceType} and id = ${id}`,
+      );
+      return row === undefined ? undefined : storedVersionFromRow(row);
+    },
+    async readVersion(_ctx, resourceType, id, versionId): Promise<StoredVersion | undefined> {
+      const [row] = await executor.query(sql`select ${versionColumns} from resource_history
+        where resource_type = ${resourceType} and id = ${id} and version_id = ${versionId}`);
+      return row === undefined ? undefined : storedVersionFromRow(row);
+    },
+    async findIds(_ctx, resourceType: string, criteria: Criterion[], limit: number): Promise<string[]> {
+      const rows = await executor.query(findIdsStatement(resourceType, criteria, limit, normalize));
+      return rows.map((row) => readString(row, 'id'));
+    },
+  };
+}
+
+/** A `StoreTransaction` bound to one connection; unusable once its transaction has ended. */
+function storeTransaction(
+  connection: TransactionExecutor,
+  indexer: ResourceIndexer,
+  normalize: StringNormalizer,
+): { transaction: StoreTransaction; end(): void } {
+  let open = true;
+  const live: TransactionExecutor = {
+    startedAt: connection.startedAt,
+    query(statement) {
+      if (!open) throw new Error('This store transaction has ended; use a new transact() call');
+      return connection.query(statement);
+    },
+    executeScript(script) {
+      if (!open) throw new Error('This store transaction has ended; use a new transact() call');
+      return connection.executeScript(script);
+    },
+  };
+  const transaction: StoreTransaction = {
+    ...storeReads(live, normalize),
+    async lock(key: string): Promise<void> {
+      // Transaction-scoped: released by COMMIT/ROLLBACK, so an exception cannot leak a lock.
+      await live.query(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
+    },
+    apply(_ctx: RequestContext, change: ResourceChange): Promise<StoredVersion> {
+      return applyChange(live, indexer, change);
+    },
+  };
+  return {
+    transaction,
+    end() {
+      open = false;
+    },
+  };
+}

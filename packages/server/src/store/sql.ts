@@ -1,0 +1,113 @@
+/**
+ * SQL built only through this tag (STYLE.md, after porsager/postgres): every interpolated value
+ * becomes a `$n` parameter, so a value can never change the shape of a statement. Fragments nest
+ * (`sql\`… ${sql\`…\`} …\``) and are renumbered when rendered; identifiers go through `identifier()`,
+ * which accepts only plain lower-case names.
+ */
+
+/** What the drivers can bind. `undefined` is deliberately absent: write `null`. */
+export type SqlValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | readonly (string | number | boolean | null)[];
+
+class Identifier {
+  constructor(readonly quoted: string) {}
+}
+
+class Parameter {
+  constructor(readonly value: SqlValue) {}
+}
+
+type Part = string | Parameter | Identifier;
+
+export class Sql {
+  /**
+   * @param parts The literal text, parameters and identifiers in order; nested fragments inlined.
+   * @param reusable The adapter may keep a prepared statement for this text (see `prepared`).
+   */
+  constructor(
+    readonly parts: readonly Part[],
+    readonly reusable = false,
+  ) {}
+
+  /** Text with `$1…$n` placeholders and the values they stand for, ready for the driver. */
+  toQuery(): { text: string; values: SqlValue[] } {
+    const values: SqlValue[] = [];
+    let text = '';
+    for (const part of this.parts) {
+      if (typeof part === 'string') text += part;
+      else if (part instanceof Identifier) text += part.quoted;
+      else {
+        values.push(part.value);
+        text += `$${values.length}`;
+      }
+    }
+    return { text, values };
+  }
+
+  get text(): string {
+    return this.toQuery().text;
+  }
+
+  get values(): SqlValue[] {
+    return this.toQuery().values;
+  }
+}
+
+export type SqlInterpolation = SqlValue | Sql | Identifier;
+
+export function sql(strings: TemplateStringsArray, ...interpolations: SqlInterpolation[]): Sql {
+  const parts: Part[] = [];
+  strings.forEach((literal, index) => {
+    parts.push(literal);
+    if (index >= interpolations.length) return;
+    const interpolation: unknown = interpolations[index];
+    if (interpolation instanceof Sql) parts.push(...interpolation.parts);
+    else if (interpolation instanceof Identifier) parts.push(interpolation);
+    else if (isSqlValue(interpolation)) parts.push(new Parameter(interpolation));
+    // Only reachable past the type checker (an `undefined` from untyped data): fail, never drop it.
+    else throw new TypeError(`Cannot bind ${typeof interpolation} as a SQL parameter after: ${literal}`);
+  });
+  return new Sql(parts);
+}
+
+function isSqlValue(value: unknown): value is SqlValue {
+  if (value === null || Array.isArray(value)) return true;
+  return ['string', 'number', 'bigint', 'boolean'].includes(typeof value);
+}
+
+const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A schema/table name as a quoted identifier; only plain names are accepted, never user input. */
+export function identifier(name: string): Identifier {
+  if (!PLAIN_IDENTIFIER.test(name)) throw new Error(`Not a plain SQL identifier: ${JSON.stringify(name)}`);
+  return new Identifier(`"${name}"`);
+}
+
+export function isPlainIdentifier(name: string): boolean {
+  return PLAIN_IDENTIFIER.test(name);
+}
+
+/** Fragments joined by a separator (`sql.join(conditions, ' and ')`); empty input gives an empty fragment. */
+export function joinSql(fragments: readonly Sql[], separator: string): Sql {
+  const parts: Part[] = [];
+  fragments.forEach((fragment, index) => {
+    if (index > 0) parts.push(separator);
+    parts.push(...fragment.parts);
+  });
+  return new Sql(parts);
+}
+
+export const emptySql = new Sql([]);
+
+/**
+ * Marks a hot statement whose text has few shapes, so the PostgreSQL adapter prepares it once per
+ * connection and skips parsing and planning on every later execution.
+ */
+export function prepared(statement: Sql): Sql {
+  return new Sql(statement.parts, true);
+}

@@ -1,0 +1,260 @@
+/**
+ * One change is one or two statements inside the caller's transaction:
+ * 1. (updates, deletes, client-chosen ids) lock the current row `for update`, which serialises
+ *    concurrent writers of one resource and gives each the version it must follow;
+ * 2. one multi-CTE statement writing `resource`, `resource_history`, the index rows (arrays
+ *    through `unnest`) and the compartment rows.
+ * A create with a server-assigned id skips step 1: `on conflict do nothing` tells us if the id
+ * was taken. The JSON is serialised once, in Node, with `meta.lastUpdated` = the transaction
+ * timestamp (read with BEGIN), and the same value goes into `last_updated`: the database clock is
+ * the only clock. The write statements have three fixed shapes, so PostgreSQL prepares them once.
+ */
+import { type FhirError, fhirError, type IdentifiedResource, type ResourceIndex } from '@concordia/fhir';
+import { sqlState, type TransactionExecutor, UNIQUE_VIOLATION } from './database.ts';
+import type { ResourceChange, ResourceDeletion, ResourceWrite, StoredVersion } from './port.ts';
+import { readBoolean, readNumber, readString } from './rows.ts';
+import { prepared, type Sql, sql } from './sql.ts';
+import { readMethod } from './stored-version.ts';
+
+/** Computes what a resource contributes to the search index and compartments (a pure function). */
+export type ResourceIndexer = (resource: IdentifiedResource) => ResourceIndex;
+
+interface CurrentRow {
+  versionId: number;
+  deleted: boolean;
+  lastUpdated: string;
+  method: StoredVersion['method'];
+}
+
+const DEADLOCK_DETECTED = '40P01';
+
+export async function applyChange(
+  tx: TransactionExecutor,
+  indexer: ResourceIndexer,
+  change: ResourceChange,
+): Promise<StoredVersion> {
+  try {
+    return change.kind === 'write'
+      ? await writeResource(tx, indexer, change)
+      : await deleteResource(tx, change);
+  } catch (error) {
+    throw conflictFrom(error, change) ?? error;
+  }
+}
+
+async function writeResource(
+  tx: TransactionExecutor,
+  indexer: ResourceIndexer,
+  change: ResourceWrite,
+): Promise<StoredVersion> {
+  const { resourceType, id } = change.resource;
+  const freshId = change.mustNotExist === true && change.ifMatch === undefined;
+  const current = freshId ? undefined : await lockCurrent(tx, resourceType, id);
+  if (change.mustNotExist === true && current !== undefined) throw alreadyExists(resourceType, id);
+  checkIfMatch(change.ifMatch, current, resourceType, id);
+
+  const now = tx.startedAt;
+  const versionId = (current?.versionId ?? 0) + 1;
+  const resource = stamp(change.resource, versionId, now);
+  const json = JSON.stringify(resource);
+  const index = indexRows(indexer(resource));
+  const written =
+    current === undefined
+      ? sql`insert into resource (resource_type, id, version_id, last_updated, method, deleted, content)
+          values (${resourceType}, ${id}, ${versionId}, ${now}::timestamptz, ${change.method}, false, ${json})
+          on conflict (resource_type, id) do nothing returning *`
+      : sql`update resource set version_id = ${versionId}, last_updated = ${now}::timestamptz,
+          method = ${change.method}, deleted = false, content = ${json}
+          where resource_type = ${resourceType} and id = ${id} returning *`;
+  // A first version has no old index rows to clear: skip four index probes on the hot create path.
+  const clear = current === undefined ? sql`` : clearIndex(resourceType, id);
+  const count = await countWritten(
+    tx,
+    sql`with written as (${written}), ${historyFromWritten}${clear}${insertIndex(resourceType, id, index)}
+    select count(*) as written from history`,
+  );
+  if (count === 0) {
+    // Only the insert can write nothing: another transaction took the id since we looked.
+    if (change.mustNotExist === true) throw alreadyExists(resourceType, id);
+    throw fhirError('conflict', 'conflict', `${resourceType}/${id} was created concurrently; retry`);
+  }
+  return { resourceType, id, versionId, lastUpdated: now, method: change.method, deleted: false, json };
+}
+
+async function deleteResource(tx: TransactionExecutor, change: ResourceDeletion): Promise<StoredVersion> {
+  const { resourceType, id } = change;
+  const current = await lockCurrent(tx, resourceType, id);
+  checkIfMatch(change.ifMatch, current, resourceType, id);
+  if (current === undefined)
+    throw fhirError('not-found', 'not-found', `${resourceType}/${id} does not exist`);
+  if (current.deleted) {
+    // Deleting twice is a success that changes nothing (http.html#delete).
+    return { resourceType, id, ...current };
+  }
+  const versionId = current.versionId + 1;
+  const count = await countWritten(
+    tx,
+    sql`with written as (
+      update resource set version_id = ${versionId}, last_updated = ${tx.startedAt}::timestamptz,
+        method = 'DELETE', deleted = true, content = null
+      where resource_type = ${resourceType} and id = ${id} returning *),
+    ${historyFromWritten}${clearIndex(resourceType, id)}
+    select count(*) as written from history`,
+  );
+  if (count !== 1) throw new Error(`Deleting the locked row ${resourceType}/${id} wrote ${count} versions`);
+  return { resourceType, id, versionId, lastUpdated: tx.startedAt, method: 'DELETE', deleted: true };
+}
+
+async function lockCurrent(
+  tx: TransactionExecutor,
+  resourceType: string,
+  id: string,
+): Promise<CurrentRow | undefined> {
+  const [row] = await tx.query(
+    prepared(sql`select version_id, deleted, last_updated, method from resource
+      where resource_type = ${resourceType} and id = ${id} for update`),
+  );
+  if (row === undefined) return undefined;
+  return {
+    versionId: readNumber(row, 'version_id'),
+    deleted: readBoolean(row, 'deleted'),
+    lastUpdated: readString(row, 'last_updated'),
+    method: readMethod(row, 'method'),
+  };
+}
+
+function alreadyExists(resourceType: string, id: string): FhirError {
+  return fhirError('conflict', 'duplicate', `${resourceType}/${id} already exists`);
+}
+
+function checkIfMatch(
+  ifMatch: number | undefined,
+  current: CurrentRow | undefined,
+  resourceType: string,
+  id: string,
+): void {
+  if (ifMatch === undefined || current?.versionId === ifMatch) return;
+  const actual = current === undefined ? 'it does not exist' : `the current version is ${current.versionId}`;
+  throw fhirError(
+    'precondition-failed',
+    'conflict',
+    `If-Match expected version ${ifMatch} of ${resourceType}/${id}, but ${actual}`,
+  );
+}
+
+/** The resource with the store's meta; `resourceType`, `id`, `meta` lead, as in the spec's examples. */
+function stamp(resource: IdentifiedResource, versionId: number, lastUpdated: string): IdentifiedResource {
+  const { resourceType, id, meta, ...elements } = resource;
+  return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...elements };
+}
+
+// The JSON travels once: the history row copies what the `written` CTE returns.
+const historyFromWritten = sql`history as (
+    insert into resource_history (resource_type, id, version_id, last_updated, method, deleted, content)
+    select resource_type, id, version_id, last_updated, method, deleted, content from written
+    returning version_id)`;
+
+// In one statement every CTE sees the same snapshot, so these deletes remove only the old rows and
+// never the ones inserted beside them.
+function clearIndex(resourceType: string, id: string): Sql {
+  const key = sql`resource_type = ${resourceType} and id = ${id}`;
+  return sql`,
+    cleared_tokens as (delete from search_token where ${key}),
+    cleared_strings as (delete from search_string where ${key}),
+    cleared_references as (delete from search_reference where ${key}),
+    cleared_compartments as (delete from compartment where ${key})`;
+}
+
+interface IndexColumns {
+  tokenParams: string[];
+  tokenSystems: (string | null)[];
+  tokenCodes: string[];
+  stringParams: string[];
+  stringValues: string[];
+  stringNormalized: string[];
+  referenceParams: string[];
+  referenceTypes: string[];
+  referenceIds: string[];
+  patients: string[];
+}
+
+/** The index as column arrays, duplicates removed (an index row says "matches", once is enough). */
+function indexRows(index: ResourceIndex): IndexColumns {
+  const tokens = distinct(index.tokens, (t) => [t.param, t.system ?? '\u0000', t.code]);
+  const strings = distinct(index.strings, (s) => [s.param, s.value, s.normalized]);
+  const references = distinct(index.references, (r) => [r.param, r.targetType, r.targetId]);
+  return {
+    tokenParams: tokens.map((t) => t.param),
+    tokenSystems: tokens.map((t) => t.system),
+    tokenCodes: tokens.map((t) => t.code),
+    stringParams: strings.map((s) => s.param),
+    stringValues: strings.map((s) => s.value),
+    stringNormalized: strings.map((s) => s.normalized),
+    referenceParams: references.map((r) => r.param),
+    referenceTypes: references.map((r) => r.targetType),
+    referenceIds: references.map((r) => r.targetId),
+    patients: [...new Set(index.patientCompartments)],
+  };
+}
+
+// Every index CTE is present even when its arrays are empty (unnest of nothing inserts nothing),
+// so the statement keeps one shape. `exists (select from written)` makes a create that found its
+// id taken write no index rows either.
+function insertIndex(resourceType: string, id: string, c: IndexColumns): Sql {
+  return sql`,
+    tokens as (insert into search_token (resource_type, id, param, system, code)
+      select ${resourceType}, ${id}, u.param, u.system, u.code
+      from unnest(${c.tokenParams}::text[], ${c.tokenSystems}::text[], ${c.tokenCodes}::text[]) as u(param, system, code)
+      where exists (select from written)),
+    strings as (insert into search_string (resource_type, id, param, value, normalized)
+      select ${resourceType}, ${id}, u.param, u.value, u.normalized
+      from unnest(${c.stringParams}::text[], ${c.stringValues}::text[], ${c.stringNormalized}::text[])
+        as u(param, value, normalized)
+      where exists (select from written)),
+    references_ as (insert into search_reference (resource_type, id, param, target_type, target_id)
+      select ${resourceType}, ${id}, u.param, u.target_type, u.target_id
+      from unnest(${c.referenceParams}::text[], ${c.referenceTypes}::text[], ${c.referenceIds}::text[])
+        as u(param, target_type, target_id)
+      where exists (select from written)),
+    compartments as (insert into compartment (patient_id, resource_type, id)
+      select u.patient_id, ${resourceType}, ${id} from unnest(${c.patients}::text[]) as u(patient_id)
+      where exists (select from written))`;
+}
+
+function distinct<T>(entries: readonly T[], key: (entry: T) => readonly string[]): T[] {
+  const seen = new Map<string, T>();
+  for (const entry of entries) seen.set(key(entry).join('\u0001'), entry);
+  return [...seen.values()];
+}
+
+async function countWritten(tx: TransactionExecutor, statement: Sql): Promise<number> {
+  const [row] = await tx.query(prepared(statement));
+  return row === undefined ? 0 : readNumber(row, 'written');
+}
+
+/**
+ * Safety net: the statements above avoid unique violations (the row lock, `on conflict`), but a
+ * deadlock between transactions that lock rows in different orders, or a violation we did not
+ * foresee, is still a conflict the client may retry, never a raw database error.
+ */
+function conflictFrom(error: unknown, change: ResourceChange): FhirError | undefined {
+  const state = sqlState(error);
+  const [resourceType, id] =
+    change.kind === 'write'
+      ? [change.resource.resourceType, change.resource.id]
+      : [change.resourceType, change.id];
+  if (state === UNIQUE_VIOLATION) {
+    if (change.ifMatch !== undefined) {
+      return fhirError('precondition-failed', 'conflict', `${resourceType}/${id} was changed concurrently`);
+    }
+    return fhirError('conflict', 'conflict', `${resourceType}/${id} was created concurrently; retry`);
+  }
+  if (state === DEADLOCK_DETECTED) {
+    return fhirError(
+      'conflict',
+      'transient',
+      `Concurrent changes to ${resourceType}/${id} deadlocked; retry`,
+    );
+  }
+  return undefined;
+}

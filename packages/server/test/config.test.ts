@@ -1,0 +1,110 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+function problemOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('has working defaults for an empty environment: PGlite in ./data, open mode, port 8080 on loopback', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: resolve('./data'),
+      dbPoolSize: 10,
+      logLevel: 'info',
+      baseUrl: 'http://127.0.0.1:8080',
+      maxBodyBytes: 64 * 1024 * 1024,
+      updateCreate: true,
+      defaultPageSize: 20,
+      maxPageSize: 1000,
+      authMode: 'open',
+      shutdownGraceSeconds: 10,
+    });
+  });
+
+  it('reads every setting from its variable', () => {
+    const config = loadConfig({
+      PORT: '9090',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgresql://concordia@db/concordia',
+      CONCORDIA_DATA_DIR: '/var/lib/concordia',
+      CONCORDIA_DB_POOL_SIZE: '25',
+      LOG_LEVEL: 'debug',
+      CONCORDIA_BASE_URL: 'https://hie.example.org/',
+      CONCORDIA_MAX_BODY_BYTES: '1048576',
+      CONCORDIA_UPDATE_CREATE: 'off',
+      CONCORDIA_DEFAULT_PAGE_SIZE: '50',
+      CONCORDIA_MAX_PAGE_SIZE: '500',
+      CONCORDIA_AUTH_MODE: 'open',
+      CONCORDIA_SHUTDOWN_GRACE_SECONDS: '30',
+    });
+    expect(config).toMatchObject({
+      port: 9090,
+      host: '0.0.0.0',
+      databaseUrl: 'postgresql://concordia@db/concordia',
+      dataDir: '/var/lib/concordia',
+      dbPoolSize: 25,
+      logLevel: 'debug',
+      baseUrl: 'https://hie.example.org',
+      maxBodyBytes: 1_048_576,
+      updateCreate: false,
+      defaultPageSize: 50,
+      maxPageSize: 500,
+      shutdownGraceSeconds: 30,
+    });
+  });
+
+  it('brackets an IPv6 host in the default base URL', () => {
+    expect(loadConfig({ HOST: '::1', PORT: '8443' }).baseUrl).toBe('http://[::1]:8443');
+  });
+
+  it('treats blank values as unset', () => {
+    expect(loadConfig({ PORT: '  ', DATABASE_URL: '' })).toMatchObject({ port: 8080 });
+    expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBeUndefined();
+  });
+
+  it.each([
+    [{ PORT: '80a' }, 'PORT must be an integer from 0 to 65535, got "80a"'],
+    [{ PORT: '70000' }, 'PORT must be an integer from 0 to 65535, got "70000"'],
+    [{ DATABASE_URL: 'mysql://db/concordia' }, 'DATABASE_URL must start with postgres:// or postgresql://'],
+    [{ CONCORDIA_BASE_URL: 'ftp://files' }, 'CONCORDIA_BASE_URL is not an http(s) URL: ftp://files'],
+    [{ CONCORDIA_AUTH_MODE: 'smart' }, 'CONCORDIA_AUTH_MODE must be "open"'],
+    [{ CONCORDIA_DB_POOL_SIZE: '0' }, 'CONCORDIA_DB_POOL_SIZE must be an integer from 1 to 1000, got "0"'],
+    [
+      { LOG_LEVEL: 'verbose' },
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+    ],
+    [{ CONCORDIA_MAX_BODY_BYTES: '12.5' }, 'CONCORDIA_MAX_BODY_BYTES must be an integer'],
+    [{ CONCORDIA_UPDATE_CREATE: 'maybe' }, 'CONCORDIA_UPDATE_CREATE must be true or false, got "maybe"'],
+    [{ CONCORDIA_DEFAULT_PAGE_SIZE: '0' }, 'CONCORDIA_DEFAULT_PAGE_SIZE must be an integer from 1 to 10000'],
+    [{ CONCORDIA_MAX_PAGE_SIZE: '20000' }, 'CONCORDIA_MAX_PAGE_SIZE must be an integer from 1 to 10000'],
+    [
+      { CONCORDIA_DEFAULT_PAGE_SIZE: '200', CONCORDIA_MAX_PAGE_SIZE: '100' },
+      'CONCORDIA_DEFAULT_PAGE_SIZE must not exceed CONCORDIA_MAX_PAGE_SIZE',
+    ],
+    [
+      { CONCORDIA_SHUTDOWN_GRACE_SECONDS: '-1' },
+      'CONCORDIA_SHUTDOWN_GRACE_SECONDS must be an integer from 0 to 3600',
+    ],
+  ])('rejects %j with a message naming the variable', (env, message) => {
+    expect(problemOf(env)).toContain(message);
+  });
+
+  it('lists every problem at once, so one restart fixes them all', () => {
+    const message = problemOf({ PORT: 'x', LOG_LEVEL: 'loud', CONCORDIA_UPDATE_CREATE: '2' });
+    expect(message.split('\n')).toEqual([
+      'Invalid configuration:',
+      '  - PORT must be an integer from 0 to 65535, got "x"',
+      '  - LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+      '  - CONCORDIA_UPDATE_CREATE must be true or false, got "2"',
+    ]);
+  });
+});

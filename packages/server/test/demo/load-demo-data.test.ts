@@ -1,0 +1,44 @@
+import { indexResource } from '@concordia/fhir';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '../../src/access/request-context.ts';
+import { loadConfig } from '../../src/config.ts';
+import { loadDemoData } from '../../src/demo/load-demo-data.ts';
+import { createFhirCore } from '../../src/fhir/core.ts';
+import type { FhirCore } from '../../src/fhir/interaction.ts';
+import type { ResourceStore } from '../../src/store/port.ts';
+import { createResourceStore } from '../../src/store/resource-store.ts';
+import { testDatabases } from '../support/databases.ts';
+
+for (const database of testDatabases()) {
+  describe(`loadDemoData on ${database.name}`, () => {
+    let store: ResourceStore;
+    let core: FhirCore;
+    beforeAll(async () => {
+      store = createResourceStore(await database.create(), indexResource);
+      const config = loadConfig({ LOG_LEVEL: 'silent' });
+      core = createFhirCore({
+        store,
+        config,
+        software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
+      });
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('loads the directory and 25 patient records through the core into an empty database', async () => {
+      const result = await loadDemoData(core, store);
+      expect(result).toMatchObject({ loaded: true, patients: 25, resources: 474 });
+      const ctx = systemContext('test');
+      expect(await store.read(ctx, 'Organization', 'demo-hospital')).toMatchObject({ versionId: 1 });
+      const patients = await store.history(ctx, { resourceType: 'Patient', count: 100 });
+      expect(patients.versions).toHaveLength(25);
+    });
+
+    it('loads nothing into a database that already holds data', async () => {
+      expect(await loadDemoData(core, store)).toEqual({ loaded: false, reason: 'database-not-empty' });
+      const patients = await store.history(systemContext('test'), { resourceType: 'Patient', count: 100 });
+      expect(patients.versions).toHaveLength(25);
+    });
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * The importer against the real FHIR core and store: what the files say is what the server holds,
+ * the core's own diagnostics explain what it refused, and a second run changes nothing new.
+ */
+import { join } from 'node:path';
+import { indexResource } from '@concordia/fhir';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '../../src/access/request-context.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createFhirCore } from '../../src/fhir/core.ts';
+import type { FhirCore } from '../../src/fhir/interaction.ts';
+import type { ImportFailure } from '../../src/import/apply-import-unit.ts';
+import { type ImportObserver, runImport } from '../../src/import/importer.ts';
+import type { ResourceStore } from '../../src/store/port.ts';
+import { createResourceStore } from '../../src/store/resource-store.ts';
+import { testDatabases } from '../support/databases.ts';
+
+const FIXTURES = join(import.meta.dirname, '../fixtures/import');
+const ctx = systemContext('test');
+
+function failureCollector(): ImportObserver & { failures: ImportFailure[] } {
+  const failures: ImportFailure[] = [];
+  return {
+    failures,
+    started: () => undefined,
+    imported: () => undefined,
+    failed: (failure) => failures.push(failure),
+    fileFinished: () => undefined,
+    finished: () => undefined,
+  };
+}
+
+for (const database of testDatabases()) {
+  describe(`import into ${database.name}`, () => {
+    let store: ResourceStore;
+    let core: FhirCore;
+    beforeAll(async () => {
+      store = createResourceStore(await database.create(), indexResource);
+      const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://fhir.test' });
+      core = createFhirCore({
+        store,
+        config,
+        software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
+      });
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('stores a transaction Bundle with its urn:uuid references resolved to the new ids', async () => {
+      const summary = await runImport({
+        core,
+        plan: { first: [], rest: [join(FIXTURES, 'transaction.json')] },
+      });
+      expect(summary).toMatchObject({ files: 1, resources: 2, failures: 0 });
+      const history = await store.history(ctx, { resourceType: 'Observation', count: 10 });
+      const observation = JSON.parse(history.versions[0]?.json ?? '{}');
+      expect(observation.subject.reference).toMatch(/^Patient\/[0-9a-f-]{36}$/);
+      const patientId = observation.subject.reference.slice('Patient/'.length);
+      expect((await store.read(ctx, 'Patient', patientId))?.json).toContain('Шевченко');
+    });
+
+    it('reports the entry of a batch the core refused, with the core diagnostics, and keeps the others', async () => {
+      const observer = failureCollector();
+      const summary = await runImport({
+        core,
+        plan: { first: [], rest: [join(FIXTURES, 'batch.json')] },
+        observer,
+      });
+      expect(summary).toMatchObject({ resources: 1, failures: 1 });
+      expect(observer.failures[0]).toMatchObject({ location: { entry: 1 } });
+      expect(observer.failures[0]?.diagnostics).toContain('Patient.birthDate');
+      expect(await store.read(ctx, 'Patient', 'import-batch-ok')).toMatchObject({ versionId: 1 });
+      expect(await store.read(ctx, 'Patient', 'import-batch-bad')).toBeUndefined();
+    });
+
+    it('PUTs resources with ids, so importing the same file again updates the same resources', async () => {
+      const plan = {
+        first: [],
+        rest: [join(FIXTURES, 'patient-with-id.json'), join(FIXTURES, 'collection.json')],
+      };
+      const first = await runImport({ core, plan, observer: failureCollector() });
+      expect(first).toMatchObject({ files: 2, resources: 3, failures: 1 });
+      await runImport({ core, plan, observer: failureCollector() });
+      const patient = await store.read(ctx, 'Patient', 'import-fixture-patient');
+      expect(patient?.json).toContain('Gonçalves');
+      expect(await store.read(ctx, 'Organization', 'import-collection-org')).toBeDefined();
+      // The second run wrote new versions of the same resources; it did not create new ones.
+      const organizations = await store.history(ctx, { resourceType: 'Organization', count: 10 });
+      expect(new Set(organizations.versions.map((version) => version.id))).toEqual(
+        new Set(['import-collection-org']),
+      );
+    });
+  });
+}

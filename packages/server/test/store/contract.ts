@@ -1,0 +1,498 @@
+/**
+ * The storage contract (store/port.ts), one suite for every adapter (STYLE.md, after Hono's shared
+ * router suite). Each test gets a fresh database from the factory and asserts what the FHIR spec
+ * and the port promise, reading the tables directly where the promise is about them.
+ */
+import { type Criterion, FhirError, type IdentifiedResource, type ResourceIndex } from '@concordia/fhir';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { systemContext } from '../../src/access/request-context.ts';
+import type { Database } from '../../src/store/database.ts';
+import type { ResourceChange, ResourceStore, StoredVersion } from '../../src/store/port.ts';
+import { createResourceStore } from '../../src/store/resource-store.ts';
+import { readNumber, readString } from '../../src/store/rows.ts';
+import { identifier, sql } from '../../src/store/sql.ts';
+import { fakeIndexer, observation, patient } from './fake-indexer.ts';
+
+const ctx = systemContext('store-contract');
+
+export interface ContractOptions {
+  /** The indexer the store is built with (default: the suite's fake). */
+  indexer?: (resource: IdentifiedResource) => ResourceIndex;
+}
+
+export function describeResourceStoreContract(
+  name: string,
+  createDatabase: () => Promise<Database>,
+  options: ContractOptions = {},
+): void {
+  describe(`ResourceStore contract on ${name}`, () => {
+    let db: Database;
+    let store: ResourceStore;
+
+    beforeEach(async () => {
+      db = await createDatabase();
+      store = createResourceStore(db, options.indexer ?? fakeIndexer);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const apply = (change: ResourceChange) => store.transact(ctx, (tx) => tx.apply(ctx, change));
+    const create = (resource: IdentifiedResource) =>
+      apply({ kind: 'write', method: 'POST', resource, mustNotExist: true });
+    const update = (resource: IdentifiedResource, ifMatch?: number) =>
+      apply({ kind: 'write', method: 'PUT', resource, ...(ifMatch !== undefined ? { ifMatch } : {}) });
+    const remove = (resourceType: string, id: string, ifMatch?: number) =>
+      apply({ kind: 'delete', resourceType, id, ...(ifMatch !== undefined ? { ifMatch } : {}) });
+    const findIds = (resourceType: string, criteria: Criterion[], limit = 100) =>
+      store.findIds(ctx, resourceType, criteria, limit);
+
+    async function rowCount(table: string, id: string): Promise<number> {
+      const [row] = await db.query(sql`select count(*) as n from ${identifier(table)} where id = ${id}`);
+      return row === undefined ? 0 : readNumber(row, 'n');
+    }
+
+    async function compartmentOf(resourceType: string, id: string): Promise<string[]> {
+      const rows = await db.query(sql`select patient_id from compartment
+        where resource_type = ${resourceType} and id = ${id} order by patient_id`);
+      return rows.map((row) => readString(row, 'patient_id'));
+    }
+
+    describe('versions (http.html#update, #vread)', () => {
+      it('creates version 1 with meta.versionId and meta.lastUpdated in the stored JSON', async () => {
+        const stored = await create(patient('p1'));
+        expect(stored).toMatchObject({
+          resourceType: 'Patient',
+          id: 'p1',
+          versionId: 1,
+          method: 'POST',
+          deleted: false,
+        });
+        expect(stored.lastUpdated).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+        expect(parse(stored).meta).toEqual({ versionId: '1', lastUpdated: stored.lastUpdated });
+        expect(await store.read(ctx, 'Patient', 'p1')).toEqual(stored);
+      });
+
+      it('numbers versions 1..n per resource and keeps every one readable', async () => {
+        await create(patient('p1', { family: 'One' }));
+        await update(patient('p1', { family: 'Two' }));
+        const third = await update(patient('p1', { family: 'Three' }));
+        expect(third.versionId).toBe(3);
+        for (const [versionId, family] of [
+          [1, 'One'],
+          [2, 'Two'],
+          [3, 'Three'],
+        ] as const) {
+          const version = await store.readVersion(ctx, 'Patient', 'p1', versionId);
+          expect(version?.versionId).toBe(versionId);
+          expect(parse(version).name).toEqual([{ family, given: ['Oksana'] }]);
+        }
+        expect(await store.readVersion(ctx, 'Patient', 'p1', 4)).toBeUndefined();
+        expect(await store.read(ctx, 'Patient', 'nobody')).toBeUndefined();
+      });
+
+      it('overwrites client-supplied meta.versionId/lastUpdated and keeps the rest of meta', async () => {
+        const stored = await create({
+          ...patient('p1'),
+          meta: { versionId: '99', lastUpdated: '2000-01-01T00:00:00Z', tag: [{ code: 'keep' }] },
+        });
+        expect(parse(stored).meta).toEqual({
+          versionId: '1',
+          lastUpdated: stored.lastUpdated,
+          tag: [{ code: 'keep' }],
+        });
+      });
+
+      it('takes lastUpdated from the database clock: the column equals meta.lastUpdated', async () => {
+        const before = await databaseNow(db);
+        const stored = await create(patient('p1'));
+        const after = await databaseNow(db);
+        expect(stored.lastUpdated >= before && stored.lastUpdated <= after).toBe(true);
+        const [row] = await db.query(sql`select last_updated from resource where id = 'p1'`);
+        const [history] = await db.query(sql`select last_updated from resource_history where id = 'p1'`);
+        expect(row && readString(row, 'last_updated')).toBe(stored.lastUpdated);
+        expect(history && readString(history, 'last_updated')).toBe(stored.lastUpdated);
+      });
+
+      it('gives every change of one transaction the transaction timestamp', async () => {
+        const [a, b] = await store.transact(ctx, async (tx) => {
+          const first = await tx.apply(ctx, { kind: 'write', method: 'POST', resource: patient('a') });
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          const second = await tx.apply(ctx, { kind: 'write', method: 'POST', resource: patient('b') });
+          return [first, second];
+        });
+        expect(a.lastUpdated).toBe(b.lastUpdated);
+      });
+    });
+
+    describe('delete (http.html#delete)', () => {
+      it('writes a tombstone version and keeps the earlier versions', async () => {
+        await create(patient('p1'));
+        await update(patient('p1', { family: 'Two' }));
+        const tombstone = await remove('Patient', 'p1');
+        expect(tombstone).toMatchObject({ versionId: 3, deleted: true, method: 'DELETE' });
+        expect(tombstone.json).toBeUndefined();
+        expect(await store.read(ctx, 'Patient', 'p1')).toEqual(tombstone);
+        expect((await store.readVersion(ctx, 'Patient', 'p1', 2))?.deleted).toBe(false);
+        expect(await store.readVersion(ctx, 'Patient', 'p1', 3)).toEqual(tombstone);
+      });
+
+      it('deleting again writes nothing and returns the same tombstone', async () => {
+        await create(patient('p1'));
+        const tombstone = await remove('Patient', 'p1');
+        expect(await remove('Patient', 'p1')).toEqual(tombstone);
+        const page = await store.history(ctx, { resourceType: 'Patient', id: 'p1', count: 10 });
+        expect(page.versions.map((v) => v.versionId)).toEqual([2, 1]);
+      });
+
+      it('fails with 404 for a resource that never existed', async () => {
+        await expectFhirError(remove('Patient', 'nobody'), 404);
+      });
+
+      it('an update after a delete revives the resource with the next version', async () => {
+        await create(patient('p1'));
+        await remove('Patient', 'p1');
+        const revived = await update(patient('p1'));
+        expect(revived).toMatchObject({ versionId: 3, deleted: false });
+        expect(await findIds('Patient', [{ kind: 'id', values: ['p1'] }])).toEqual(['p1']);
+      });
+    });
+
+    describe('preconditions (http.html#concurrency)', () => {
+      it('fails with 412 when If-Match does not match the current version, and writes nothing', async () => {
+        await create(patient('p1'));
+        await update(patient('p1'));
+        await expectFhirError(update(patient('p1'), 1), 412);
+        await expectFhirError(remove('Patient', 'p1', 1), 412);
+        await expectFhirError(update(patient('p2'), 1), 412);
+        expect((await store.read(ctx, 'Patient', 'p1'))?.versionId).toBe(2);
+        expect((await update(patient('p1'), 2)).versionId).toBe(3);
+        expect((await remove('Patient', 'p1', 3)).versionId).toBe(4);
+      });
+
+      it('fails with 409 when a create must not find an existing id (deleted ones included)', async () => {
+        await create(patient('p1'));
+        await expectFhirError(create(patient('p1')), 409);
+        await remove('Patient', 'p1');
+        await expectFhirError(create(patient('p1')), 409);
+      });
+
+      it('maps a concurrent create of one id to a version or a 409, never a raw database error', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 5 }, () => update(patient('same'))));
+        for (const result of results) {
+          if (result.status === 'rejected') {
+            expect(result.reason).toBeInstanceOf(FhirError);
+            expect(result.reason).toHaveProperty('status', 409);
+          }
+        }
+        const written = results.filter((r) => r.status === 'fulfilled').map((r) => r.value.versionId);
+        expect(written.sort()).toEqual(Array.from({ length: written.length }, (_, i) => i + 1));
+      });
+    });
+
+    describe('transactions', () => {
+      it('rolls back every change, index and compartment rows included, when the work throws', async () => {
+        const failure = new Error('abort the bundle');
+        await expect(
+          store.transact(ctx, async (tx) => {
+            await tx.apply(ctx, {
+              kind: 'write',
+              method: 'POST',
+              resource: patient('p1', { identifier: { value: 'X1' } }),
+            });
+            await tx.apply(ctx, { kind: 'write', method: 'POST', resource: observation('o1', 'Patient/p1') });
+            expect(
+              await tx.findIds(
+                ctx,
+                'Patient',
+                [{ kind: 'token', param: 'identifier', values: [{ code: 'X1' }] }],
+                10,
+              ),
+            ).toEqual(['p1']);
+            throw failure;
+          }),
+        ).rejects.toBe(failure);
+        for (const table of [
+          'resource',
+          'resource_history',
+          'search_token',
+          'search_string',
+          'search_reference',
+          'compartment',
+        ]) {
+          expect(await rowCount(table, 'p1'), table).toBe(0);
+          expect(await rowCount(table, 'o1'), table).toBe(0);
+        }
+      });
+
+      it('rolls back an update, restoring the previous index rows', async () => {
+        await create(patient('p1', { family: 'Before' }));
+        await expect(
+          store.transact(ctx, async (tx) => {
+            await tx.apply(ctx, {
+              kind: 'write',
+              method: 'PUT',
+              resource: patient('p1', { family: 'After' }),
+            });
+            throw new Error('no');
+          }),
+        ).rejects.toThrow('no');
+        expect(
+          await findIds('Patient', [{ kind: 'string', param: 'name', mode: 'exact', values: ['Before'] }]),
+        ).toEqual(['p1']);
+        expect((await store.read(ctx, 'Patient', 'p1'))?.versionId).toBe(1);
+      });
+
+      it('sees its own uncommitted writes', async () => {
+        await store.transact(ctx, async (tx) => {
+          await tx.apply(ctx, { kind: 'write', method: 'POST', resource: patient('p1') });
+          expect((await tx.read(ctx, 'Patient', 'p1'))?.versionId).toBe(1);
+        });
+      });
+    });
+
+    describe('findIds (search.html)', () => {
+      beforeEach(async () => {
+        await create(
+          patient('kov', {
+            family: 'Kovalenko',
+            given: ['Oksana'],
+            identifier: { system: 'urn:oid:1', value: 'A1' },
+          }),
+        );
+        await create(
+          patient('sev', {
+            family: 'Ševčenko',
+            given: ['Taras', 'H.'],
+            identifier: { value: 'A1' },
+            gender: 'male',
+          }),
+        );
+        await create(
+          patient('pct', { family: '100%_Sure', identifier: { system: 'urn:oid:2', value: 'B2' } }),
+        );
+      });
+      const sorted = async (ids: Promise<string[]>) => (await ids).sort();
+
+      it('matches by id', async () => {
+        expect(await sorted(findIds('Patient', [{ kind: 'id', values: ['kov', 'sev', 'nope'] }]))).toEqual([
+          'kov',
+          'sev',
+        ]);
+      });
+
+      it('matches tokens as system|code, |code, system| and code', async () => {
+        const token = (...values: { system?: string | null; code?: string }[]) =>
+          sorted(findIds('Patient', [{ kind: 'token', param: 'identifier', values }]));
+        expect(await token({ system: 'urn:oid:1', code: 'A1' })).toEqual(['kov']);
+        expect(await token({ system: null, code: 'A1' })).toEqual(['sev']);
+        expect(await token({ system: 'urn:oid:2' })).toEqual(['pct']);
+        expect(await token({ code: 'A1' })).toEqual(['kov', 'sev']);
+        expect(await token({ code: 'a1' })).toEqual([]);
+        expect(await token({ code: 'A1' }, { code: 'B2' })).toEqual(['kov', 'pct', 'sev']);
+        expect(await token()).toEqual([]);
+      });
+
+      it('matches strings by prefix and substring, case- and accent-insensitively, and exactly', async () => {
+        const name = (mode: 'starts-with' | 'exact' | 'contains', ...values: string[]) =>
+          sorted(findIds('Patient', [{ kind: 'string', param: 'name', mode, values }]));
+        expect(await name('starts-with', 'sevc')).toEqual(['sev']);
+        expect(await name('starts-with', 'ŠEV')).toEqual(['sev']);
+        expect(await name('starts-with', 'ko', 'tar')).toEqual(['kov', 'sev']);
+        expect(await name('contains', 'enk')).toEqual(['kov', 'sev']);
+        expect(await name('exact', 'Ševčenko')).toEqual(['sev']);
+        expect(await name('exact', 'Sevcenko')).toEqual([]);
+        expect(await name('exact', 'ševčenko')).toEqual([]);
+      });
+
+      it('treats % and _ in a value literally', async () => {
+        const name = (mode: 'starts-with' | 'contains', value: string) =>
+          sorted(findIds('Patient', [{ kind: 'string', param: 'name', mode, values: [value] }]));
+        expect(await name('starts-with', '100%')).toEqual(['pct']);
+        expect(await name('contains', '%_s')).toEqual(['pct']);
+        expect(await name('starts-with', '%')).toEqual([]);
+        expect(await name('contains', '_')).toEqual(['pct']);
+      });
+
+      it('ANDs criteria, ORs values, honours the limit and skips deleted resources', async () => {
+        const both: Criterion[] = [
+          { kind: 'token', param: 'identifier', values: [{ code: 'A1' }] },
+          { kind: 'token', param: 'gender', values: [{ code: 'male' }] },
+        ];
+        expect(await findIds('Patient', both)).toEqual(['sev']);
+        expect(await findIds('Patient', [], 2)).toEqual(['kov', 'pct']);
+        await remove('Patient', 'sev');
+        expect(await findIds('Patient', both)).toEqual([]);
+        expect(await findIds('Patient', [{ kind: 'id', values: ['sev'] }])).toEqual([]);
+      });
+
+      it('replaces index rows on update', async () => {
+        await update(patient('kov', { family: 'Bondarenko', identifier: { value: 'C3' } }));
+        const name = (value: string) =>
+          findIds('Patient', [{ kind: 'string', param: 'name', mode: 'starts-with', values: [value] }]);
+        expect(await name('kovalenko')).toEqual([]);
+        expect(await name('bondar')).toEqual(['kov']);
+        expect(
+          await findIds('Patient', [{ kind: 'token', param: 'identifier', values: [{ code: 'C3' }] }]),
+        ).toEqual(['kov']);
+        expect(await rowCount('search_token', 'kov')).toBe(2);
+      });
+    });
+
+    describe('Patient compartment', () => {
+      it('stores, replaces and removes the compartment rows with the resource', async () => {
+        await create(patient('p1'));
+        await create(observation('o1', 'Patient/p1'));
+        expect(await compartmentOf('Patient', 'p1')).toEqual(['p1']);
+        expect(await compartmentOf('Observation', 'o1')).toEqual(['p1']);
+        await update(observation('o1', 'Patient/p2'));
+        expect(await compartmentOf('Observation', 'o1')).toEqual(['p2']);
+        expect(await rowCount('search_reference', 'o1')).toBe(1);
+        await remove('Observation', 'o1');
+        expect(await compartmentOf('Observation', 'o1')).toEqual([]);
+        expect(await rowCount('search_reference', 'o1')).toBe(0);
+        expect(await rowCount('search_token', 'o1')).toBe(0);
+      });
+    });
+
+    describe('history (http.html#history)', () => {
+      it('lists instance, type and system history newest first, tombstones included', async () => {
+        await create(patient('p1'));
+        await create(observation('o1', 'Patient/p1'));
+        await update(patient('p1'));
+        await remove('Patient', 'p1');
+        const keys = (versions: StoredVersion[]) =>
+          versions.map((v) => `${v.resourceType}/${v.id}/${v.versionId}/${v.method}`);
+        const instance = await store.history(ctx, { resourceType: 'Patient', id: 'p1', count: 10 });
+        expect(keys(instance.versions)).toEqual([
+          'Patient/p1/3/DELETE',
+          'Patient/p1/2/PUT',
+          'Patient/p1/1/POST',
+        ]);
+        expect(instance.versions[0]?.json).toBeUndefined();
+        const type = await store.history(ctx, { resourceType: 'Observation', count: 10, total: true });
+        expect(keys(type.versions)).toEqual(['Observation/o1/1/POST']);
+        expect(type.total).toBe(1);
+        const system = await store.history(ctx, { count: 10 });
+        expect(keys(system.versions)).toEqual([
+          'Patient/p1/3/DELETE',
+          'Patient/p1/2/PUT',
+          'Observation/o1/1/POST',
+          'Patient/p1/1/POST',
+        ]);
+        expect(system.next).toBeUndefined();
+      });
+
+      it('pages with a cursor that stays correct while new versions are written', async () => {
+        for (let i = 1; i <= 10; i += 1) await create(patient(`p${i}`));
+        const seen: string[] = [];
+        let page = await store.history(ctx, { resourceType: 'Patient', count: 3, total: true });
+        expect(page.total).toBe(10);
+        for (;;) {
+          seen.push(...page.versions.map((v) => v.id));
+          await create(patient(`late${seen.length}`));
+          await update(patient('p1'));
+          if (page.next === undefined) break;
+          page = await store.history(ctx, { resourceType: 'Patient', count: 3, cursor: page.next });
+        }
+        expect(seen).toEqual(['p10', 'p9', 'p8', 'p7', 'p6', 'p5', 'p4', 'p3', 'p2', 'p1']);
+      });
+
+      it('rejects a cursor it did not issue with 400', async () => {
+        await expectFhirError(store.history(ctx, { count: 3, cursor: 'not-a-cursor' }), 400);
+      });
+
+      it('filters by _since and _at', async () => {
+        const v1 = await create(patient('p1'));
+        await pause();
+        const v2 = await update(patient('p1'));
+        await pause();
+        const other = await create(patient('p2'));
+        await pause();
+        const v3 = await update(patient('p1'));
+        const versions = async (query: { since?: string; at?: string }) =>
+          (await store.history(ctx, { resourceType: 'Patient', count: 10, ...query })).versions.map(
+            (v) => `${v.id}/${v.versionId}`,
+          );
+        expect(await versions({ since: v2.lastUpdated })).toEqual(['p1/3', 'p2/1', 'p1/2']);
+        expect(await versions({ since: v3.lastUpdated })).toEqual(['p1/3']);
+        expect(await versions({ at: v1.lastUpdated })).toEqual(['p1/1']);
+        expect(await versions({ at: other.lastUpdated })).toEqual(['p2/1', 'p1/2']);
+        expect(await versions({ at: '2000-01-01T00:00:00Z' })).toEqual([]);
+        await expectFhirError(store.history(ctx, { count: 10, since: 'yesterday' }), 400);
+      });
+    });
+
+    describe('concurrency', () => {
+      it('20 concurrent lock + find + create-if-none transactions create exactly one resource', async () => {
+        const identifierValue = 'NID-1';
+        const criteria: Criterion[] = [
+          { kind: 'token', param: 'identifier', values: [{ code: identifierValue }] },
+        ];
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.transact(ctx, async (tx) => {
+              await tx.lock(`Patient?identifier=${identifierValue}`);
+              const found = await tx.findIds(ctx, 'Patient', criteria, 2);
+              if (found.length > 0) return 'found';
+              await tx.apply(ctx, {
+                kind: 'write',
+                method: 'POST',
+                resource: patient(`c${i}`, { identifier: { value: identifierValue } }),
+                mustNotExist: true,
+              });
+              return 'created';
+            }),
+          ),
+        );
+        expect(outcomes.filter((o) => o === 'created')).toHaveLength(1);
+        expect(await findIds('Patient', criteria)).toHaveLength(1);
+      });
+
+      it('20 concurrent updates of one resource give versions 1..21 without gaps or duplicates', async () => {
+        await create(patient('p1'));
+        const versions = await Promise.all(Array.from({ length: 20 }, () => update(patient('p1'))));
+        expect(versions.map((v) => v.versionId).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 20 }, (_, i) => i + 2),
+        );
+        const page = await store.history(ctx, { resourceType: 'Patient', id: 'p1', count: 100 });
+        expect(page.versions.map((v) => v.versionId)).toEqual(Array.from({ length: 21 }, (_, i) => 21 - i));
+        for (const version of page.versions)
+          expect(parse(version).meta?.versionId).toBe(String(version.versionId));
+      });
+    });
+
+    it('reports ready once migrated', async () => {
+      expect(await store.readiness()).toMatchObject({ ready: true });
+    });
+  });
+}
+
+function parse(version: StoredVersion | undefined): IdentifiedResource {
+  if (version?.json === undefined) throw new Error('expected a stored version with JSON');
+  const value: unknown = JSON.parse(version.json);
+  if (typeof value !== 'object' || value === null || !('id' in value) || typeof value.id !== 'string') {
+    throw new Error(`not a resource: ${version.json}`);
+  }
+  return { resourceType: version.resourceType, ...value, id: value.id };
+}
+
+async function databaseNow(db: Database): Promise<string> {
+  const [row] = await db.query(sql`select date_trunc('milliseconds', clock_timestamp()) as now`);
+  if (row === undefined) throw new Error('no clock');
+  return readString(row, 'now');
+}
+
+/** Lets the clock move so that consecutive transactions get distinct millisecond timestamps. */
+function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+async function expectFhirError(promise: Promise<unknown>, status: number): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  if (!(error instanceof FhirError)) throw new Error(`expected a FhirError ${status}, got ${String(error)}`);
+  expect(error.status).toBe(status);
+}
