@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { LoadResult } from './load-protocol.ts';
 import type { BenchOptions, ScenarioName } from './options.ts';
@@ -22,6 +22,8 @@ export interface RunContext {
     platform: string;
     arch: string;
     node: string;
+    /** 1-minute load average when the run started: other work on the machine skews every figure. */
+    loadAverageAtStart: number;
   };
   database: { kind: 'postgresql' | 'pglite'; version: string };
   settings: Omit<BenchOptions, 'scenarios' | 'keepData'>;
@@ -47,6 +49,7 @@ export function describeMachine(): RunContext['machine'] {
     platform: process.platform,
     arch: process.arch,
     node: process.version,
+    loadAverageAtStart: loadavg()[0] ?? 0,
   };
 }
 

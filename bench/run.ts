@@ -68,6 +68,13 @@ async function benchmark(options: BenchOptions, database: BenchDatabase, workDir
       `${options.connections} connections`,
   );
 
+  if (machine.loadAverageAtStart > machine.cpus / 2) {
+    console.warn(
+      `!! The machine is busy (load average ${machine.loadAverageAtStart.toFixed(1)} on ${machine.cpus} cpus): ` +
+        'figures will be low and noisy; ratios to the floor suffer less, but prefer an idle machine.',
+    );
+  }
+
   const servers = new ServerSwitch({ repoRoot, database, logLevel: options.logLevel, workDir });
   try {
     const seeding = await seed(servers, options.seedCount);

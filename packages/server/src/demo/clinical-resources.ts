@@ -7,15 +7,12 @@ import {
   type AllergyTemplate,
   type Code,
   type ConditionTemplate,
-  type LabTemplate,
   type MedicationTemplate,
   SYSTEMS,
   type VaccineTemplate,
-  type VitalSignTemplate,
 } from './clinical-catalogue.ts';
+import { capitalise, codeable, dateTime, quantity, TERMINOLOGY } from './fhir-datatypes.ts';
 import type { Reference } from './transaction-builder.ts';
-
-const TERMINOLOGY = 'http://terminology.hl7.org/CodeSystem';
 
 export interface EncounterSpec {
   subject: Reference;
@@ -112,83 +109,6 @@ export function condition(spec: ConditionSpec): FhirResource {
     ...(spec.abated !== undefined ? { abatementDateTime: dateTime(spec.abated) } : {}),
     recordedDate: dateTime(spec.recorded),
     recorder: spec.recorder,
-  };
-}
-
-export interface ObservationContext {
-  subject: Reference;
-  encounter: Reference;
-  performer: Reference;
-  effective: Date;
-}
-
-const VITAL_SIGNS_CATEGORY = codeable(`${TERMINOLOGY}/observation-category`, {
-  code: 'vital-signs',
-  display: 'Vital Signs',
-});
-const LABORATORY_CATEGORY = codeable(`${TERMINOLOGY}/observation-category`, {
-  code: 'laboratory',
-  display: 'Laboratory',
-});
-
-export function vitalSign(
-  context: ObservationContext,
-  vital: VitalSignTemplate,
-  value: number,
-): FhirResource {
-  return {
-    resourceType: 'Observation',
-    status: 'final',
-    category: [VITAL_SIGNS_CATEGORY],
-    code: codeable(SYSTEMS.loinc, vital.loinc, vital.loinc.display),
-    subject: context.subject,
-    encounter: context.encounter,
-    effectiveDateTime: dateTime(context.effective),
-    performer: [context.performer],
-    valueQuantity: quantity(value, vital.unit),
-  };
-}
-
-/** observation-vitalsigns: the panel has no value of its own, only its two components. */
-export function bloodPressure(
-  context: ObservationContext,
-  panel: Code,
-  systolic: [VitalSignTemplate, number],
-  diastolic: [VitalSignTemplate, number],
-): FhirResource {
-  return {
-    resourceType: 'Observation',
-    status: 'final',
-    category: [VITAL_SIGNS_CATEGORY],
-    code: codeable(SYSTEMS.loinc, panel, 'Blood pressure'),
-    subject: context.subject,
-    encounter: context.encounter,
-    effectiveDateTime: dateTime(context.effective),
-    performer: [context.performer],
-    component: [systolic, diastolic].map(([vital, value]) => ({
-      code: codeable(SYSTEMS.loinc, vital.loinc, vital.loinc.display),
-      valueQuantity: quantity(value, vital.unit),
-    })),
-  };
-}
-
-export function labResult(
-  context: ObservationContext,
-  lab: LabTemplate,
-  value: number,
-  issued: Date,
-): FhirResource {
-  return {
-    resourceType: 'Observation',
-    status: 'final',
-    category: [LABORATORY_CATEGORY],
-    code: codeable(SYSTEMS.loinc, lab.loinc, lab.loinc.display),
-    subject: context.subject,
-    encounter: context.encounter,
-    effectiveDateTime: dateTime(context.effective),
-    issued: dateTime(issued),
-    performer: [context.performer],
-    valueQuantity: quantity(value, lab.unit),
   };
 }
 
@@ -290,29 +210,4 @@ export function immunization(spec: ImmunizationSpec): FhirResource {
       },
     ],
   };
-}
-
-function codeable(system: string, code: Code, text?: string): Record<string, unknown> {
-  return {
-    coding: [{ system, code: code.code, display: code.display }],
-    ...(text !== undefined ? { text } : {}),
-  };
-}
-
-function quantity(value: number, unit: { unit: string; code: string }): Record<string, unknown> {
-  return { value, unit: unit.unit, system: SYSTEMS.ucum, code: unit.code };
-}
-
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-/** FHIR dateTime in UTC, to the second (`2024-03-12T09:30:00Z`). */
-export function dateTime(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
-
-/** FHIR date (`1961-07-04`). */
-export function dateOnly(date: Date): string {
-  return date.toISOString().slice(0, 10);
 }

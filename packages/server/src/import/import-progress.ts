@@ -21,7 +21,6 @@ function progressBar(output: NodeJS.WritableStream): ImportObserver {
       format: ' {bar} {value}/{total} files | {resources} resources | {rate} resources/s | {failures} failed',
       hideCursor: true,
       clearOnComplete: false,
-      etaBuffer: 50,
     },
     Presets.shades_classic,
   );
