@@ -37,7 +37,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(requestMetrics, { metrics: deps.metrics });
   await app.register(operationsRoutes, { store: deps.store, metrics: deps.metrics });
-  await app.register(fhirDoor, { prefix: '/fhir', core: deps.core, config: deps.config, metrics: deps.metrics });
+  await app.register(fhirDoor, {
+    prefix: '/fhir',
+    core: deps.core,
+    config: deps.config,
+    metrics: deps.metrics,
+  });
   return app;
 }
 

@@ -15,12 +15,19 @@ const METHODS: readonly FhirMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', '
 
 export function bundleType(body: unknown): 'transaction' | 'batch' {
   if (!isRecord(body) || body.resourceType !== 'Bundle') {
-    throw fhirError('invalid', 'invalid', 'POST to the FHIR base needs a Bundle of type transaction or batch');
+    throw fhirError(
+      'invalid',
+      'invalid',
+      'POST to the FHIR base needs a Bundle of type transaction or batch',
+    );
   }
   if (body.type !== 'transaction' && body.type !== 'batch') {
-    throw fhirError('invalid', 'invalid', `Bundle.type must be transaction or batch, got ${String(body.type)}`, [
-      'Bundle.type',
-    ]);
+    throw fhirError(
+      'invalid',
+      'invalid',
+      `Bundle.type must be transaction or batch, got ${String(body.type)}`,
+      ['Bundle.type'],
+    );
   }
   return body.type;
 }
@@ -28,7 +35,8 @@ export function bundleType(body: unknown): 'transaction' | 'batch' {
 export function bundleEntryRequests(body: unknown, fhirBase: string): BundleEntryRequest[] {
   if (!isRecord(body)) return [];
   const entries = body.entry ?? [];
-  if (!Array.isArray(entries)) throw fhirError('invalid', 'structure', 'Bundle.entry must be an array', ['Bundle.entry']);
+  if (!Array.isArray(entries))
+    throw fhirError('invalid', 'structure', 'Bundle.entry must be an array', ['Bundle.entry']);
   return entries.map((entry: unknown, index) => entryRequest(entry, index, fhirBase));
 }
 
@@ -36,7 +44,8 @@ function entryRequest(entry: unknown, index: number, fhirBase: string): BundleEn
   const where = `Bundle.entry[${index}]`;
   if (!isRecord(entry)) throw fhirError('invalid', 'structure', `${where} must be an object`, [where]);
   const request = entry.request;
-  if (!isRecord(request)) throw fhirError('invalid', 'required', `${where}.request is required`, [`${where}.request`]);
+  if (!isRecord(request))
+    throw fhirError('invalid', 'required', `${where}.request is required`, [`${where}.request`]);
   const method = METHODS.find((m) => m === request.method);
   if (method === undefined) {
     throw fhirError('invalid', 'value', `${where}.request.method must be one of ${METHODS.join(', ')}`, [
@@ -67,7 +76,11 @@ function entryRequest(entry: unknown, index: number, fhirBase: string): BundleEn
   };
 }
 
-function splitEntryUrl(url: string, fhirBase: string, where: string): { path: string; query: [string, string][] } {
+function splitEntryUrl(
+  url: string,
+  fhirBase: string,
+  where: string,
+): { path: string; query: [string, string][] } {
   let relative = url;
   if (/^https?:\/\//.test(url)) {
     if (!url.startsWith(`${fhirBase}/`)) {

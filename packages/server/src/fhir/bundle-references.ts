@@ -7,7 +7,11 @@ import { type FhirResource, fhirError, isRecord } from '@concordia/fhir';
 
 export type ReferenceMap = ReadonlyMap<string, string>;
 
-export function rewriteReferences(resource: FhirResource, targets: ReferenceMap, where: string): FhirResource {
+export function rewriteReferences(
+  resource: FhirResource,
+  targets: ReferenceMap,
+  where: string,
+): FhirResource {
   const rewritten = rewrite(resource, targets, where);
   return isRecord(rewritten) ? { ...rewritten, resourceType: resource.resourceType } : resource;
 }
@@ -17,7 +21,10 @@ function rewrite(value: unknown, targets: ReferenceMap, where: string): unknown 
   if (!isRecord(value)) return value;
   const copy: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value)) {
-    copy[key] = key === 'reference' && typeof child === 'string' ? resolve(child, targets, where) : rewrite(child, targets, where);
+    copy[key] =
+      key === 'reference' && typeof child === 'string'
+        ? resolve(child, targets, where)
+        : rewrite(child, targets, where);
   }
   return copy;
 }
@@ -26,9 +33,12 @@ function resolve(reference: string, targets: ReferenceMap, where: string): strin
   const target = targets.get(reference);
   if (target !== undefined) return target;
   if (reference.startsWith('urn:uuid:')) {
-    throw fhirError('invalid', 'not-found', `${where} refers to ${reference}, which no entry of the transaction defines`, [
-      where,
-    ]);
+    throw fhirError(
+      'invalid',
+      'not-found',
+      `${where} refers to ${reference}, which no entry of the transaction defines`,
+      [where],
+    );
   }
   return reference;
 }

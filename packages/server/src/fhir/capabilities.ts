@@ -6,7 +6,16 @@ import { type FhirResource, resourceTypes } from '@concordia/fhir';
 import type { CoreConfig } from './interaction-env.ts';
 
 /** Type-level interactions every resource type supports (valueset-type-restful-interaction). */
-const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create'];
+const TYPE_INTERACTIONS = [
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history-instance',
+  'history-type',
+  'create',
+];
 const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system'];
 
 export interface SoftwareInfo {
@@ -15,7 +24,11 @@ export interface SoftwareInfo {
   releaseDate: string;
 }
 
-export function capabilityStatement(config: CoreConfig, fhirBase: string, software: SoftwareInfo): FhirResource {
+export function capabilityStatement(
+  config: CoreConfig,
+  fhirBase: string,
+  software: SoftwareInfo,
+): FhirResource {
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',

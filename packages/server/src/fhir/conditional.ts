@@ -12,7 +12,10 @@ import { type Criterion, fhirError, parseCriteria } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import type { StoreTransaction } from '../store/port.ts';
 
-export type ConditionalMatch = { kind: 'none' } | { kind: 'one'; id: string } | { kind: 'many'; count: number };
+export type ConditionalMatch =
+  | { kind: 'none' }
+  | { kind: 'one'; id: string }
+  | { kind: 'many'; count: number };
 
 export async function findConditionalMatch(
   tx: StoreTransaction,

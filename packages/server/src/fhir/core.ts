@@ -36,7 +36,12 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
     patch,
     delete: deleteResource,
     history,
-    capabilities: async () => ({ status: 200, interaction: 'capabilities', body: { kind: 'resource', resource: statement } }) as const,
+    capabilities: async () =>
+      ({
+        status: 200,
+        interaction: 'capabilities',
+        body: { kind: 'resource', resource: statement },
+      }) as const,
     bundle: bundleHandler((request, env) => dispatch(request, env)),
   };
 

@@ -4,8 +4,8 @@
  * does nothing, several matches answer 412. The server assigns the id; a client id is ignored.
  */
 import { randomUUID } from 'node:crypto';
-import type { FhirResponse } from './interaction.ts';
 import { findConditionalMatch, multipleMatches } from './conditional.ts';
+import type { FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { returnPreference } from './prefer.ts';
 import { resourceFromBody } from './resource-body.ts';
@@ -19,14 +19,21 @@ export async function create(request: RoutedRequest, env: InteractionEnv): Promi
 
   return env.write(async (tx) => {
     if (ifNoneExist !== undefined) {
-      const match = await findConditionalMatch(tx, env.ctx, resourceType, stripTypePrefix(ifNoneExist, resourceType));
+      const match = await findConditionalMatch(
+        tx,
+        env.ctx,
+        resourceType,
+        stripTypePrefix(ifNoneExist, resourceType),
+      );
       if (match.kind === 'many') multipleMatches(resourceType);
       if (match.kind === 'one') {
         const existing = await tx.read(env.ctx, resourceType, match.id);
         if (existing !== undefined) {
           const answer = readResponse(existing, 'create');
           const headers = { ...answer.headers, location: versionUrl(env.fhirBase, existing) };
-          return preference === 'minimal' ? { status: 200, interaction: 'create', headers } : { ...answer, headers };
+          return preference === 'minimal'
+            ? { status: 200, interaction: 'create', headers }
+            : { ...answer, headers };
         }
       }
     }

@@ -11,17 +11,18 @@ import type { FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { returnPreference } from './prefer.ts';
 import { criteriaQuery } from './query.ts';
-import { etagOf } from './versioning.ts';
-import { parseETagVersion } from './versioning.ts';
+import { etagOf, parseETagVersion } from './versioning.ts';
 
 export async function deleteResource(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
   const resourceType = request.resourceType ?? '';
-  const ifMatch = request.headers.ifMatch === undefined ? undefined : parseETagVersion(request.headers.ifMatch, 'If-Match');
+  const ifMatch =
+    request.headers.ifMatch === undefined ? undefined : parseETagVersion(request.headers.ifMatch, 'If-Match');
   const preference = returnPreference(request.headers.prefer);
 
   return env.write(async (tx) => {
     const id = request.id ?? (await conditionalTarget(tx, request, env));
-    if (id === undefined) return deleted(preference, `No ${resourceType} matched the criteria; nothing was deleted`);
+    if (id === undefined)
+      return deleted(preference, `No ${resourceType} matched the criteria; nothing was deleted`);
     const current = await tx.read(env.ctx, resourceType, id);
     if (current === undefined || current.deleted) {
       return deleted(preference, `${resourceType}/${id} does not exist or is already deleted`);
@@ -39,7 +40,12 @@ export async function deleteResource(request: RoutedRequest, env: InteractionEnv
 function deleted(preference: string | undefined, message: string, etag?: string): FhirResponse {
   const headers = etag === undefined ? {} : { etag };
   if (preference === 'OperationOutcome' || preference === 'representation') {
-    return { status: 200, interaction: 'delete', headers, body: { kind: 'resource', resource: informationOutcome(message) } };
+    return {
+      status: 200,
+      interaction: 'delete',
+      headers,
+      body: { kind: 'resource', resource: informationOutcome(message) },
+    };
   }
   return { status: 204, interaction: 'delete', headers };
 }

@@ -5,7 +5,7 @@
  */
 import { fhirError } from '@concordia/fhir';
 import type { HistoryQuery, StoredVersion } from '../store/port.ts';
-import { bundleJson, type BundleLink, type RawBundleEntry } from './bundle-json.ts';
+import { type BundleLink, bundleJson, type RawBundleEntry } from './bundle-json.ts';
 import type { FhirResponse, InteractionName } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { queryValue } from './query.ts';
@@ -15,7 +15,11 @@ const CURSOR_PARAMETER = '_cursor';
 
 export async function history(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
   const interaction: InteractionName =
-    request.id !== undefined ? 'history-instance' : request.resourceType !== undefined ? 'history-type' : 'history-system';
+    request.id !== undefined
+      ? 'history-instance'
+      : request.resourceType !== undefined
+        ? 'history-type'
+        : 'history-system';
   const query = historyQuery(request, env);
   const page = await env.store.history(env.ctx, query);
   if (interaction === 'history-instance' && page.versions.length === 0 && query.cursor === undefined) {
@@ -66,7 +70,11 @@ function instantParameter(request: RoutedRequest, name: '_since' | '_at'): strin
   const valid = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/.test(raw);
   const millis = Date.parse(raw.length === 4 ? `${raw}-01-01` : raw.length === 7 ? `${raw}-01` : raw);
   if (!valid || Number.isNaN(millis)) {
-    throw fhirError('invalid', 'invalid', `${name} must be a FHIR instant such as 2026-01-31T12:00:00Z, got "${raw}"`);
+    throw fhirError(
+      'invalid',
+      'invalid',
+      `${name} must be a FHIR instant such as 2026-01-31T12:00:00Z, got "${raw}"`,
+    );
   }
   return new Date(millis).toISOString();
 }

@@ -8,7 +8,14 @@
  * with that version as precondition; if another writer got in between, the patch is re-applied to
  * the newer version (a few attempts), so no concurrent update is ever lost.
  */
-import { FhirError, type FhirResource, applyFhirPathPatch, applyJsonPatch, fhirError, isRecord } from '@concordia/fhir';
+import {
+  applyFhirPathPatch,
+  applyJsonPatch,
+  FhirError,
+  type FhirResource,
+  fhirError,
+  isRecord,
+} from '@concordia/fhir';
 import type { StoreTransaction } from '../store/port.ts';
 import { findConditionalMatch, multipleMatches } from './conditional.ts';
 import type { FhirResponse } from './interaction.ts';
@@ -24,7 +31,8 @@ const ATTEMPTS = 5;
 export async function patch(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
   const resourceType = request.resourceType ?? '';
   const applyPatch = patchFunction(request);
-  const ifMatch = request.headers.ifMatch === undefined ? undefined : parseETagVersion(request.headers.ifMatch, 'If-Match');
+  const ifMatch =
+    request.headers.ifMatch === undefined ? undefined : parseETagVersion(request.headers.ifMatch, 'If-Match');
   const preference = returnPreference(request.headers.prefer);
 
   for (let attempt = 1; ; attempt++) {
@@ -32,15 +40,25 @@ export async function patch(request: RoutedRequest, env: InteractionEnv): Promis
       return await env.write(async (tx) => {
         const id = request.id ?? (await conditionalTarget(request, env, tx));
         const current = await tx.read(env.ctx, resourceType, id);
-        if (current === undefined) throw fhirError('not-found', 'not-found', `${resourceType}/${id} is not known`);
-        if (current.json === undefined) throw fhirError('gone', 'deleted', `${resourceType}/${id} has been deleted`);
+        if (current === undefined)
+          throw fhirError('not-found', 'not-found', `${resourceType}/${id} is not known`);
+        if (current.json === undefined)
+          throw fhirError('gone', 'deleted', `${resourceType}/${id} has been deleted`);
         if (ifMatch !== undefined && ifMatch !== current.versionId) {
-          throw fhirError('precondition-failed', 'conflict', `If-Match ${ifMatch} but the current version is ${current.versionId}`);
+          throw fhirError(
+            'precondition-failed',
+            'conflict',
+            `If-Match ${ifMatch} but the current version is ${current.versionId}`,
+          );
         }
         const before = { ...parseStoredJson(current.json), id };
         const after = applyPatch(before);
         if (after.resourceType !== resourceType || after.id !== id) {
-          throw fhirError('unprocessable', 'processing', 'A patch must not change the resourceType or the id of a resource');
+          throw fhirError(
+            'unprocessable',
+            'processing',
+            'A patch must not change the resourceType or the id of a resource',
+          );
         }
         assertValidStructure(after);
         const stored = await tx.apply(env.ctx, {
@@ -52,7 +70,8 @@ export async function patch(request: RoutedRequest, env: InteractionEnv): Promis
         return writeResponse(stored, 200, 'patch', env.fhirBase, preference, `Patched ${resourceType}/${id}`);
       });
     } catch (error) {
-      const lostRace = error instanceof FhirError && error.kind === 'precondition-failed' && ifMatch === undefined;
+      const lostRace =
+        error instanceof FhirError && error.kind === 'precondition-failed' && ifMatch === undefined;
       if (!lostRace || attempt >= ATTEMPTS) throw error;
     }
   }
@@ -64,7 +83,8 @@ function patchFunction(request: RoutedRequest): PatchFunction {
   const contentType = request.headers.contentType?.split(';')[0]?.trim().toLowerCase();
   const body = request.body;
   if (contentType === 'application/json-patch+json') return (resource) => applyJsonPatch(resource, body);
-  if (isRecord(body) && body.resourceType === 'Parameters') return (resource) => applyFhirPathPatch(resource, body);
+  if (isRecord(body) && body.resourceType === 'Parameters')
+    return (resource) => applyFhirPathPatch(resource, body);
   if (Array.isArray(body)) return (resource) => applyJsonPatch(resource, body);
   throw fhirError(
     'unsupported-media-type',
@@ -81,6 +101,7 @@ async function conditionalTarget(
   const resourceType = request.resourceType ?? '';
   const match = await findConditionalMatch(tx, env.ctx, resourceType, criteriaQuery(request.query));
   if (match.kind === 'many') multipleMatches(resourceType);
-  if (match.kind === 'none') throw fhirError('not-found', 'not-found', `No ${resourceType} matches the criteria`);
+  if (match.kind === 'none')
+    throw fhirError('not-found', 'not-found', `No ${resourceType} matches the criteria`);
   return match.id;
 }

@@ -3,7 +3,9 @@ export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome'
 
 export function returnPreference(prefer: string | undefined): ReturnPreference | undefined {
   const value = preferToken(prefer, 'return');
-  return value === 'minimal' || value === 'representation' || value === 'OperationOutcome' ? value : undefined;
+  return value === 'minimal' || value === 'representation' || value === 'OperationOutcome'
+    ? value
+    : undefined;
 }
 
 export function preferToken(prefer: string | undefined, name: string): string | undefined {

@@ -18,7 +18,9 @@ export async function read(request: RoutedRequest, env: InteractionEnv): Promise
     const { ifNoneMatch, ifModifiedSince } = request.headers;
     const unchanged =
       (ifNoneMatch !== undefined && ifNoneMatchHits(ifNoneMatch, current.versionId)) ||
-      (ifNoneMatch === undefined && ifModifiedSince !== undefined && notModifiedSince(ifModifiedSince, current.lastUpdated));
+      (ifNoneMatch === undefined &&
+        ifModifiedSince !== undefined &&
+        notModifiedSince(ifModifiedSince, current.lastUpdated));
     if (unchanged) return { status: 304, interaction: 'read', headers: versionHeaders(current) };
   }
   return shapeRead(readResponse(current, 'read'), request.query);
@@ -27,7 +29,11 @@ export async function read(request: RoutedRequest, env: InteractionEnv): Promise
 export function requireInstance(request: RoutedRequest): { resourceType: string; id: string } {
   const { resourceType, id } = request;
   if (resourceType === undefined || id === undefined) {
-    throw fhirError('internal', 'exception', 'Route without resource type and id reached an instance handler');
+    throw fhirError(
+      'internal',
+      'exception',
+      'Route without resource type and id reached an instance handler',
+    );
   }
   return { resourceType, id };
 }

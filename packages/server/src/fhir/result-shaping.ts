@@ -3,7 +3,13 @@
  * Without them a read sends the stored JSON untouched; with them the resource is parsed, subset
  * and tagged SUBSETTED.
  */
-import { applySummary, fhirError, parseElementsParameter, parseSummaryMode, selectElements } from '@concordia/fhir';
+import {
+  applySummary,
+  fhirError,
+  parseElementsParameter,
+  parseSummaryMode,
+  selectElements,
+} from '@concordia/fhir';
 import type { FhirResponse } from './interaction.ts';
 import { queryValue } from './query.ts';
 import { parseStoredJson } from './version-response.ts';
@@ -15,7 +21,8 @@ export function shapeRead(response: FhirResponse, query: [string, string][]): Fh
   let resource = parseStoredJson(response.body.json);
   if (summary !== undefined) {
     const mode = parseSummaryMode(summary);
-    if (mode === 'count') throw fhirError('invalid', 'invalid', '_summary=count only applies to searches', ['_summary']);
+    if (mode === 'count')
+      throw fhirError('invalid', 'invalid', '_summary=count only applies to searches', ['_summary']);
     resource = applySummary(resource, mode);
   }
   if (elements !== undefined) resource = selectElements(resource, parseElementsParameter(elements));

@@ -28,7 +28,10 @@ export function resolveRoute(
 ): { route: Route; routed: RoutedRequest } {
   const segments = request.path === '' ? [] : request.path.split('/');
   const [first, second, third, fourth, ...rest] = segments;
-  const route = (interaction: InteractionName, handler: InteractionHandler): Route => ({ interaction, handler });
+  const route = (interaction: InteractionName, handler: InteractionHandler): Route => ({
+    interaction,
+    handler,
+  });
   const notImplemented = (what: string): Route =>
     route('unknown', async () => {
       throw fhirError('not-implemented', 'not-supported', `${what} is not implemented yet`);
@@ -46,7 +49,8 @@ export function resolveRoute(
   if (first === '_history' && second === undefined) {
     return pick(request, { GET: route('history-system', handlers.history) });
   }
-  if (first.startsWith('$') || first === '_search') return pick(request, allMethods(notImplemented(`${first}`)));
+  if (first.startsWith('$') || first === '_search')
+    return pick(request, allMethods(notImplemented(`${first}`)));
   if (!isResourceType(first)) {
     throw fhirError('not-found', 'not-supported', `Unknown resource type "${first}"`);
   }
@@ -92,9 +96,14 @@ export function resolveRoute(
     if (!/^\d+$/.test(fourth)) {
       throw fhirError('not-found', 'not-found', `${resourceType}/${id} has no version "${fourth}"`);
     }
-    return pick(request, { GET: route('vread', handlers.vread) }, { resourceType, id, versionId: Number(fourth) });
+    return pick(
+      request,
+      { GET: route('vread', handlers.vread) },
+      { resourceType, id, versionId: Number(fourth) },
+    );
   }
-  if (third.startsWith('$')) return pick(request, allMethods(notImplemented(`${resourceType}/${id}/${third}`)));
+  if (third.startsWith('$'))
+    return pick(request, allMethods(notImplemented(`${resourceType}/${id}/${third}`)));
   throw fhirError('not-found', 'not-found', `No FHIR endpoint at ${request.path}`);
 }
 
@@ -107,7 +116,11 @@ function pick(
   const route = table[request.method] ?? (request.method === 'HEAD' ? table.GET : undefined);
   if (route === undefined) {
     const allowed = Object.keys(table).join(', ');
-    throw fhirError('method-not-allowed', 'not-supported', `${request.method} is not allowed on /${request.path} (allowed: ${allowed})`);
+    throw fhirError(
+      'method-not-allowed',
+      'not-supported',
+      `${request.method} is not allowed on /${request.path} (allowed: ${allowed})`,
+    );
   }
   return { route, routed: { ...request, ...parts } };
 }

@@ -44,7 +44,9 @@ async function runTransaction(
     const inner: InteractionEnv = { ...env, reads: tx, write: (work) => work(tx) };
     const prepared = await assignTargets(entries, tx, inner);
     const ordered = [...prepared].sort(
-      (a, b) => (PROCESSING_ORDER[a.request.method] ?? 9) - (PROCESSING_ORDER[b.request.method] ?? 9) || a.index - b.index,
+      (a, b) =>
+        (PROCESSING_ORDER[a.request.method] ?? 9) - (PROCESSING_ORDER[b.request.method] ?? 9) ||
+        a.index - b.index,
     );
     const results = new Map<number, FhirResponse>();
     for (const entry of ordered) {
@@ -98,7 +100,10 @@ async function assignTargets(
     const { request } = entry;
     const resourceType = request.path.split('/')[0] ?? '';
     if (request.path === '' && request.method === 'POST') {
-      throw entryError(entry, fhirError('invalid', 'not-supported', 'A transaction entry cannot be another transaction'));
+      throw entryError(
+        entry,
+        fhirError('invalid', 'not-supported', 'A transaction entry cannot be another transaction'),
+      );
     }
     if (request.method === 'POST' && !request.path.includes('/')) {
       const existing =
@@ -113,7 +118,16 @@ async function assignTargets(
         ...entry,
         request: { ...request, headers, assignedId: id },
         ...(matched !== undefined
-          ? { matched: writeResponse(matched, 200, 'create', env.fhirBase, 'minimal', 'Matched an existing resource') }
+          ? {
+              matched: writeResponse(
+                matched,
+                200,
+                'create',
+                env.fhirBase,
+                'minimal',
+                'Matched an existing resource',
+              ),
+            }
           : {}),
       });
       continue;
@@ -192,7 +206,11 @@ function collectReferences(value: unknown, found: Set<string> = new Set()): Set<
   return found;
 }
 
-async function runEntry(entry: BundleEntryRequest, env: InteractionEnv, dispatch: Dispatch): Promise<FhirResponse> {
+async function runEntry(
+  entry: BundleEntryRequest,
+  env: InteractionEnv,
+  dispatch: Dispatch,
+): Promise<FhirResponse> {
   try {
     return await dispatch(entry.request, env);
   } catch (error) {
@@ -207,7 +225,9 @@ function entryError(entry: BundleEntryRequest, error: FhirError): FhirError {
     error.issues.map((issue) => ({
       ...issue,
       diagnostics: `${where} (${entry.request.method} ${entry.request.path}): ${issue.diagnostics ?? issue.code}`,
-      expression: issue.expression?.map((e) => (e.startsWith('Bundle.') ? e : `${where}.resource.${e}`)) ?? [where],
+      expression: issue.expression?.map((e) => (e.startsWith('Bundle.') ? e : `${where}.resource.${e}`)) ?? [
+        where,
+      ],
     })),
   );
 }
@@ -228,7 +248,9 @@ function responseBundle(
   return {
     resourceType: 'Bundle',
     type,
-    entry: responses.map((response) => (response === undefined ? {} : responseEntry(response, withResources))),
+    entry: responses.map((response) =>
+      response === undefined ? {} : responseEntry(response, withResources),
+    ),
   };
 }
 
@@ -237,13 +259,17 @@ function responseEntry(response: FhirResponse, withResources: boolean): Record<s
   const { headers, body } = response;
   if (headers?.location !== undefined) entryResponse.location = headers.location;
   if (headers?.etag !== undefined) entryResponse.etag = headers.etag;
-  if (headers?.lastModified !== undefined) entryResponse.lastModified = new Date(headers.lastModified).toISOString();
-  const resource = body === undefined ? undefined : body.kind === 'resource' ? body.resource : JSON.parse(body.json);
+  if (headers?.lastModified !== undefined)
+    entryResponse.lastModified = new Date(headers.lastModified).toISOString();
+  const resource =
+    body === undefined ? undefined : body.kind === 'resource' ? body.resource : JSON.parse(body.json);
   if (isRecord(resource) && resource.resourceType === 'OperationOutcome' && response.status >= 400) {
     entryResponse.outcome = resource;
     return { response: entryResponse };
   }
-  return withResources && resource !== undefined ? { resource, response: entryResponse } : { response: entryResponse };
+  return withResources && resource !== undefined
+    ? { resource, response: entryResponse }
+    : { response: entryResponse };
 }
 
 const REASONS: Record<number, string> = {
@@ -264,4 +290,3 @@ function statusLine(status: number): string {
   const reason = REASONS[status];
   return reason === undefined ? String(status) : `${status} ${reason}`;
 }
-

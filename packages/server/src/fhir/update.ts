@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type FhirResource, fhirError } from '@concordia/fhir';
-import type { StoreTransaction, StoredVersion } from '../store/port.ts';
+import type { StoredVersion, StoreTransaction } from '../store/port.ts';
 import { findConditionalMatch, multipleMatches } from './conditional.ts';
 import type { FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
@@ -18,7 +18,8 @@ import { parseETagVersion } from './versioning.ts';
 export async function update(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
   const resourceType = request.resourceType ?? '';
   const resource = resourceFromBody(request.body, resourceType);
-  const ifMatch = request.headers.ifMatch === undefined ? undefined : parseETagVersion(request.headers.ifMatch, 'If-Match');
+  const ifMatch =
+    request.headers.ifMatch === undefined ? undefined : parseETagVersion(request.headers.ifMatch, 'If-Match');
   const preference = returnPreference(request.headers.prefer);
 
   if (request.id !== undefined) assertIdMatches(resource, request.id);
@@ -57,7 +58,11 @@ export async function writeVersion(
     );
   }
   if (ifMatch !== undefined && previous === undefined) {
-    throw fhirError('precondition-failed', 'conflict', `If-Match given but ${resource.resourceType}/${resource.id} does not exist`);
+    throw fhirError(
+      'precondition-failed',
+      'conflict',
+      `If-Match given but ${resource.resourceType}/${resource.id} does not exist`,
+    );
   }
   const version = await tx.apply(env.ctx, {
     kind: 'write',

@@ -21,7 +21,12 @@ export function readResponse(version: StoredVersion, interaction: InteractionNam
   if (version.json === undefined) {
     throw fhirError('gone', 'deleted', `${version.resourceType}/${version.id} has been deleted`);
   }
-  return { status: 200, interaction, body: { kind: 'json', json: version.json }, headers: versionHeaders(version) };
+  return {
+    status: 200,
+    interaction,
+    body: { kind: 'json', json: version.json },
+    headers: versionHeaders(version),
+  };
 }
 
 export function writeResponse(
@@ -35,7 +40,12 @@ export function writeResponse(
   const headers = { ...versionHeaders(version), location: versionUrl(fhirBase, version) };
   if (preference === 'minimal') return { status, interaction, headers };
   if (preference === 'OperationOutcome') {
-    return { status, interaction, headers, body: { kind: 'resource', resource: informationOutcome(message) } };
+    return {
+      status,
+      interaction,
+      headers,
+      body: { kind: 'resource', resource: informationOutcome(message) },
+    };
   }
   if (version.json === undefined) return { status, interaction, headers };
   return { status, interaction, headers, body: { kind: 'json', json: version.json } };

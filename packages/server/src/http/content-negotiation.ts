@@ -11,17 +11,38 @@ export function responseContentType(format: string | undefined, accept: string |
   if (format !== undefined) {
     const requested = format.split(';')[0]?.trim().toLowerCase() ?? '';
     if (!JSON_FORMATS.has(requested)) {
-      throw fhirError('not-acceptable', 'not-supported', `_format=${format} is not supported; this server speaks JSON (application/fhir+json)`);
+      throw fhirError(
+        'not-acceptable',
+        'not-supported',
+        `_format=${format} is not supported; this server speaks JSON (application/fhir+json)`,
+      );
     }
     return requested === 'application/json' ? 'application/json' : FHIR_JSON;
   }
   if (accept === undefined || accept.trim() === '') return FHIR_JSON;
   const ranges = accept.split(',').map((part) => part.split(';')[0]?.trim().toLowerCase() ?? '');
-  if (ranges.some((range) => range === FHIR_JSON || range === 'application/json+fhir' || range === '*/*' || range === 'application/*')) {
+  if (
+    ranges.some(
+      (range) =>
+        range === FHIR_JSON ||
+        range === 'application/json+fhir' ||
+        range === '*/*' ||
+        range === 'application/*',
+    )
+  ) {
     return FHIR_JSON;
   }
   if (ranges.includes('application/json') || ranges.includes('text/json')) return 'application/json';
-  throw fhirError('not-acceptable', 'not-supported', `None of the accepted types (${accept}) can be produced; use application/fhir+json`);
+  throw fhirError(
+    'not-acceptable',
+    'not-supported',
+    `None of the accepted types (${accept}) can be produced; use application/fhir+json`,
+  );
 }
 
-export const REQUEST_JSON_TYPES = [FHIR_JSON, 'application/json', 'application/json-patch+json', 'application/json+fhir'];
+export const REQUEST_JSON_TYPES = [
+  FHIR_JSON,
+  'application/json',
+  'application/json-patch+json',
+  'application/json+fhir',
+];

@@ -3,11 +3,17 @@
  * transport-neutral core and `FhirResponse`s back into HTTP. It is an encapsulated Fastify plugin:
  * its JSON parsers and its OperationOutcome error handler apply under /fhir only.
  */
-import { FhirError, type OperationOutcome, fhirError, operationOutcome } from '@concordia/fhir';
+import { FhirError, fhirError, type OperationOutcome, operationOutcome } from '@concordia/fhir';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../access/request-context.ts';
 import type { Config } from '../config.ts';
-import type { FhirCore, FhirMethod, FhirRequest, FhirRequestHeaders, FhirResponse } from '../fhir/interaction.ts';
+import type {
+  FhirCore,
+  FhirMethod,
+  FhirRequest,
+  FhirRequestHeaders,
+  FhirResponse,
+} from '../fhir/interaction.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { FHIR_JSON, REQUEST_JSON_TYPES, responseContentType } from './content-negotiation.ts';
 
@@ -50,7 +56,13 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
     return sendOutcome(reply, failure.status, failure.toOperationOutcome());
   });
   app.setNotFoundHandler((request, reply) =>
-    sendOutcome(reply, 404, operationOutcome([{ severity: 'error', code: 'not-found', diagnostics: `No FHIR endpoint at ${request.url}` }])),
+    sendOutcome(
+      reply,
+      404,
+      operationOutcome([
+        { severity: 'error', code: 'not-found', diagnostics: `No FHIR endpoint at ${request.url}` },
+      ]),
+    ),
   );
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -59,7 +71,13 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
     const fhirRequest = toFhirRequest(request, query);
     const response = await core.handle(requestContext(request), fhirRequest);
     metrics.observeInteraction(response.interaction, response.status, elapsedSeconds(reply));
-    return sendResponse(reply, response, contentType, request.method === 'HEAD', lastValue(query, '_pretty') === 'true');
+    return sendResponse(
+      reply,
+      response,
+      contentType,
+      request.method === 'HEAD',
+      lastValue(query, '_pretty') === 'true',
+    );
   };
   app.route({ method: METHODS, url: '/', handler });
   app.route({ method: METHODS, url: '/*', handler });
@@ -105,7 +123,13 @@ function requestContext(request: FastifyRequest): RequestContext {
   };
 }
 
-function sendResponse(reply: FastifyReply, response: FhirResponse, contentType: string, head: boolean, pretty: boolean) {
+function sendResponse(
+  reply: FastifyReply,
+  response: FhirResponse,
+  contentType: string,
+  head: boolean,
+  pretty: boolean,
+) {
   reply.code(response.status);
   const { headers } = response;
   if (headers?.etag !== undefined) reply.header('etag', headers.etag);
@@ -116,12 +140,16 @@ function sendResponse(reply: FastifyReply, response: FhirResponse, contentType: 
   if (body === undefined || response.status === 304 || response.status === 204) return reply.send();
   reply.header('content-type', `${contentType}; charset=utf-8`);
   if (head) return reply.send();
-  if (body.kind === 'json') return reply.send(pretty ? JSON.stringify(JSON.parse(body.json), null, 2) : body.json);
+  if (body.kind === 'json')
+    return reply.send(pretty ? JSON.stringify(JSON.parse(body.json), null, 2) : body.json);
   return reply.send(JSON.stringify(body.resource, null, pretty ? 2 : undefined));
 }
 
 function sendOutcome(reply: FastifyReply, status: number, outcome: OperationOutcome) {
-  return reply.code(status).header('content-type', `${FHIR_JSON}; charset=utf-8`).send(JSON.stringify(outcome));
+  return reply
+    .code(status)
+    .header('content-type', `${FHIR_JSON}; charset=utf-8`)
+    .send(JSON.stringify(outcome));
 }
 
 /** Fastify's own errors (body too large, bad media type, …) become the matching FHIR failures. */
@@ -129,7 +157,11 @@ function asFhirError(error: FastifyError | FhirError, request: FastifyRequest): 
   if (error instanceof FhirError) return error;
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return fhirError('too-large', 'too-costly', `The request body exceeds the limit of ${error.message.match(/\d+/)?.[0] ?? 'the configured'} bytes`);
+      return fhirError(
+        'too-large',
+        'too-costly',
+        `The request body exceeds the limit of ${error.message.match(/\d+/)?.[0] ?? 'the configured'} bytes`,
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return fhirError('unsupported-media-type', 'not-supported', error.message);
@@ -142,7 +174,11 @@ function asFhirError(error: FastifyError | FhirError, request: FastifyRequest): 
     return fhirError('invalid', 'invalid', error.message);
   }
   request.log.error({ err: error }, 'unhandled error in the FHIR door');
-  return fhirError('internal', 'exception', `Internal server error; quote request id ${String(request.id)} when reporting it`);
+  return fhirError(
+    'internal',
+    'exception',
+    `Internal server error; quote request id ${String(request.id)} when reporting it`,
+  );
 }
 
 function queryPairs(url: string): [string, string][] {
