@@ -15,6 +15,8 @@ export interface BenchOptions {
   scenarios: ScenarioName[];
   durationSeconds: number;
   warmupSeconds: number;
+  /** Rounds through all scenarios; each scenario reports its median round (shared machines are noisy). */
+  rounds: number;
   connections: number;
   /** Patients created through the FHIR API before measuring. */
   seedCount: number;
@@ -39,6 +41,7 @@ Scenarios (default: all, always run in this order):
 Options:
   --duration <s>       measured seconds per scenario (default 10)
   --warmup <s>         unmeasured seconds before each scenario (default 3)
+  --rounds <n>         rounds through the scenarios, interleaved; each reports its median (default 3)
   --connections <n>    concurrent HTTP connections (default 10)
   --seed <n>           Patients to create before measuring (default 1000)
   --log-level <level>  LOG_LEVEL of the servers under test (default warn)
@@ -62,6 +65,7 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
     options: {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '10' },
       seed: { type: 'string', default: '1000' },
       'log-level': { type: 'string', default: 'warn' },
@@ -80,6 +84,7 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
       scenarios,
       durationSeconds: wholeNumber('--duration', values.duration, 1),
       warmupSeconds: wholeNumber('--warmup', values.warmup, 0),
+      rounds: wholeNumber('--rounds', values.rounds, 1),
       connections: wholeNumber('--connections', values.connections, 1),
       seedCount: wholeNumber('--seed', values.seed, 1),
       logLevel: logLevelNamed(values['log-level']),

@@ -38,6 +38,8 @@ export interface ScenarioReport {
   result: LoadResult;
   /** requests/s of this scenario ÷ requests/s of `floor` in the same run. */
   ratioToFloor?: number;
+  /** requests/s of every round, in order; `result` is the median round's. */
+  roundRates?: number[];
 }
 
 export function describeMachine(): RunContext['machine'] {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BenchDatabase, prepareDatabase } from './database.ts';
 import { runLoad } from './load-driver.ts';
-import { type BenchOptions, parseCommandLine, UsageError, usage } from './options.ts';
+import { type BenchOptions, parseCommandLine, type ScenarioName, UsageError, usage } from './options.ts';
 import { formatFailures, formatTable, formatTargets } from './report.ts';
 import {
   describeCommit,
@@ -64,7 +64,7 @@ async function benchmark(options: BenchOptions, database: BenchDatabase, workDir
   const machine = describeMachine();
   console.log(
     `Concordia bench: ${database.version}, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; ` +
-      `${options.durationSeconds}s per scenario after ${options.warmupSeconds}s warm-up, ` +
+      `${options.rounds} interleaved rounds of ${options.durationSeconds}s per scenario after ${options.warmupSeconds}s warm-up, ` +
       `${options.connections} connections`,
   );
 
@@ -87,6 +87,7 @@ async function benchmark(options: BenchOptions, database: BenchDatabase, workDir
       settings: {
         durationSeconds: options.durationSeconds,
         warmupSeconds: options.warmupSeconds,
+        rounds: options.rounds,
         connections: options.connections,
         seedCount: options.seedCount,
         logLevel: options.logLevel,
@@ -125,29 +126,52 @@ async function measure(
   ids: string[],
   options: BenchOptions,
 ): Promise<ScenarioReport[]> {
-  const reports: ScenarioReport[] = [];
-  for (const name of options.scenarios) {
-    const scenario = scenarioNamed(name);
-    const server = await servers.use(scenario.server);
-    const job = { url: server.baseUrl, plan: scenario.plan(ids), connections: options.connections };
-    if (options.warmupSeconds > 0) await runLoad({ ...job, durationSeconds: options.warmupSeconds });
-    const result = await runLoad({ ...job, durationSeconds: options.durationSeconds });
-    reports.push({ scenario: name, description: scenario.description, server: scenario.server, result });
-    console.log(
-      `  ${name.padEnd(6)} ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms`,
-    );
+  // Scenarios are interleaved round by round, so that a slow spell of a shared machine falls on
+  // every scenario alike instead of on whichever ran during it; each reports its median round.
+  const rounds = new Map<ScenarioName, ScenarioReport[]>();
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const name of options.scenarios) {
+      const scenario = scenarioNamed(name);
+      const server = await servers.use(scenario.server);
+      const job = { url: server.baseUrl, plan: scenario.plan(ids), connections: options.connections };
+      if (options.warmupSeconds > 0) await runLoad({ ...job, durationSeconds: options.warmupSeconds });
+      const result = await runLoad({ ...job, durationSeconds: options.durationSeconds });
+      const reports = rounds.get(name) ?? [];
+      reports.push({ scenario: name, description: scenario.description, server: scenario.server, result });
+      rounds.set(name, reports);
+      console.log(
+        `  round ${round}/${options.rounds} ${name.padEnd(6)} ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms`,
+      );
+    }
   }
-  return reports;
+  return options.scenarios.flatMap((name) => {
+    const reports = rounds.get(name) ?? [];
+    const sorted = [...reports].sort((a, b) => a.result.requestsPerSecond - b.result.requestsPerSecond);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    if (median === undefined) return [];
+    return [{ ...median, roundRates: reports.map((report) => report.result.requestsPerSecond) }];
+  });
 }
 
+/**
+ * The ratio to the floor is the median of per-round ratios: a scenario and the floor measured
+ * seconds apart in the same round share the machine's state, which drifts a lot between rounds
+ * on shared hardware (seen here: the same floor from 7,000 to 10,700 req/s).
+ */
 function withFloorRatios(reports: ScenarioReport[]): ScenarioReport[] {
-  const floorRate = reports.find((report) => report.scenario === 'floor')?.result.requestsPerSecond;
-  if (floorRate === undefined || floorRate <= 0) return reports;
-  return reports.map((report) =>
-    report.scenario === 'floor'
-      ? report
-      : { ...report, ratioToFloor: report.result.requestsPerSecond / floorRate },
-  );
+  const floor = reports.find((report) => report.scenario === 'floor');
+  const floorRates = floor?.roundRates ?? [];
+  if (floor === undefined || floorRates.length === 0) return reports;
+  return reports.map((report) => {
+    if (report.scenario === 'floor') return report;
+    const ratios = (report.roundRates ?? []).flatMap((rate, round) => {
+      const floorRate = floorRates[round];
+      return floorRate !== undefined && floorRate > 0 ? [rate / floorRate] : [];
+    });
+    const sorted = ratios.sort((a, b) => a - b);
+    const ratioToFloor = sorted[Math.floor((sorted.length - 1) / 2)];
+    return ratioToFloor === undefined ? report : { ...report, ratioToFloor };
+  });
 }
 
 /**

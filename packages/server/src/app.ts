@@ -23,6 +23,25 @@ export interface AppDeps {
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = await buildHttpServer(deps);
+  await app.register(fhirDoor, {
+    prefix: '/fhir',
+    core: deps.core,
+    config: deps.config,
+    metrics: deps.metrics,
+  });
+  return app;
+}
+
+export type HttpServerDeps = Pick<AppDeps, 'config' | 'logger' | 'metrics'> & {
+  store: Pick<ResourceStore, 'readiness'>;
+};
+
+/**
+ * The HTTP stack every door shares: logging with request ids, metrics, health and readiness,
+ * graceful-shutdown behaviour. The benchmark's floor runs on exactly this stack.
+ */
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.config.maxBodyBytes,
@@ -34,20 +53,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     trustProxy: false,
   });
-
+  // Clients and proxies can quote the id that every log line of the request carries.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   await app.register(requestMetrics, { metrics: deps.metrics });
   await app.register(operationsRoutes, { store: deps.store, metrics: deps.metrics });
-  await app.register(fhirDoor, {
-    prefix: '/fhir',
-    core: deps.core,
-    config: deps.config,
-    metrics: deps.metrics,
-  });
   return app;
 }
 
+// Unique per process start and counter: no clock read or random draw on every request.
+const requestIdPrefix = `${process.pid.toString(36)}-${Date.now().toString(36)}-`;
 let requestCounter = 0;
 function requestIdFrom(): string {
   requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER;
-  return `${process.pid.toString(36)}-${Date.now().toString(36)}-${requestCounter.toString(36)}`;
+  return requestIdPrefix + requestCounter.toString(36);
 }

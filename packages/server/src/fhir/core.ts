@@ -14,7 +14,7 @@ import type { FhirCore, FhirRequest, FhirResponse, InteractionName } from './int
 import type { CoreConfig, InteractionEnv } from './interaction-env.ts';
 import { patch } from './patch.ts';
 import { read } from './read.ts';
-import { resolveRoute } from './routes.ts';
+import { createRouter } from './routes.ts';
 import { bundleHandler } from './transaction.ts';
 import { update } from './update.ts';
 import { vread } from './vread.ts';
@@ -45,14 +45,16 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
     bundle: bundleHandler((request, env) => dispatch(request, env)),
   };
 
+  const resolveRoute = createRouter(handlers, isResourceType);
+
   async function dispatch(request: FhirRequest, env: InteractionEnv): Promise<FhirResponse> {
-    const { route, routed } = resolveRoute(request, handlers, isResourceType);
+    const { route, routed } = resolveRoute(request);
     return route.handler(routed, env);
   }
 
   function interactionOf(request: FhirRequest): InteractionName {
     try {
-      return resolveRoute(request, handlers, isResourceType).route.interaction;
+      return resolveRoute(request).route.interaction;
     } catch {
       return 'unknown';
     }

@@ -1,6 +1,9 @@
 /**
  * The URL space of http://hl7.org/fhir/R4/http.html#summary mapped to interactions. What is not
  * implemented yet answers 501 (search, operations) rather than pretending to succeed.
+ *
+ * The method tables are built once per router: resolving a request allocates only its result,
+ * because this runs on every request of every door.
  */
 import { fhirError } from '@concordia/fhir';
 import type { FhirMethod, FhirRequest, InteractionName } from './interaction.ts';
@@ -21,97 +24,77 @@ export interface Handlers {
 
 type MethodTable = Partial<Record<FhirMethod, Route>>;
 
-export function resolveRoute(
-  request: FhirRequest,
-  handlers: Handlers,
-  isResourceType: (name: string) => boolean,
-): { route: Route; routed: RoutedRequest } {
-  const segments = request.path === '' ? [] : request.path.split('/');
-  const [first, second, third, fourth, ...rest] = segments;
-  const route = (interaction: InteractionName, handler: InteractionHandler): Route => ({
-    interaction,
-    handler,
-  });
-  const notImplemented = (what: string): Route =>
-    route('unknown', async () => {
-      throw fhirError('not-implemented', 'not-supported', `${what} is not implemented yet`);
-    });
+export interface ResolvedRoute {
+  route: Route;
+  routed: RoutedRequest;
+}
 
-  if (first === undefined) {
-    return pick(request, {
+export type Router = (request: FhirRequest) => ResolvedRoute;
+
+export function createRouter(handlers: Handlers, isResourceType: (name: string) => boolean): Router {
+  const route = (interaction: InteractionName, handler: InteractionHandler): Route => ({ interaction, handler });
+  const tables = {
+    system: {
       POST: route('transaction', handlers.bundle),
       GET: notImplemented('Search across all resource types'),
-    });
-  }
-  if (first === 'metadata' && second === undefined) {
-    return pick(request, { GET: route('capabilities', handlers.capabilities) });
-  }
-  if (first === '_history' && second === undefined) {
-    return pick(request, { GET: route('history-system', handlers.history) });
-  }
-  if (first.startsWith('$') || first === '_search')
-    return pick(request, allMethods(notImplemented(`${first}`)));
-  if (!isResourceType(first)) {
-    throw fhirError('not-found', 'not-supported', `Unknown resource type "${first}"`);
-  }
-  const resourceType = first;
+    },
+    metadata: { GET: route('capabilities', handlers.capabilities) },
+    systemHistory: { GET: route('history-system', handlers.history) },
+    type: {
+      GET: notImplemented('Search'),
+      POST: route('create', handlers.create),
+      PUT: route('update', handlers.update),
+      PATCH: route('patch', handlers.patch),
+      DELETE: route('delete', handlers.delete),
+    },
+    typeHistory: { GET: route('history-type', handlers.history) },
+    instance: {
+      GET: route('read', handlers.read),
+      PUT: route('update', handlers.update),
+      PATCH: route('patch', handlers.patch),
+      DELETE: route('delete', handlers.delete),
+    },
+    instanceHistory: { GET: route('history-instance', handlers.history) },
+    version: { GET: route('vread', handlers.vread) },
+  } satisfies Record<string, MethodTable>;
 
-  if (second === undefined) {
-    return pick(
-      request,
-      {
-        GET: notImplemented(`Search on ${resourceType}`),
-        POST: route('create', handlers.create),
-        PUT: route('update', handlers.update),
-        PATCH: route('patch', handlers.patch),
-        DELETE: route('delete', handlers.delete),
-      },
-      { resourceType },
-    );
-  }
-  if (second === '_history' && third === undefined) {
-    return pick(request, { GET: route('history-type', handlers.history) }, { resourceType });
-  }
-  if (second === '_search' || second.startsWith('$')) {
-    return pick(request, allMethods(notImplemented(`${resourceType}/${second}`)));
-  }
-  assertValidId(second);
-  const id = second;
-  if (third === undefined) {
-    return pick(
-      request,
-      {
-        GET: route('read', handlers.read),
-        PUT: route('update', handlers.update),
-        PATCH: route('patch', handlers.patch),
-        DELETE: route('delete', handlers.delete),
-      },
-      { resourceType, id },
-    );
-  }
-  if (third === '_history' && rest.length === 0) {
-    if (fourth === undefined) {
-      return pick(request, { GET: route('history-instance', handlers.history) }, { resourceType, id });
+  return (request) => {
+    const segments = request.path === '' ? [] : request.path.split('/');
+    const [first, second, third, fourth] = segments;
+    if (first === undefined) return pick(request, tables.system);
+    if (segments.length === 1 && first === 'metadata') return pick(request, tables.metadata);
+    if (segments.length === 1 && first === '_history') return pick(request, tables.systemHistory);
+    if (first.startsWith('$') || first === '_search') return pick(request, everyMethod(notImplemented(first)));
+    if (!isResourceType(first)) throw fhirError('not-found', 'not-supported', `Unknown resource type "${first}"`);
+    const resourceType = first;
+
+    if (second === undefined) return pick(request, tables.type, resourceType);
+    if (segments.length === 2 && second === '_history') return pick(request, tables.typeHistory, resourceType);
+    if (second === '_search' || second.startsWith('$')) {
+      return pick(request, everyMethod(notImplemented(`${resourceType}/${second}`)));
     }
-    if (!/^\d+$/.test(fourth)) {
-      throw fhirError('not-found', 'not-found', `${resourceType}/${id} has no version "${fourth}"`);
+    assertValidId(second);
+    const id = second;
+    if (third === undefined) return pick(request, tables.instance, resourceType, id);
+    if (third === '_history' && segments.length <= 4) {
+      if (fourth === undefined) return pick(request, tables.instanceHistory, resourceType, id);
+      if (!/^\d+$/.test(fourth)) {
+        throw fhirError('not-found', 'not-found', `${resourceType}/${id} has no version "${fourth}"`);
+      }
+      return pick(request, tables.version, resourceType, id, Number(fourth));
     }
-    return pick(
-      request,
-      { GET: route('vread', handlers.vread) },
-      { resourceType, id, versionId: Number(fourth) },
-    );
-  }
-  if (third.startsWith('$'))
-    return pick(request, allMethods(notImplemented(`${resourceType}/${id}/${third}`)));
-  throw fhirError('not-found', 'not-found', `No FHIR endpoint at ${request.path}`);
+    if (third.startsWith('$')) return pick(request, everyMethod(notImplemented(`${resourceType}/${id}/${third}`)));
+    throw fhirError('not-found', 'not-found', `No FHIR endpoint at ${request.path}`);
+  };
 }
 
 function pick(
   request: FhirRequest,
   table: MethodTable,
-  parts: { resourceType?: string; id?: string; versionId?: number } = {},
-): { route: Route; routed: RoutedRequest } {
+  resourceType?: string,
+  id?: string,
+  versionId?: number,
+): ResolvedRoute {
   // HEAD is answered like GET; the door drops the body (http.html#read allows HEAD).
   const route = table[request.method] ?? (request.method === 'HEAD' ? table.GET : undefined);
   if (route === undefined) {
@@ -122,9 +105,31 @@ function pick(
       `${request.method} is not allowed on /${request.path} (allowed: ${allowed})`,
     );
   }
-  return { route, routed: { ...request, ...parts } };
+  if (resourceType === undefined) return { route, routed: request };
+  // One object literal of a fixed shape (no spreads): this runs on every request.
+  const routed: RoutedRequest = {
+    method: request.method,
+    path: request.path,
+    query: request.query,
+    headers: request.headers,
+    body: request.body,
+    assignedId: request.assignedId,
+    resourceType,
+    id,
+    versionId,
+  };
+  return { route, routed };
 }
 
-function allMethods(route: Route): MethodTable {
+function notImplemented(what: string): Route {
+  return {
+    interaction: 'unknown',
+    handler: async () => {
+      throw fhirError('not-implemented', 'not-supported', `${what} is not implemented yet`);
+    },
+  };
+}
+
+function everyMethod(route: Route): MethodTable {
   return { GET: route, POST: route, PUT: route, PATCH: route, DELETE: route };
 }

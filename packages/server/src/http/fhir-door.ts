@@ -87,22 +87,19 @@ function toFhirRequest(request: FastifyRequest, query: [string, string][]): Fhir
   const params = request.params;
   const wildcard = typeof params === 'object' && params !== null && '*' in params ? params['*'] : '';
   const method = METHODS.find((m) => m === request.method) ?? 'GET';
-  const header = (name: string): string | undefined => {
-    const value = request.headers[name];
-    return Array.isArray(value) ? value.join(', ') : value;
-  };
+  const raw = request.headers;
   const headers: FhirRequestHeaders = {};
-  const ifMatch = header('if-match');
+  const ifMatch = headerText(raw['if-match']);
   if (ifMatch !== undefined) headers.ifMatch = ifMatch;
-  const ifNoneMatch = header('if-none-match');
+  const ifNoneMatch = headerText(raw['if-none-match']);
   if (ifNoneMatch !== undefined) headers.ifNoneMatch = ifNoneMatch;
-  const ifModifiedSince = header('if-modified-since');
+  const ifModifiedSince = headerText(raw['if-modified-since']);
   if (ifModifiedSince !== undefined) headers.ifModifiedSince = ifModifiedSince;
-  const ifNoneExist = header('if-none-exist');
+  const ifNoneExist = headerText(raw['if-none-exist']);
   if (ifNoneExist !== undefined) headers.ifNoneExist = ifNoneExist;
-  const prefer = header('prefer');
+  const prefer = headerText(raw.prefer);
   if (prefer !== undefined) headers.prefer = prefer;
-  const contentType = header('content-type');
+  const contentType = headerText(raw['content-type']);
   if (contentType !== undefined) headers.contentType = contentType;
   return {
     method,
@@ -190,7 +187,12 @@ function lastValue(query: [string, string][], name: string): string | undefined 
   return query.findLast(([key]) => key === name)?.[1];
 }
 
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 function decodePath(path: string): string {
+  if (!path.includes('%') && !path.endsWith('/')) return path;
   try {
     return decodeURIComponent(path).replace(/\/+$/, '');
   } catch {

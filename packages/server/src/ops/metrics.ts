@@ -79,16 +79,27 @@ export function createMetrics(): Metrics {
   poolGauge('db_pool_connections_idle', 'Open connections not serving a query.', (s) => s.idle);
   poolGauge('db_pool_requests_waiting', 'Queries waiting for a free connection.', (s) => s.waiting);
 
+  // prom-client hashes a label object on every call; the label sets here are few and bounded, so
+  // each one's bound children are kept and reused (this is on every request's path).
+  const requestSeries = seriesCache((key: string, method: string, route: string, status: string) => {
+    const labels = { method, route, status };
+    return { count: httpRequests.labels(labels), duration: httpDuration.labels(labels), key };
+  });
+  const interactionSeries = seriesCache((key: string, interaction: string, status: string) => {
+    const labels = { interaction, status };
+    return { count: fhirInteractions.labels(labels), duration: fhirDuration.labels(labels), key };
+  });
+
   return {
     observeRequest(method, route, status, seconds) {
-      const labels = { method, route, status: String(status) };
-      httpRequests.inc(labels);
-      httpDuration.observe(labels, seconds);
+      const series = requestSeries(`${method} ${route} ${status}`, method, route, String(status));
+      series.count.inc();
+      series.duration.observe(seconds);
     },
     observeInteraction(interaction, status, seconds) {
-      const labels = { interaction, status: String(status) };
-      fhirInteractions.inc(labels);
-      fhirDuration.observe(labels, seconds);
+      const series = interactionSeries(`${interaction} ${status}`, interaction, String(status));
+      series.count.inc();
+      series.duration.observe(seconds);
     },
     trackDatabasePool(poolStats) {
       poolSource = poolStats;
@@ -96,5 +107,19 @@ export function createMetrics(): Metrics {
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
+  };
+}
+
+/** Memoises the bound children of a label set by its key (first argument). */
+function seriesCache<A extends [string, ...string[]], T>(create: (...args: A) => T): (...args: A) => T {
+  const cache = new Map<string, T>();
+  return (...args: A) => {
+    const [key] = args;
+    let series = cache.get(key);
+    if (series === undefined) {
+      series = create(...args);
+      cache.set(key, series);
+    }
+    return series;
   };
 }

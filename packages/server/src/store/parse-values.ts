@@ -20,6 +20,11 @@ const TIMESTAMPTZ_TEXT =
 
 /** `timestamptz` as `2026-11-24T14:15:08.123Z` (FHIR instant, UTC, milliseconds). */
 export function parseTimestamptz(text: string): string {
+  // Sessions run in UTC (both adapters set TimeZone=UTC): `2026-11-24 14:15:08.123+00` is the
+  // common shape, turned into an instant by slicing alone since this runs for every row read.
+  if (text.length === 26 && text.endsWith('+00') && text[10] === ' ' && text[19] === '.') {
+    return `${text.slice(0, 10)}T${text.slice(11, 23)}Z`;
+  }
   const match = TIMESTAMPTZ_TEXT.exec(text);
   if (match === null) throw new RangeError(`Unexpected timestamptz text: ${text}`);
   const [, date, time, fraction = '', offsetHours, offsetMinutes = '00'] = match;

@@ -93,9 +93,21 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
   };
 }
 
-/** pg keeps prepared statements per connection by name; the name follows from the text. */
+/**
+ * pg keeps prepared statements per connection by name; the name follows from the text. Statement
+ * shapes are few and fixed, so the names are remembered rather than hashed on every query.
+ */
+const preparedNames = new Map<string, string>();
+const MAX_REMEMBERED_NAMES = 10_000;
+
 function preparedName(text: string): string {
-  return `concordia_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = `concordia_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    if (preparedNames.size >= MAX_REMEMBERED_NAMES) preparedNames.clear();
+    preparedNames.set(text, name);
+  }
+  return name;
 }
 
 /** A multi-statement simple query answers one result per statement; the last is the SELECT. */

@@ -19,7 +19,7 @@ import type {
   StoreTransaction,
 } from './port.ts';
 import { readString } from './rows.ts';
-import { sql } from './sql.ts';
+import { prepared, sql } from './sql.ts';
 import { storedVersionFromRow, versionColumns } from './stored-version.ts';
 import { applyChange, type ResourceIndexer } from './write-change.ts';
 
@@ -78,13 +78,15 @@ function storeReads(executor: SqlExecutor, normalize: StringNormalizer): StoreRe
   return {
     async read(_ctx, resourceType, id): Promise<StoredVersion | undefined> {
       const [row] = await executor.query(
-        sql`select ${versionColumns} from resource where resource_type = ${resourceType} and id = ${id}`,
+        prepared(sql`select ${versionColumns} from resource where resource_type = ${resourceType} and id = ${id}`),
       );
       return row === undefined ? undefined : storedVersionFromRow(row);
     },
     async readVersion(_ctx, resourceType, id, versionId): Promise<StoredVersion | undefined> {
-      const [row] = await executor.query(sql`select ${versionColumns} from resource_history
-        where resource_type = ${resourceType} and id = ${id} and version_id = ${versionId}`);
+      const [row] = await executor.query(
+        prepared(sql`select ${versionColumns} from resource_history
+          where resource_type = ${resourceType} and id = ${id} and version_id = ${versionId}`),
+      );
       return row === undefined ? undefined : storedVersionFromRow(row);
     },
     async findIds(_ctx, resourceType: string, criteria: Criterion[], limit: number): Promise<string[]> {
