@@ -32,7 +32,10 @@ export interface ResolvedRoute {
 export type Router = (request: FhirRequest) => ResolvedRoute;
 
 export function createRouter(handlers: Handlers, isResourceType: (name: string) => boolean): Router {
-  const route = (interaction: InteractionName, handler: InteractionHandler): Route => ({ interaction, handler });
+  const route = (interaction: InteractionName, handler: InteractionHandler): Route => ({
+    interaction,
+    handler,
+  });
   const tables = {
     system: {
       POST: route('transaction', handlers.bundle),
@@ -64,12 +67,15 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
     if (first === undefined) return pick(request, tables.system);
     if (segments.length === 1 && first === 'metadata') return pick(request, tables.metadata);
     if (segments.length === 1 && first === '_history') return pick(request, tables.systemHistory);
-    if (first.startsWith('$') || first === '_search') return pick(request, everyMethod(notImplemented(first)));
-    if (!isResourceType(first)) throw fhirError('not-found', 'not-supported', `Unknown resource type "${first}"`);
+    if (first.startsWith('$') || first === '_search')
+      return pick(request, everyMethod(notImplemented(first)));
+    if (!isResourceType(first))
+      throw fhirError('not-found', 'not-supported', `Unknown resource type "${first}"`);
     const resourceType = first;
 
     if (second === undefined) return pick(request, tables.type, resourceType);
-    if (segments.length === 2 && second === '_history') return pick(request, tables.typeHistory, resourceType);
+    if (segments.length === 2 && second === '_history')
+      return pick(request, tables.typeHistory, resourceType);
     if (second === '_search' || second.startsWith('$')) {
       return pick(request, everyMethod(notImplemented(`${resourceType}/${second}`)));
     }
@@ -83,7 +89,8 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
       }
       return pick(request, tables.version, resourceType, id, Number(fourth));
     }
-    if (third.startsWith('$')) return pick(request, everyMethod(notImplemented(`${resourceType}/${id}/${third}`)));
+    if (third.startsWith('$'))
+      return pick(request, everyMethod(notImplemented(`${resourceType}/${id}/${third}`)));
     throw fhirError('not-found', 'not-found', `No FHIR endpoint at ${request.path}`);
   };
 }

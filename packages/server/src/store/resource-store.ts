@@ -78,7 +78,9 @@ function storeReads(executor: SqlExecutor, normalize: StringNormalizer): StoreRe
   return {
     async read(_ctx, resourceType, id): Promise<StoredVersion | undefined> {
       const [row] = await executor.query(
-        prepared(sql`select ${versionColumns} from resource where resource_type = ${resourceType} and id = ${id}`),
+        prepared(
+          sql`select ${versionColumns} from resource where resource_type = ${resourceType} and id = ${id}`,
+        ),
       );
       return row === undefined ? undefined : storedVersionFromRow(row);
     },
