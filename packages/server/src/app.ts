@@ -15,7 +15,8 @@ import type { ResourceStore } from './store/port.ts';
 
 export interface AppDeps {
   config: Config;
-  store: ResourceStore;
+  /** Only readiness is needed here; the core holds the store itself. */
+  store: Pick<ResourceStore, 'readiness'>;
   core: FhirCore;
   /** A pino logger (pino's Logger satisfies Fastify's logger interface). */
   logger: FastifyBaseLogger;
@@ -33,9 +34,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-export type HttpServerDeps = Pick<AppDeps, 'config' | 'logger' | 'metrics'> & {
-  store: Pick<ResourceStore, 'readiness'>;
-};
+export type HttpServerDeps = Pick<AppDeps, 'config' | 'logger' | 'metrics' | 'store'>;
 
 /**
  * The HTTP stack every door shares: logging with request ids, metrics, health and readiness,

@@ -39,8 +39,16 @@ export function httpDate(instant: string): string {
   const match = UTC_INSTANT.exec(instant);
   if (match === null) return new Date(instant).toUTCString();
   const [, year = '', month = '', day = '', time = ''] = match;
-  const weekday = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDay();
+  const weekday = dayOfWeek(Number(year), Number(month), Number(day));
   return `${WEEKDAYS[weekday]}, ${day} ${MONTHS[Number(month) - 1]} ${year} ${time} GMT`;
+}
+
+/** Sakamoto's method on the proleptic Gregorian calendar (as `Date` uses); 0 is Sunday. */
+const MONTH_OFFSETS = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
+function dayOfWeek(year: number, month: number, day: number): number {
+  const y = month < 3 ? year - 1 : year;
+  const offset = MONTH_OFFSETS[month - 1] ?? 0;
+  return (y + Math.floor(y / 4) - Math.floor(y / 100) + Math.floor(y / 400) + offset + day) % 7;
 }
 
 /** Last-Modified has one-second resolution, so compare at whole seconds (RFC 7232 §3.3). */
