@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyFhirPathPatch, FhirError, type FhirResource } from '../src/index.ts';
+import { failure } from './support/fhir-failure.ts';
 
 type Part = { name: string; [value: string]: unknown };
 
@@ -32,16 +33,6 @@ function patient(body: Record<string, unknown> = {}): FhirResource {
 
 function identifiers(...values: string[]) {
   return values.map((value) => ({ system: 'http://example.org', value }));
-}
-
-function failure(run: () => unknown): FhirError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof FhirError) return error;
-    throw error;
-  }
-  throw new Error('expected a FhirError');
 }
 
 describe('fhir-test-cases r5/patch/fhir-path-tests.xml (fhirpatch.html)', () => {

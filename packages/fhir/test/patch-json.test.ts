@@ -4,19 +4,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyJsonPatch, FhirError, type FhirResource } from '../src/index.ts';
+import { failure } from './support/fhir-failure.ts';
 
 function patient(body: Record<string, unknown> = {}): FhirResource {
   return { resourceType: 'Patient', id: 'p1', ...body };
-}
-
-function failure(run: () => unknown): FhirError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof FhirError) return error;
-    throw error;
-  }
-  throw new Error('expected a FhirError');
 }
 
 describe('JSON Patch operations (RFC 6902 §4)', () => {

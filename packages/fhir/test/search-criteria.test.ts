@@ -3,16 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FhirError } from '../src/outcome.ts';
 import { parseCriteria } from '../src/search/criteria.ts';
 import { normalizeString } from '../src/search/normalize-string.ts';
-
-function failure(run: () => unknown): FhirError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof FhirError) return error;
-    throw error;
-  }
-  throw new Error('expected a FhirError');
-}
+import { failure } from './support/fhir-failure.ts';
 
 describe('conditional criteria (http.html#ccreate, search.html)', () => {
   it('parses an If-None-Exist identifier (system|value)', () => {

@@ -1,26 +1,18 @@
-import { indexResource } from '@concordia/fhir';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/access/request-context.ts';
-import { loadConfig } from '../../src/config.ts';
 import { loadDemoData } from '../../src/demo/load-demo-data.ts';
-import { createFhirCore } from '../../src/fhir/core.ts';
 import type { FhirCore } from '../../src/fhir/interaction.ts';
 import type { ResourceStore } from '../../src/store/port.ts';
-import { createResourceStore } from '../../src/store/resource-store.ts';
 import { testDatabases } from '../support/databases.ts';
+import { createTestCore, } from '../support/test-core.ts';
 
 for (const database of testDatabases()) {
   describe(`loadDemoData on ${database.name}`, () => {
     let store: ResourceStore;
     let core: FhirCore;
     beforeAll(async () => {
-      store = createResourceStore(await database.create(), indexResource);
-      const config = loadConfig({ LOG_LEVEL: 'silent' });
-      core = createFhirCore({
-        store,
-        config,
-        software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
-      });
+      ({ store, core } = await createTestCore(database));
     });
     afterAll(async () => {
       await store?.close();

@@ -3,45 +3,23 @@
  * the core's own diagnostics explain what it refused, and a second run changes nothing new.
  */
 import { join } from 'node:path';
-import { indexResource } from '@concordia/fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/access/request-context.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createFhirCore } from '../../src/fhir/core.ts';
 import type { FhirCore } from '../../src/fhir/interaction.ts';
-import type { ImportFailure } from '../../src/import/apply-import-unit.ts';
-import { type ImportObserver, runImport } from '../../src/import/importer.ts';
+import { runImport } from '../../src/import/importer.ts';
 import type { ResourceStore } from '../../src/store/port.ts';
-import { createResourceStore } from '../../src/store/resource-store.ts';
 import { testDatabases } from '../support/databases.ts';
+import { createTestCore, failureCollector } from '../support/test-core.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/import');
 const ctx = systemContext('test');
-
-function failureCollector(): ImportObserver & { failures: ImportFailure[] } {
-  const failures: ImportFailure[] = [];
-  return {
-    failures,
-    started: () => undefined,
-    imported: () => undefined,
-    failed: (failure) => failures.push(failure),
-    fileFinished: () => undefined,
-    finished: () => undefined,
-  };
-}
 
 for (const database of testDatabases()) {
   describe(`import into ${database.name}`, () => {
     let store: ResourceStore;
     let core: FhirCore;
     beforeAll(async () => {
-      store = createResourceStore(await database.create(), indexResource);
-      const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://fhir.test' });
-      core = createFhirCore({
-        store,
-        config,
-        software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
-      });
+      ({ store, core } = await createTestCore(database));
     });
     afterAll(async () => {
       await store?.close();

@@ -6,35 +6,19 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { indexResource } from '@concordia/fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireSharedData } from '../../../fhir/test/support/shared-data.ts';
 import { systemContext } from '../../src/access/request-context.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createFhirCore } from '../../src/fhir/core.ts';
 import type { FhirCore } from '../../src/fhir/interaction.ts';
-import type { ImportFailure } from '../../src/import/apply-import-unit.ts';
 import { planImport } from '../../src/import/import-sources.ts';
-import { type ImportObserver, runImport } from '../../src/import/importer.ts';
+import { runImport } from '../../src/import/importer.ts';
 import type { ResourceStore } from '../../src/store/port.ts';
-import { createResourceStore } from '../../src/store/resource-store.ts';
 import { testDatabases } from '../support/databases.ts';
+import { createTestCore, failureCollector } from '../support/test-core.ts';
 
 const ctx = systemContext('test');
 const SYNTHEA = requireSharedData('synthea');
 const PATIENT_BUNDLES_PER_SET = 2;
-
-function failureCollector(): ImportObserver & { failures: ImportFailure[] } {
-  const failures: ImportFailure[] = [];
-  return {
-    failures,
-    started: () => undefined,
-    imported: () => undefined,
-    failed: (failure) => failures.push(failure),
-    fileFinished: () => undefined,
-    finished: () => undefined,
-  };
-}
 
 /** The set's hospital and practitioner Bundles plus its first patient Bundles, in a temp-free plan. */
 function sampleOf(set: string): string[] {
@@ -59,13 +43,7 @@ for (const database of testDatabases()) {
       let store: ResourceStore;
       let core: FhirCore;
       beforeAll(async () => {
-        store = createResourceStore(await database.create(), indexResource);
-        const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://fhir.test' });
-        core = createFhirCore({
-          store,
-          config,
-          software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
-        });
+        ({ store, core } = await createTestCore(database));
       });
       afterAll(async () => {
         await store?.close();

@@ -1,0 +1,39 @@
+/**
+ * The FHIR core and its store on a fresh database, without HTTP: for tests of the importer,
+ * the demo loader and other callers of `FhirCore.handle`.
+ */
+import { indexResource } from '@concordia/fhir';
+import { loadConfig } from '../../src/config.ts';
+import { createFhirCore } from '../../src/fhir/core.ts';
+import type { FhirCore } from '../../src/fhir/interaction.ts';
+import type { ImportFailure } from '../../src/import/apply-import-unit.ts';
+import type { ImportObserver } from '../../src/import/importer.ts';
+import type { ResourceStore } from '../../src/store/port.ts';
+import { createResourceStore } from '../../src/store/resource-store.ts';
+import type { TestDatabase } from './databases.ts';
+
+export const TEST_SOFTWARE = { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' };
+
+export interface TestCore {
+  store: ResourceStore;
+  core: FhirCore;
+}
+
+export async function createTestCore(database: TestDatabase): Promise<TestCore> {
+  const store = createResourceStore(await database.create(), indexResource);
+  const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://fhir.test' });
+  return { store, core: createFhirCore({ store, config, software: TEST_SOFTWARE }) };
+}
+
+/** An import observer that keeps the failures for assertions and ignores progress. */
+export function failureCollector(): ImportObserver & { failures: ImportFailure[] } {
+  const failures: ImportFailure[] = [];
+  return {
+    failures,
+    started: () => undefined,
+    imported: () => undefined,
+    failed: (failure) => failures.push(failure),
+    fileFinished: () => undefined,
+    finished: () => undefined,
+  };
+}
