@@ -1,11 +1,10 @@
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/access/request-context.ts';
 import { loadDemoData } from '../../src/demo/load-demo-data.ts';
 import type { FhirCore } from '../../src/fhir/interaction.ts';
 import type { ResourceStore } from '../../src/store/port.ts';
 import { testDatabases } from '../support/databases.ts';
-import { createTestCore, } from '../support/test-core.ts';
+import { createTestCore } from '../support/test-core.ts';
 
 for (const database of testDatabases()) {
   describe(`loadDemoData on ${database.name}`, () => {
