@@ -2,11 +2,24 @@
  * Command-line options of `npm run bench`. Scenarios always run in the canonical order below,
  * whatever order they are named in: reads go before writes so that `read`, `vread` and `floor`
  * see the same freshly seeded table, and `floor` goes first so every later ratio has its base.
+ * The search scenarios are opt-in (they need a generated dataset loaded first) and also run before
+ * the writes.
  */
 import { parseArgs } from 'node:util';
+import { searchScenarioNames } from './search-scenarios.ts';
 
-export const scenarioNames = ['floor', 'read', 'vread', 'update', 'create'] as const;
+const coreScenarioNames = ['floor', 'read', 'vread'] as const;
+const writeScenarioNames = ['update', 'create'] as const;
+export const scenarioNames = [...coreScenarioNames, ...searchScenarioNames, ...writeScenarioNames] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
+
+/** What runs when no scenario is named. */
+const defaultScenarioNames: readonly ScenarioName[] = [...coreScenarioNames, ...writeScenarioNames];
+/** Names that stand for several scenarios. */
+const scenarioGroups: Record<string, readonly ScenarioName[]> = { search: searchScenarioNames };
+
+/** Resources in the search dataset: the issue's targets are defined at a million. */
+const defaultSearchResources = 1_000_000;
 
 export const benchLogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type BenchLogLevel = (typeof benchLogLevels)[number];
@@ -24,6 +37,8 @@ export interface BenchOptions {
   logLevel: BenchLogLevel;
   /** Keep the scratch PostgreSQL database (or PGlite data directory) after the run, for inspection. */
   keepData: boolean;
+  /** Size of the Synthea-derived dataset loaded before search scenarios (load-data.ts). */
+  searchResources: number;
 }
 
 export const usage = `Usage: npm run bench -- [scenario ...] [options]
@@ -31,10 +46,13 @@ export const usage = `Usage: npm run bench -- [scenario ...] [options]
 Starts Concordia (PostgreSQL when DATABASE_URL is set, else embedded PGlite), seeds Patients through
 the FHIR API, and drives HTTP load with autocannon from a separate process.
 
-Scenarios (default: all, always run in this order):
+Scenarios (default: floor read vread update create; always run in this order):
   floor    the same Fastify stack answering GET /fhir/Patient/:id with a bare primary-key lookup
   read     GET  /fhir/Patient/<random seeded id>
   vread    GET  /fhir/Patient/<random seeded id>/_history/1
+  search-… opt-in, name them or the group "search"; a Synthea-derived dataset of --resources is
+           generated (once, into bench/data/) and imported first. See bench/README.md.
+           ${searchScenarioNames.join(' ')}
   update   PUT  /fhir/Patient/<random seeded id>
   create   POST /fhir/Patient
 
@@ -46,6 +64,7 @@ Options:
   --seed <n>           Patients to create before measuring (default 1000)
   --log-level <level>  LOG_LEVEL of the servers under test (default warn)
   --keep-data          keep the scratch database / data directory after the run
+  --resources <n>      resources in the search dataset (default ${defaultSearchResources})
   -h, --help           show this help
 
 Results: a table on stdout, bench/results/<YYYY-MM-DD>-<scenario>.json per scenario and
@@ -70,14 +89,17 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
       seed: { type: 'string', default: '1000' },
       'log-level': { type: 'string', default: 'warn' },
       'keep-data': { type: 'boolean', default: false },
+      resources: { type: 'string', default: String(defaultSearchResources) },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return { kind: 'help' };
 
-  const requested = positionals.map(scenarioNamed);
+  const requested = positionals.flatMap(scenariosNamed);
   const scenarios =
-    requested.length === 0 ? [...scenarioNames] : scenarioNames.filter((name) => requested.includes(name));
+    requested.length === 0
+      ? scenarioNames.filter((name) => defaultScenarioNames.includes(name))
+      : scenarioNames.filter((name) => requested.includes(name));
   return {
     kind: 'run',
     options: {
@@ -89,15 +111,18 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
       seedCount: wholeNumber('--seed', values.seed, 1),
       logLevel: logLevelNamed(values['log-level']),
       keepData: values['keep-data'],
+      searchResources: wholeNumber('--resources', values.resources, 1),
     },
   };
 }
 
-function scenarioNamed(name: string): ScenarioName {
+function scenariosNamed(name: string): readonly ScenarioName[] {
+  const group = scenarioGroups[name];
+  if (group !== undefined) return group;
   const match = scenarioNames.find((candidate) => candidate === name);
   if (match === undefined)
-    throw new UsageError(`unknown scenario "${name}" (known: ${scenarioNames.join(', ')})`);
-  return match;
+    throw new UsageError(`unknown scenario "${name}" (known: ${[...scenarioNames, 'search'].join(', ')})`);
+  return [match];
 }
 
 function logLevelNamed(name: string): BenchLogLevel {

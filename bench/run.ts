@@ -20,7 +20,16 @@ import {
   type ScenarioReport,
   writeResults,
 } from './results.ts';
-import { type ServerKind, scenarioNamed } from './scenarios.ts';
+import { type PlanInputs, type ServerKind, scenarioNamed } from './scenarios.ts';
+import {
+  loadSearchDataset,
+  probeSearchScenarios,
+  type SearchDatasetSummary,
+  searchDatasetSummary,
+} from './search-preparation.ts';
+import type { SearchProbe } from './search-probe.ts';
+import { isSearchScenario } from './search-scenarios.ts';
+import { formatSearchTargets } from './search-targets.ts';
 import { seedPatients } from './seed.ts';
 import { type ServerLaunch, type ServerUnderTest, startServer } from './server-process.ts';
 
@@ -75,11 +84,22 @@ async function benchmark(options: BenchOptions, database: BenchDatabase, workDir
     );
   }
 
+  // The dataset is imported before any server starts: on PGlite one process owns the files.
+  const search = options.scenarios.some(isSearchScenario)
+    ? await loadSearchDataset(repoRoot, options.searchResources, database)
+    : undefined;
   const servers = new ServerSwitch({ repoRoot, database, logLevel: options.logLevel, workDir });
   try {
-    const seeding = await seed(servers, options.seedCount);
-    const reports = withFloorRatios(await measure(servers, seeding.ids, options));
-    const context: RunContext = {
+    // Search-only runs seed nothing: bench Patients would only blur the dataset's name selectivity.
+    const needsSeed = options.scenarios.some((name) => !isSearchScenario(name));
+    const seeding = needsSeed ? await seed(servers, options.seedCount) : noSeeding;
+    const inputs: PlanInputs = { seededIds: seeding.ids, searchSamples: search?.dataset.samples };
+    const probes =
+      search === undefined
+        ? new Map<ScenarioName, SearchProbe>()
+        : await probeSearchScenarios((await servers.use('concordia')).baseUrl, options.scenarios, inputs);
+    const reports = withFloorRatios(await measure(servers, inputs, options));
+    const context: RunContext & { searchDataset?: SearchDatasetSummary } = {
       date: startedAt.toISOString().slice(0, 10),
       startedAt: startedAt.toISOString(),
       machine,
@@ -91,21 +111,34 @@ async function benchmark(options: BenchOptions, database: BenchDatabase, workDir
         connections: options.connections,
         seedCount: options.seedCount,
         logLevel: options.logLevel,
+        searchResources: options.searchResources,
       },
       commit: describeCommit(repoRoot),
       seeding: seeding.summary,
+      ...(search === undefined
+        ? {}
+        : { searchDataset: searchDatasetSummary(search), searchProbes: [...probes.values()] }),
     };
     const written = await writeResults(resultsDir, context, reports);
 
     console.log(`\n${formatTable(reports)}\n`);
     const failures = formatFailures(reports);
-    for (const line of [...failures, ...formatTargets(context, reports)]) console.log(line);
+    const searchTargets =
+      search === undefined
+        ? []
+        : formatSearchTargets(context, reports, search.dataset.samples.resources, probes);
+    for (const line of [...failures, ...formatTargets(context, reports), ...searchTargets]) console.log(line);
     console.log(`\nResults: ${written.map((path) => path.slice(repoRoot.length + 1)).join(', ')}`);
     return failures.length > 0 ? 1 : 0;
   } finally {
     await servers.stop();
   }
 }
+
+const noSeeding: { ids: string[]; summary: RunContext['seeding'] } = {
+  ids: [],
+  summary: { patients: 0, seconds: 0, patientsPerSecond: 0 },
+};
 
 async function seed(
   servers: ServerSwitch,
@@ -123,7 +156,7 @@ async function seed(
 
 async function measure(
   servers: ServerSwitch,
-  ids: string[],
+  inputs: PlanInputs,
   options: BenchOptions,
 ): Promise<ScenarioReport[]> {
   // Scenarios are interleaved round by round, so that a slow spell of a shared machine falls on
@@ -133,14 +166,14 @@ async function measure(
     for (const name of options.scenarios) {
       const scenario = scenarioNamed(name);
       const server = await servers.use(scenario.server);
-      const job = { url: server.baseUrl, plan: scenario.plan(ids), connections: options.connections };
+      const job = { url: server.baseUrl, plan: scenario.plan(inputs), connections: options.connections };
       if (options.warmupSeconds > 0) await runLoad({ ...job, durationSeconds: options.warmupSeconds });
       const result = await runLoad({ ...job, durationSeconds: options.durationSeconds });
       const reports = rounds.get(name) ?? [];
       reports.push({ scenario: name, description: scenario.description, server: scenario.server, result });
       rounds.set(name, reports);
       console.log(
-        `  round ${round}/${options.rounds} ${name.padEnd(6)} ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms`,
+        `  round ${round}/${options.rounds} ${name.padEnd(23)} ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms`,
       );
     }
   }

@@ -1,8 +1,12 @@
 /**
  * What each scenario sends, as plain data: the load worker runs in another process, so a scenario
- * cannot hand it closures. `{id}` in `pathTemplate` is replaced per request by a random seeded id.
+ * cannot hand it closures. `{id}` in `pathTemplate` is replaced per request by a random element of
+ * `ids`: a seeded Patient id, or for the search scenarios a whole request path (`pathTemplate` is
+ * then just `{id}`), so the worker needs no change to send a different query each time.
  */
 import type { ScenarioName } from './options.ts';
+import type { SearchSamples } from './search-samples.ts';
+import { isSearchScenario, type SearchScenarioName, searchScenarios } from './search-scenarios.ts';
 
 /** Which server answers: Concordia itself, or the floor (bare primary-key lookup, same Fastify). */
 export type ServerKind = 'concordia' | 'floor';
@@ -19,35 +23,53 @@ export interface LoadPlan {
   method: 'GET' | 'POST' | 'PUT';
   pathTemplate: string;
   body: RequestBody;
-  /** Seeded ids that `{id}` is drawn from. */
+  /** What `{id}` is drawn from: seeded ids, or whole request paths. */
   ids: string[];
+}
+
+/** What a scenario builds its requests from. */
+export interface PlanInputs {
+  /** Patients seeded through the API before measuring. */
+  seededIds: string[];
+  /** Sample manifest of the loaded Synthea dataset; undefined when no search scenario runs. */
+  searchSamples: SearchSamples | undefined;
 }
 
 export interface Scenario {
   name: ScenarioName;
   server: ServerKind;
   description: string;
-  plan(ids: string[]): LoadPlan;
+  plan(inputs: PlanInputs): LoadPlan;
 }
 
-const scenarios: Record<ScenarioName, Scenario> = {
+const coreScenarios: Record<Exclude<ScenarioName, SearchScenarioName>, Scenario> = {
   floor: {
     name: 'floor',
     server: 'floor',
     description: 'GET /fhir/Patient/{id} answered by a bare primary-key SELECT on the same Fastify',
-    plan: (ids) => ({ method: 'GET', pathTemplate: '/fhir/Patient/{id}', body: { kind: 'none' }, ids }),
+    plan: ({ seededIds: ids }) => ({
+      method: 'GET',
+      pathTemplate: '/fhir/Patient/{id}',
+      body: { kind: 'none' },
+      ids,
+    }),
   },
   read: {
     name: 'read',
     server: 'concordia',
     description: 'read: GET /fhir/Patient/{id} (http.html#read)',
-    plan: (ids) => ({ method: 'GET', pathTemplate: '/fhir/Patient/{id}', body: { kind: 'none' }, ids }),
+    plan: ({ seededIds: ids }) => ({
+      method: 'GET',
+      pathTemplate: '/fhir/Patient/{id}',
+      body: { kind: 'none' },
+      ids,
+    }),
   },
   vread: {
     name: 'vread',
     server: 'concordia',
     description: 'vread: GET /fhir/Patient/{id}/_history/1 (http.html#vread)',
-    plan: (ids) => ({
+    plan: ({ seededIds: ids }) => ({
       method: 'GET',
       pathTemplate: '/fhir/Patient/{id}/_history/1',
       body: { kind: 'none' },
@@ -58,7 +80,7 @@ const scenarios: Record<ScenarioName, Scenario> = {
     name: 'update',
     server: 'concordia',
     description: 'update: PUT /fhir/Patient/{id} with a changed Patient (http.html#update)',
-    plan: (ids) => ({
+    plan: ({ seededIds: ids }) => ({
       method: 'PUT',
       pathTemplate: '/fhir/Patient/{id}',
       body: { kind: 'patient-with-id' },
@@ -73,6 +95,22 @@ const scenarios: Record<ScenarioName, Scenario> = {
   },
 };
 
+function searchScenario(name: SearchScenarioName): Scenario {
+  const search = searchScenarios[name];
+  return {
+    name,
+    server: 'concordia',
+    description: search.description,
+    plan: ({ searchSamples }) => {
+      if (searchSamples === undefined) throw new Error(`${name} needs the search dataset loaded first`);
+      const paths = search.queries(searchSamples);
+      if (paths.length === 0)
+        throw new Error(`${name}: the dataset's sample manifest has nothing to query with`);
+      return { method: 'GET', pathTemplate: '{id}', body: { kind: 'none' }, ids: paths };
+    },
+  };
+}
+
 export function scenarioNamed(name: ScenarioName): Scenario {
-  return scenarios[name];
+  return isSearchScenario(name) ? searchScenario(name) : coreScenarios[name];
 }

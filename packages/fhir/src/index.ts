@@ -10,6 +10,8 @@ export * from './search/criteria.ts';
 export * from './search/index-resource.ts';
 export * from './search/index-types.ts';
 export * from './search/normalize-string.ts';
+export * from './search/query/parse-search.ts';
+export * from './search/query/search-query.ts';
 export * from './search/reference-target.ts';
 export * from './search/search-parameters.ts';
 export * from './shaping/elements.ts';

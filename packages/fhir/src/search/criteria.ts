@@ -146,6 +146,15 @@ function unescapeSearchValue(value: string): string {
   return value.replace(/\\([\\,$|])/g, '$1');
 }
 
+/**
+ * A criteria query string (`identifier=a|1&name=x`, with or without a leading `?` or `Type?`) as
+ * decoded name/value pairs.
+ * @throws FhirError (invalid) for a pair without `=` or broken percent-encoding.
+ */
+export function decodeCriteriaQuery(resourceType: string, query: string): [string, string][] {
+  return decodeQuery(resourceType, query);
+}
+
 function decodeQuery(resourceType: string, query: string): [string, string][] {
   let rest = query;
   if (rest.startsWith(`${resourceType}?`)) rest = rest.slice(resourceType.length + 1);

@@ -4,18 +4,28 @@
  *
  * Each expression is compiled once per (resource type, registry version) and evaluated with
  * fhirpath.js against the R4 model, so choice types (`value as Quantity`) and element types are
- * the spec's. Only token, string and reference parameters are evaluated: they are the ones the
- * store indexes so far, and this runs inside every write. An expression whose starting elements
- * are all absent from the resource is not evaluated at all (see `rootElements`), which roughly
- * halves the cost for a typical Observation.
+ * the spec's. Every parameter type is evaluated but composite (not indexed yet) and special
+ * (`near`, evaluated by the server itself). An alternative of an expression whose starting
+ * elements are absent from the resource is not evaluated at all (see presence-guard.ts), which
+ * more than halves the cost for a typical Observation.
  */
 import fhirpath, { type UserInvocationTable } from 'fhirpath';
 import { type FhirResource, isRecord } from '../resource.ts';
 import { type CompartmentDefinition, patientCompartmentDefinition } from './compartments.ts';
-import { evaluableExpression, REFERS_TO_FUNCTION, rootElements } from './expression.ts';
+import { evaluableExpression, REFERS_TO_FUNCTION, splitUnion } from './expression.ts';
 import { r4Model } from './fhir-model.ts';
+import { dateEntries } from './index-dates.ts';
+import { numberEntries, quantityEntries } from './index-numbers.ts';
 import type { ResourceIndex } from './index-types.ts';
-import { referenceEntries, stringEntries, tokenEntries, typedValues } from './index-values.ts';
+import {
+  referenceEntries,
+  stringEntries,
+  type TypedValue,
+  tokenEntries,
+  typedValues,
+  uriEntries,
+} from './index-values.ts';
+import { type PresenceGuard, presenceGuard } from './presence-guard.ts';
 import { referenceTarget } from './reference-target.ts';
 import {
   r4SearchParameters,
@@ -23,13 +33,20 @@ import {
   type SearchParameterRegistry,
 } from './search-parameters.ts';
 
-type IndexedType = 'token' | 'string' | 'reference';
+const INDEXED_TYPES = ['token', 'string', 'reference', 'date', 'number', 'quantity', 'uri'] as const;
+
+type IndexedType = (typeof INDEXED_TYPES)[number];
 
 interface CompiledParameter {
   code: string;
   type: IndexedType;
-  /** JSON properties the expression starts from; absent: always evaluate (see rootElements). */
-  properties?: readonly string[];
+  /** The top-level alternatives of the expression (`a | b`), each evaluated on its own. */
+  alternatives: CompiledAlternative[];
+}
+
+interface CompiledAlternative {
+  /** Absent: always evaluate (see presenceGuard). */
+  isPresent?: PresenceGuard;
   evaluate: (resource: FhirResource) => unknown[];
 }
 
@@ -54,20 +71,45 @@ export class ResourceIndexer {
   index(resource: FhirResource): ResourceIndex {
     const index: ResourceIndex = { tokens: [], strings: [], references: [], patientCompartments: [] };
     for (const parameter of this.parametersOf(resource.resourceType)) {
-      if (
-        parameter.properties &&
-        !parameter.properties.some((property) => resource[property] !== undefined)
-      ) {
-        continue;
+      let selected: unknown[] | undefined;
+      for (const { isPresent, evaluate } of parameter.alternatives) {
+        if (isPresent && !isPresent(resource)) continue;
+        const results = evaluate(resource);
+        if (results.length === 0) continue;
+        if (selected) selected.push(...results);
+        else selected = results;
       }
-      const values = typedValues(parameter.evaluate(resource));
-      if (values.length === 0) continue;
-      if (parameter.type === 'token') index.tokens.push(...tokenEntries(parameter.code, values));
-      else if (parameter.type === 'string') index.strings.push(...stringEntries(parameter.code, values));
-      else index.references.push(...referenceEntries(parameter.code, values, this.isResourceType));
+      if (selected) this.addEntries(index, parameter, typedValues(selected));
     }
     index.patientCompartments = this.patientCompartmentsOf(resource, index);
     return index;
+  }
+
+  private addEntries(index: ResourceIndex, parameter: CompiledParameter, values: TypedValue[]): void {
+    const { code } = parameter;
+    switch (parameter.type) {
+      case 'token':
+        index.tokens.push(...tokenEntries(code, values));
+        return;
+      case 'string':
+        index.strings.push(...stringEntries(code, values));
+        return;
+      case 'reference':
+        index.references.push(...referenceEntries(code, values, this.isResourceType));
+        return;
+      case 'date':
+        index.dates = appended(index.dates, dateEntries(code, values));
+        return;
+      case 'number':
+        index.numbers = appended(index.numbers, numberEntries(code, values));
+        return;
+      case 'quantity':
+        index.quantities = appended(index.quantities, quantityEntries(code, values));
+        return;
+      case 'uri':
+        index.uris = appended(index.uris, uriEntries(code, values));
+        return;
+    }
   }
 
   /** http://hl7.org/fhir/R4/compartmentdefinition-patient.html; a Patient is in its own compartment. */
@@ -98,33 +140,38 @@ export class ResourceIndexer {
   private compile(resourceType: string, definition: SearchParameterDefinition): CompiledParameter[] {
     const { code, type, expression } = definition;
     if (!expression || !isIndexedType(type)) return [];
-    const rewritten = evaluableExpression(expression);
-    if (/\bresolve\(\)/.test(rewritten)) {
-      // Evaluating it would need a fetch inside the write transaction (see evaluableExpression).
-      throw new Error(
-        `Search parameter ${resourceType}.${code}: unsupported use of resolve() in '${expression}'`,
-      );
-    }
-    const evaluate = fhirpath.compile(rewritten, r4Model, {
-      resolveInternalTypes: false,
-      userInvocationTable: this.functions,
+    // Each top-level alternative is evaluated on its own, behind its presence guard, and the
+    // results concatenated: the `|` operator removes duplicates by FHIRPath equality, which throws
+    // on a Quantity with a comparator (fhirpath.js), and the entry builders remove duplicates anyway.
+    const alternatives = splitUnion(expression).map((alternative): CompiledAlternative => {
+      const rewritten = evaluableExpression(alternative);
+      if (/\bresolve\(\)/.test(rewritten)) {
+        // Evaluating it would need a fetch inside the write transaction (see evaluableExpression).
+        throw new Error(
+          `Search parameter ${resourceType}.${code}: unsupported use of resolve() in '${expression}'`,
+        );
+      }
+      const compiled = fhirpath.compile(rewritten, r4Model, {
+        resolveInternalTypes: false,
+        userInvocationTable: this.functions,
+      });
+      const isPresent = presenceGuard(alternative, resourceType);
+      return { ...(isPresent ? { isPresent } : {}), evaluate: (resource) => compiled(resource) };
     });
-    const roots = rootElements(expression, resourceType);
-    const properties = roots?.flatMap((element) => jsonProperties(resourceType, element));
-    return [
-      { code, type, ...(properties ? { properties } : {}), evaluate: (resource) => evaluate(resource) },
-    ];
+    return [{ code, type, alternatives }];
   }
 }
 
-/** `value` of Observation is `valueQuantity`, `valueString`, … in JSON (choice types, formats.html#choice). */
-function jsonProperties(resourceType: string, element: string): string[] {
-  const choices = r4Model.choiceTypePaths[`${resourceType}.${element}`];
-  return choices ? choices.map((type) => `${element}${type}`) : [element];
+function isIndexedType(type: string): type is IndexedType {
+  return INDEXED_TYPES.some((indexed) => indexed === type);
 }
 
-function isIndexedType(type: string): type is IndexedType {
-  return type === 'token' || type === 'string' || type === 'reference';
+/** The optional lists of ResourceIndex stay absent until they have an entry. */
+function appended<T>(list: T[] | undefined, entries: T[]): T[] | undefined {
+  if (entries.length === 0) return list;
+  if (!list) return entries;
+  list.push(...entries);
+  return list;
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Turns what a search parameter's expression selects into index entries, by FHIR data type
- * (http://hl7.org/fhir/R4/search.html#token, #string, #reference). The type comes from the
+ * (http://hl7.org/fhir/R4/search.html#token, #string, #reference, #uri; dates and numbers have
+ * their own modules). The type comes from the
  * fhirpath.js model (`ResourceNode.fhirNodeDataType`), not from the JSON's shape: an Identifier
  * and a ContactPoint both have `system` and `value` but index differently.
  */
 import { isRecord } from '../resource.ts';
-import type { ReferenceIndexEntry, StringIndexEntry, TokenIndexEntry } from './index-types.ts';
+import type { ReferenceIndexEntry, StringIndexEntry, TokenIndexEntry, UriIndexEntry } from './index-types.ts';
 import { normalizeString } from './normalize-string.ts';
 import { referenceTarget } from './reference-target.ts';
 
@@ -95,6 +96,16 @@ export function referenceEntries(
     if (target) entries.push({ param, targetType: target.type, targetId: target.id });
   }
   return unique(entries, (entry) => `${entry.targetType}/${entry.targetId}`);
+}
+
+/** uri, url, canonical, oid and uuid values are all text (search.html#uri); a Reference is not. */
+export function uriEntries(param: string, values: readonly TypedValue[]): UriIndexEntry[] {
+  return unique(
+    values.flatMap(({ data }) =>
+      typeof data === 'string' && data.length > 0 ? [{ param, value: data }] : [],
+    ),
+    (entry) => entry.value,
+  );
 }
 
 /** `code`, `boolean`, `id`, `uri`, `string`, … as the token/string text (`true`/`false` for booleans). */

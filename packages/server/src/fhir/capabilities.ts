@@ -2,7 +2,8 @@
  * capabilities — http://hl7.org/fhir/R4/http.html#capabilities. The statement is derived from the
  * routes this core actually serves, so it cannot claim an interaction that is not implemented.
  */
-import { type FhirResource, resourceTypes } from '@concordia/fhir';
+import { type FhirResource, r4SearchParameters, resourceTypes } from '@concordia/fhir';
+import { isSearchableParameter } from '../store/search/search-support.ts';
 import type { CoreConfig } from './interaction-env.ts';
 
 /** Type-level interactions every resource type supports (valueset-type-restful-interaction). */
@@ -15,8 +16,25 @@ const TYPE_INTERACTIONS = [
   'history-instance',
   'history-type',
   'create',
+  'search-type',
 ];
-const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system'];
+const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system', 'search-system'];
+
+/** The parameters of `type` the store can search (store/search/search-support.ts), from the registry. */
+function searchParams(type: string): Record<string, string>[] {
+  return r4SearchParameters()
+    .forType(type)
+    .filter(
+      (parameter) =>
+        (parameter.expression !== undefined || parameter.code === '_id') &&
+        isSearchableParameter(parameter.code, parameter.type),
+    )
+    .map((parameter) => ({
+      name: parameter.code,
+      type: parameter.type,
+      ...(parameter.url !== undefined ? { definition: parameter.url } : {}),
+    }));
+}
 
 export interface SoftwareInfo {
   name: string;
@@ -44,7 +62,7 @@ export function capabilityStatement(
       {
         mode: 'server',
         documentation:
-          'Open development mode: requests are not authenticated. Search (other than conditional criteria) is not yet available.',
+          'Open development mode: requests are not authenticated. Search supports the parameters listed per type; see docs/search.md for modifiers and limits.',
         resource: resourceTypes().map((type) => ({
           type,
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
@@ -56,7 +74,17 @@ export function capabilityStatement(
           conditionalRead: 'full-support',
           conditionalUpdate: true,
           conditionalDelete: 'single',
+          searchInclude: searchParams(type)
+            .filter((parameter) => parameter.type === 'reference')
+            .map((parameter) => `${type}:${parameter.name}`),
+          searchParam: searchParams(type),
         })),
+        // search.html#Summary: the result parameters this server honours.
+        searchParam: [
+          { name: '_count', type: 'number' },
+          { name: '_sort', type: 'string' },
+          { name: '_total', type: 'token' },
+        ],
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
       },
     ],

@@ -15,6 +15,7 @@ import type { CoreConfig, InteractionEnv } from './interaction-env.ts';
 import { patch } from './patch.ts';
 import { read } from './read.ts';
 import { createRouter } from './routes.ts';
+import { searchCompartment, searchType } from './search.ts';
 import { bundleHandler } from './transaction.ts';
 import { update } from './update.ts';
 import { vread } from './vread.ts';
@@ -36,6 +37,8 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
     patch,
     delete: deleteResource,
     history,
+    search: searchType,
+    compartmentSearch: searchCompartment,
     capabilities: async () =>
       ({
         status: 200,

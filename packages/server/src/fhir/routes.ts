@@ -1,6 +1,7 @@
 /**
  * The URL space of http://hl7.org/fhir/R4/http.html#summary mapped to interactions. What is not
- * implemented yet answers 501 (search, operations) rather than pretending to succeed.
+ * implemented yet answers 501 (operations, compartments other than Patient) rather than pretending
+ * to succeed.
  *
  * The method tables are built once per router: resolving a request allocates only its result,
  * because this runs on every request of every door.
@@ -18,6 +19,8 @@ export interface Handlers {
   patch: InteractionHandler;
   delete: InteractionHandler;
   history: InteractionHandler;
+  search: InteractionHandler;
+  compartmentSearch: InteractionHandler;
   capabilities: InteractionHandler;
   bundle: InteractionHandler;
 }
@@ -39,18 +42,21 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
   const tables = {
     system: {
       POST: route('transaction', handlers.bundle),
-      GET: notImplemented('Search across all resource types'),
+      GET: route('search-system', handlers.search),
     },
+    systemSearch: { POST: route('search-system', handlers.search) },
     metadata: { GET: route('capabilities', handlers.capabilities) },
     systemHistory: { GET: route('history-system', handlers.history) },
     type: {
-      GET: notImplemented('Search'),
+      GET: route('search-type', handlers.search),
       POST: route('create', handlers.create),
       PUT: route('update', handlers.update),
       PATCH: route('patch', handlers.patch),
       DELETE: route('delete', handlers.delete),
     },
     typeHistory: { GET: route('history-type', handlers.history) },
+    typeSearch: { POST: route('search-type', handlers.search) },
+    compartment: { GET: route('search-type', handlers.compartmentSearch) },
     instance: {
       GET: route('read', handlers.read),
       PUT: route('update', handlers.update),
@@ -67,8 +73,8 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
     if (first === undefined) return pick(request, tables.system);
     if (segments.length === 1 && first === 'metadata') return pick(request, tables.metadata);
     if (segments.length === 1 && first === '_history') return pick(request, tables.systemHistory);
-    if (first.startsWith('$') || first === '_search')
-      return pick(request, everyMethod(notImplemented(first)));
+    if (segments.length === 1 && first === '_search') return pick(request, tables.systemSearch);
+    if (first.startsWith('$')) return pick(request, everyMethod(notImplemented(first)));
     if (!isResourceType(first))
       throw fhirError('not-found', 'not-supported', `Unknown resource type "${first}"`);
     const resourceType = first;
@@ -76,7 +82,8 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
     if (second === undefined) return pick(request, tables.type, resourceType);
     if (segments.length === 2 && second === '_history')
       return pick(request, tables.typeHistory, resourceType);
-    if (second === '_search' || second.startsWith('$')) {
+    if (segments.length === 2 && second === '_search') return pick(request, tables.typeSearch, resourceType);
+    if (second.startsWith('$')) {
       return pick(request, everyMethod(notImplemented(`${resourceType}/${second}`)));
     }
     assertValidId(second);
@@ -91,6 +98,13 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
     }
     if (third.startsWith('$'))
       return pick(request, everyMethod(notImplemented(`${resourceType}/${id}/${third}`)));
+    if (segments.length === 3 && isResourceType(third)) {
+      // search.html#compartments: only the Patient compartment is indexed (store `compartment`).
+      if (resourceType !== 'Patient') {
+        return pick(request, everyMethod(notImplemented(`Search in the ${resourceType} compartment`)));
+      }
+      return pick(request, tables.compartment, resourceType, id);
+    }
     throw fhirError('not-found', 'not-found', `No FHIR endpoint at ${request.path}`);
   };
 }

@@ -25,6 +25,16 @@ export interface FhirDoorOptions {
 
 const METHODS: FhirMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** A form body, kept apart from JSON bodies so only `_search` can take it. */
+class SearchForm {
+  readonly pairs: [string, string][];
+  constructor(text: string) {
+    this.pairs = [...new URLSearchParams(text)];
+  }
+}
+
 export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): Promise<void> {
   const { core, metrics } = options;
 
@@ -38,6 +48,11 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
       const reason = error instanceof Error ? error.message : String(error);
       done(fhirError('invalid', 'structure', `The body is not valid JSON: ${reason}`), undefined);
     }
+  });
+  // `POST [type]/_search` sends its parameters as a form (http.html#search); they join the URL's.
+  app.addContentTypeParser(FORM_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    done(null, new SearchForm(text));
   });
   app.addContentTypeParser('*', (request, _payload, done) => {
     done(
@@ -101,9 +116,20 @@ function toFhirRequest(request: FastifyRequest, query: [string, string][]): Fhir
   if (prefer !== undefined) headers.prefer = prefer;
   const contentType = headerText(raw['content-type']);
   if (contentType !== undefined) headers.contentType = contentType;
+  const path = decodePath(typeof wildcard === 'string' ? wildcard : '');
+  if (request.body instanceof SearchForm) {
+    if (method !== 'POST' || !(path === '_search' || path.endsWith('/_search'))) {
+      throw fhirError(
+        'unsupported-media-type',
+        'not-supported',
+        `${FORM_TYPE} is accepted only by POST …/_search; send application/fhir+json`,
+      );
+    }
+    return { method, path, query: [...query, ...request.body.pairs], headers };
+  }
   return {
     method,
-    path: decodePath(typeof wildcard === 'string' ? wildcard : ''),
+    path,
     query,
     headers,
     ...(request.body !== undefined ? { body: request.body } : {}),

@@ -8,7 +8,14 @@
  * - `lastUpdated` comes from the database clock (the transaction timestamp);
  * - the resource, its history row, its search index and its compartments change in one transaction.
  */
-import type { Criterion, FhirResource, IdentifiedResource } from '@concordia/fhir';
+import type {
+  Criterion,
+  FhirResource,
+  IdentifiedResource,
+  IncludeDirective,
+  SearchFilter,
+  SortKey,
+} from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 
 /** The HTTP verb that produced a version; FHIR history reports it in `Bundle.entry.request`. */
@@ -71,6 +78,45 @@ export interface HistoryPage {
   total?: number;
 }
 
+/**
+ * One page of a search (http://hl7.org/fhir/R4/search.html) as the store runs it: the filters
+ * (AND) and sort of the search IR, only those `store/search/search-support.ts` accepts.
+ */
+export interface StoreSearch {
+  /** The types searched; ignored when `allTypes`. */
+  resourceTypes: string[];
+  allTypes: boolean;
+  filters: SearchFilter[];
+  /** Sort keys in order; ties (and an empty list) fall back to (resource type, id). */
+  sort: SortKey[];
+  /** Only resources in this Patient's compartment (compartmentdefinition-patient). */
+  compartment?: { type: 'Patient'; id: string };
+  count: number;
+  /** Opaque cursor of a previous page's `next` or `previous`. */
+  cursor?: string;
+  /** Count every match (ignoring cursor and count) into `SearchPage.total`. */
+  total: boolean;
+  includes: IncludeDirective[];
+}
+
+/** A current resource as stored, sent without re-parsing. */
+export interface StoredMatch {
+  resourceType: string;
+  id: string;
+  json: string;
+}
+
+export interface SearchPage {
+  matches: StoredMatch[];
+  /** `_include`/`_revinclude` results, each once, none of them also a match. */
+  included: StoredMatch[];
+  /** Cursor of the following page, if there is one. */
+  next?: string;
+  /** Cursor of the preceding page, when this page is not the first. */
+  previous?: string;
+  total?: number;
+}
+
 export interface StoreReads {
   /** The current version, a tombstone if deleted, or `undefined` if the id never existed. */
   read(ctx: RequestContext, resourceType: string, id: string): Promise<StoredVersion | undefined>;
@@ -82,6 +128,8 @@ export interface StoreReads {
   ): Promise<StoredVersion | undefined>;
   /** Ids of current, non-deleted resources matching every criterion (AND), at most `limit`. */
   findIds(ctx: RequestContext, resourceType: string, criteria: Criterion[], limit: number): Promise<string[]>;
+  /** One page of matches, keyset-paged: a cursor stays correct while other writes happen. */
+  search(ctx: RequestContext, search: StoreSearch): Promise<SearchPage>;
 }
 
 export interface StoreTransaction extends StoreReads {

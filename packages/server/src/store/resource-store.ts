@@ -19,6 +19,7 @@ import type {
   StoreTransaction,
 } from './port.ts';
 import { readString } from './rows.ts';
+import { runSearch } from './search/run-search.ts';
 import { prepared, sql } from './sql.ts';
 import { storedVersionFromRow, versionColumns } from './stored-version.ts';
 import { applyChange, type ResourceIndexer } from './write-change.ts';
@@ -94,6 +95,9 @@ function storeReads(executor: SqlExecutor, normalize: StringNormalizer): StoreRe
     async findIds(_ctx, resourceType: string, criteria: Criterion[], limit: number): Promise<string[]> {
       const rows = await executor.query(findIdsStatement(resourceType, criteria, limit, normalize));
       return rows.map((row) => readString(row, 'id'));
+    },
+    search(_ctx, search) {
+      return runSearch(executor, search, normalize);
     },
   };
 }

@@ -19,6 +19,8 @@ import { createTestCore, failureCollector } from '../support/test-core.ts';
 const ctx = systemContext('test');
 const SYNTHEA = requireSharedData('synthea');
 const PATIENT_BUNDLES_PER_SET = 2;
+// Real Bundles of hundreds of entries each: generous on a loaded 2-core CI machine.
+const IMPORT_TIMEOUT_MS = 240_000;
 
 /** The set's hospital and practitioner Bundles plus its first patient Bundles, in a temp-free plan. */
 function sampleOf(set: string): string[] {
@@ -49,39 +51,47 @@ for (const database of testDatabases()) {
         await store?.close();
       });
 
-      it('imports the transaction Bundles with every reference resolved to a stored resource', async () => {
-        const observer = failureCollector();
-        const summary = await runImport({
-          core,
-          plan: await planImport(sampleOf(set)),
-          observer,
-          concurrency: 1,
-        });
-        expect(observer.failures).toEqual([]);
-        expect(summary.failures).toBe(0);
-        expect(summary.resources).toBeGreaterThan(100);
+      it(
+        'imports the transaction Bundles with every reference resolved to a stored resource',
+        async () => {
+          const observer = failureCollector();
+          const summary = await runImport({
+            core,
+            plan: await planImport(sampleOf(set)),
+            observer,
+            concurrency: 1,
+          });
+          expect(observer.failures).toEqual([]);
+          expect(summary.failures).toBe(0);
+          expect(summary.resources).toBeGreaterThan(100);
 
-        const observations = await store.history(ctx, { resourceType: 'Observation', count: 50 });
-        expect(observations.versions.length).toBeGreaterThan(0);
-        for (const version of observations.versions) {
-          for (const reference of referencesIn(version.json ?? '')) {
-            expect(reference).toMatch(/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]+$/);
-            const [type = '', id = ''] = reference.split('/');
-            expect(await store.read(ctx, type, id), `${reference} resolves`).toBeDefined();
+          const observations = await store.history(ctx, { resourceType: 'Observation', count: 50 });
+          expect(observations.versions.length).toBeGreaterThan(0);
+          for (const version of observations.versions) {
+            for (const reference of referencesIn(version.json ?? '')) {
+              expect(reference).toMatch(/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]+$/);
+              const [type = '', id = ''] = reference.split('/');
+              expect(await store.read(ctx, type, id), `${reference} resolves`).toBeDefined();
+            }
           }
-        }
-      });
+        },
+        IMPORT_TIMEOUT_MS,
+      );
 
-      it('imports its hospital and practitioner Bundles a second time without failures', async () => {
-        const observer = failureCollector();
-        await runImport({
-          core,
-          plan: await planImport(sampleOf(set).slice(0, 2)),
-          observer,
-          concurrency: 1,
-        });
-        expect(observer.failures).toEqual([]);
-      });
+      it(
+        'imports its hospital and practitioner Bundles a second time without failures',
+        async () => {
+          const observer = failureCollector();
+          await runImport({
+            core,
+            plan: await planImport(sampleOf(set).slice(0, 2)),
+            observer,
+            concurrency: 1,
+          });
+          expect(observer.failures).toEqual([]);
+        },
+        IMPORT_TIMEOUT_MS,
+      );
     });
   }
 }

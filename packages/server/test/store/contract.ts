@@ -3,7 +3,13 @@
  * router suite). Each test gets a fresh database from the factory and asserts what the FHIR spec
  * and the port promise, reading the tables directly where the promise is about them.
  */
-import { type Criterion, FhirError, type IdentifiedResource, type ResourceIndex } from '@concordia/fhir';
+import {
+  type Criterion,
+  FhirError,
+  type IdentifiedResource,
+  isRecord,
+  type ResourceIndex,
+} from '@concordia/fhir';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/access/request-context.ts';
 import type { Database } from '../../src/store/database.ts';
@@ -31,7 +37,7 @@ export function describeResourceStoreContract(
 
     beforeEach(async () => {
       db = await createDatabase();
-      store = createResourceStore(db, options.indexer ?? fakeIndexer);
+      store = createResourceStore(db, options.indexer ?? contractIndexer);
     });
     afterEach(async () => {
       await store.close();
@@ -218,6 +224,10 @@ export function describeResourceStoreContract(
           'search_token',
           'search_string',
           'search_reference',
+          'search_date',
+          'search_number',
+          'search_quantity',
+          'search_uri',
           'compartment',
         ]) {
           expect(await rowCount(table, 'p1'), table).toBe(0);
@@ -336,6 +346,120 @@ export function describeResourceStoreContract(
           await findIds('Patient', [{ kind: 'token', param: 'identifier', values: [{ code: 'C3' }] }]),
         ).toEqual(['kov']);
         expect(await rowCount('search_token', 'kov')).toBe(2);
+      });
+    });
+
+    describe('date, number, quantity and uri index rows (search.html#date, #number, #quantity, #uri)', () => {
+      const VALUE_TABLES = ['search_date', 'search_number', 'search_quantity', 'search_uri'] as const;
+
+      async function valueRows(id: string): Promise<Record<string, string[]>> {
+        const dates = await db.query(sql`select param,
+            case when isfinite(low) then to_char(low at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+              else low::text end as low,
+            case when isfinite(high) then to_char(high at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+              else high::text end as high
+          from search_date where id = ${id} order by param, low`);
+        const numbers = await db.query(sql`select param, value::text as value, low::text as low,
+            high::text as high from search_number where id = ${id} order by param, value`);
+        const quantities = await db.query(sql`select param, coalesce(system, '-') as system,
+            coalesce(code, '-') as code, coalesce(unit, '-') as unit, value::text as value, low::text as low,
+            high::text as high, coalesce(canonical_code, '-') as canonical_code,
+            coalesce(canonical_value::text, '-') as canonical_value,
+            coalesce(canonical_low::text, '-') as canonical_low,
+            coalesce(canonical_high::text, '-') as canonical_high
+          from search_quantity where id = ${id} order by param, value, search_quantity.system nulls last`);
+        const uris = await db.query(
+          sql`select param, value from search_uri where id = ${id} order by param, value`,
+        );
+        const line = (row: Record<string, unknown>, columns: readonly string[]) =>
+          columns.map((column) => readString(row, column)).join(' ');
+        return {
+          dates: dates.map((row) => line(row, ['param', 'low', 'high'])),
+          numbers: numbers.map((row) => line(row, ['param', 'value', 'low', 'high'])),
+          quantities: quantities.map((row) =>
+            line(row, [
+              'param',
+              'system',
+              'code',
+              'unit',
+              'value',
+              'low',
+              'high',
+              'canonical_code',
+              'canonical_value',
+              'canonical_low',
+              'canonical_high',
+            ]),
+          ),
+          uris: uris.map((row) => line(row, ['param', 'value'])),
+        };
+      }
+
+      it('writes them with the resource, open bounds and missing units included', async () => {
+        await create(
+          measurement('m1', { start: '2021-03-01T00:00:00.000Z', value: 5.4, profile: 'http://x/p' }),
+        );
+        expect(await valueRows('m1')).toEqual({
+          dates: ['date 2021-03-01T00:00:00.000Z infinity'],
+          numbers: ['value-integer 7 7 7'],
+          quantities: [
+            'value-quantity http://unitsofmeasure.org mg milligram 5.4 5.35 5.45 g 0.0054 0.00535 0.00545',
+            'value-quantity - - - 5.4 -Infinity 5.45 - - - -',
+          ],
+          uris: ['_profile http://x/p'],
+        });
+      });
+
+      it('replaces them on update and removes them on delete', async () => {
+        await create(
+          measurement('m1', { start: '2021-03-01T00:00:00.000Z', value: 5.4, profile: 'http://x/p' }),
+        );
+        await update(
+          measurement('m1', { end: '2022-01-01T00:00:00.000Z', value: 100, profile: 'http://x/q' }),
+        );
+        expect(await valueRows('m1')).toMatchObject({
+          dates: ['date -infinity 2022-01-01T00:00:00.000Z'],
+          numbers: ['value-integer 7 7 7'],
+          uris: ['_profile http://x/q'],
+        });
+        expect((await valueRows('m1')).quantities).toEqual([
+          'value-quantity http://unitsofmeasure.org mg milligram 100 99.5 100.5 g 0.1 0.0995 0.1005',
+          'value-quantity - - - 100 -Infinity 100.5 - - - -',
+        ]);
+        await remove('Observation', 'm1');
+        for (const table of VALUE_TABLES) expect(await rowCount(table, 'm1'), table).toBe(0);
+      });
+
+      it('rolls back with the transaction, restoring the previous rows', async () => {
+        await create(
+          measurement('m1', { start: '2021-03-01T00:00:00.000Z', value: 5.4, profile: 'http://x/p' }),
+        );
+        const before = await valueRows('m1');
+        await expect(
+          store.transact(ctx, async (tx) => {
+            await tx.apply(ctx, {
+              kind: 'write',
+              method: 'PUT',
+              resource: measurement('m1', {
+                start: '2020-06-01T00:00:00.000Z',
+                value: 9,
+                profile: 'http://x/r',
+              }),
+            });
+            await tx.apply(ctx, {
+              kind: 'write',
+              method: 'POST',
+              resource: measurement('m2', {
+                start: '2020-01-01T00:00:00.000Z',
+                value: 9,
+                profile: 'http://x/s',
+              }),
+            });
+            throw new Error('abort');
+          }),
+        ).rejects.toThrow('abort');
+        expect(await valueRows('m1')).toEqual(before);
+        for (const table of VALUE_TABLES) expect(await rowCount(table, 'm2'), table).toBe(0);
       });
     });
 
@@ -466,6 +590,89 @@ export function describeResourceStoreContract(
       expect(await store.readiness()).toMatchObject({ ready: true });
     });
   });
+}
+
+/**
+ * The suite's fake indexer plus the value types of the `measurement` Observations below, with
+ * ranges written out by hand: these tests are about the rows, not about computing them.
+ */
+function contractIndexer(resource: IdentifiedResource): ResourceIndex {
+  const index = fakeIndexer(resource);
+  const period = isRecord(resource.effectivePeriod) ? resource.effectivePeriod : undefined;
+  const quantity = isRecord(resource.valueQuantity) ? resource.valueQuantity : undefined;
+  const value = typeof quantity?.value === 'number' ? String(quantity.value) : undefined;
+  const ranges = value === undefined ? undefined : QUANTITY_RANGES[value];
+  if (!period || value === undefined || !ranges) return index;
+  const [low, high, canonicalValue, canonicalLow, canonicalHigh] = ranges;
+  const profiles =
+    isRecord(resource.meta) && Array.isArray(resource.meta.profile) ? resource.meta.profile : [];
+  const start = typeof period.start === 'string' ? period.start : '-infinity';
+  const end = typeof period.end === 'string' ? period.end : 'infinity';
+  return {
+    ...index,
+    dates: [{ param: 'date', low: start, high: end }],
+    numbers: [{ param: 'value-integer', value: '7', low: '7', high: '7' }],
+    quantities: [
+      {
+        param: 'value-quantity',
+        value,
+        low,
+        high,
+        system: 'http://unitsofmeasure.org',
+        code: 'mg',
+        unit: 'milligram',
+        canonicalCode: 'g',
+        canonicalValue,
+        canonicalLow,
+        canonicalHigh,
+      },
+      // A quantity without units, whose comparator (`<`) opens its lower bound.
+      {
+        param: 'value-quantity',
+        value,
+        low: '-Infinity',
+        high,
+        system: null,
+        code: null,
+        unit: null,
+        canonicalCode: null,
+        canonicalValue: null,
+        canonicalLow: null,
+        canonicalHigh: null,
+      },
+    ],
+    uris: profiles
+      .filter((profile) => typeof profile === 'string')
+      .map((profile) => ({ param: '_profile', value: profile })),
+  };
+}
+
+/** value → low, high, and the same three in grams, for the values the tests use (mg). */
+const QUANTITY_RANGES: Partial<Record<string, readonly [string, string, string, string, string]>> = {
+  '5.4': ['5.35', '5.45', '0.0054', '0.00535', '0.00545'],
+  '100': ['99.5', '100.5', '0.1', '0.0995', '0.1005'],
+  '9': ['8.5', '9.5', '0.009', '0.0085', '0.0095'],
+};
+
+/** An Observation of a quantity in mg over a Period, with a profile: one row of each value type. */
+function measurement(
+  id: string,
+  fields: { start?: string; end?: string; value: number; profile: string },
+): IdentifiedResource {
+  return {
+    ...observation(id, 'Patient/p1'),
+    meta: { profile: [fields.profile] },
+    effectivePeriod: {
+      ...(fields.start !== undefined ? { start: fields.start } : {}),
+      ...(fields.end !== undefined ? { end: fields.end } : {}),
+    },
+    valueQuantity: {
+      value: fields.value,
+      unit: 'milligram',
+      system: 'http://unitsofmeasure.org',
+      code: 'mg',
+    },
+  };
 }
 
 function parse(version: StoredVersion | undefined): IdentifiedResource {

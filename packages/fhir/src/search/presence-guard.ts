@@ -1,0 +1,46 @@
+/**
+ * A cheap test, run before evaluating one alternative of a search expression, that the elements
+ * it starts from are in the resource's JSON. Most alternatives select nothing from a given
+ * resource, and a FHIRPath evaluation costs microseconds even then; this runs on every write.
+ */
+import type { FhirResource } from '../resource.ts';
+import { isRecord } from '../resource.ts';
+import { rootElements } from './expression.ts';
+import { r4Model } from './fhir-model.ts';
+
+/** False when the alternative is sure to select nothing from `resource`. */
+export type PresenceGuard = (resource: FhirResource) => boolean;
+
+// `(Observation.value as Quantity)`, `Observation.value.as(Quantity)`, `….ofType(Quantity)`.
+const TYPED_CHOICE = /^\(*\s*[A-Za-z]+\.([a-z][A-Za-z0-9]*)(?:\s+as\s+|\.as\(|\.ofType\()([A-Za-z]+)\s*\)*$/;
+// `Resource.meta.profile`: every stored resource has meta, few have profiles, tags or a source.
+const META_ELEMENT = /^\(*\s*[A-Za-z]+\.meta\.([a-z][A-Za-z0-9]*)/;
+
+/**
+ * The guard of one top-level alternative of an expression over `resourceType`, or undefined when
+ * it may select something without its starting elements (see rootElements).
+ */
+export function presenceGuard(alternative: string, resourceType: string): PresenceGuard | undefined {
+  const [element, ...others] = rootElements(alternative, resourceType) ?? [];
+  if (element === undefined || others.length > 0) return undefined;
+  const choices = r4Model.choiceTypePaths[`${resourceType}.${element}`];
+  const typed = TYPED_CHOICE.exec(alternative);
+  if (choices && typed?.[1] === element && typed[2] !== undefined) {
+    // One type of a choice is one JSON property: `valueQuantity` (formats.html#choice).
+    const property = `${element}${upperFirst(typed[2])}`;
+    return (resource) => resource[property] !== undefined;
+  }
+  if (choices) {
+    const properties = choices.map((type) => `${element}${type}`);
+    return (resource) => properties.some((property) => resource[property] !== undefined);
+  }
+  const metaElement = element === 'meta' ? META_ELEMENT.exec(alternative)?.[1] : undefined;
+  if (metaElement !== undefined) {
+    return (resource) => isRecord(resource.meta) && resource.meta[metaElement] !== undefined;
+  }
+  return (resource) => resource[element] !== undefined;
+}
+
+function upperFirst(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+}

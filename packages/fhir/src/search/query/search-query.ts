@@ -1,0 +1,112 @@
+/**
+ * The search IR: what a FHIR search request (http://hl7.org/fhir/R4/search.html) asks for, once
+ * parsed and checked against the search parameter registry, independent of how a store answers it.
+ * Filters are ANDed; the values inside one filter are ORed (search.html#combining).
+ */
+import type { SummaryMode } from '../../shaping/summary.ts';
+import type { SearchParamType } from '../search-parameters.ts';
+
+/** search.html#prefix */
+export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+
+/** `system|code`, `|code` (`system: null`: no system), `system|` (any code), `code` (any system). */
+export interface TokenValue {
+  system?: string | null;
+  code?: string;
+}
+
+/** search.html#modifiers on token parameters that only need the index. */
+export type TokenModifier = 'not' | 'text' | 'of-type';
+
+/** Modifiers that need a terminology server: parsed so a terminology hook can take them over. */
+export type TerminologyModifier = 'in' | 'not-in' | 'above' | 'below';
+
+/** A date value as the half-open instant range its precision covers (search.html#date). */
+export interface DateValue {
+  prefix: Prefix;
+  /** Inclusive lower bound, ISO instant. */
+  low: string;
+  /** Exclusive upper bound, ISO instant. */
+  high: string;
+  /** As written, for messages and cursors. */
+  text: string;
+}
+
+/** A number as the range its significant digits cover (search.html#number): 100 is [99.5, 100.5). */
+export interface NumberValue {
+  prefix: Prefix;
+  value: string;
+  low: string;
+  high: string;
+}
+
+export interface QuantityValue extends NumberValue {
+  system?: string;
+  code?: string;
+}
+
+/** A reference value (search.html#reference): `Type/id`, `id`, or an absolute URL. */
+export interface ReferenceValue {
+  /** From the value (`Patient/1`) or the `:Type` modifier; absent for a bare id. */
+  type?: string;
+  id: string;
+  /** The absolute URL as written, when it was one. */
+  url?: string;
+}
+
+interface FilterBase {
+  /** The parameter as written (`subject:Patient.name:exact`), named in issues. */
+  parameter: string;
+  /** The parameter code on the resource type it applies to (`name`). */
+  code: string;
+}
+
+export type SearchFilter =
+  | (FilterBase & { kind: 'token'; modifier?: TokenModifier; values: TokenValue[] })
+  | (FilterBase & { kind: 'terminology'; modifier: TerminologyModifier; values: string[] })
+  | (FilterBase & { kind: 'string'; match: 'starts-with' | 'exact' | 'contains'; values: string[] })
+  | (FilterBase & { kind: 'reference'; values: ReferenceValue[] })
+  | (FilterBase & { kind: 'reference-identifier'; values: TokenValue[] })
+  | (FilterBase & { kind: 'date'; values: DateValue[] })
+  | (FilterBase & { kind: 'number'; values: NumberValue[] })
+  | (FilterBase & { kind: 'quantity'; values: QuantityValue[] })
+  | (FilterBase & { kind: 'uri'; match: 'equals' | 'above' | 'below'; values: string[] })
+  | (FilterBase & { kind: 'missing'; type: SearchParamType; missing: boolean })
+  /** `subject:Patient.name=x` (search.html#chaining): `code` is the reference parameter. */
+  | (FilterBase & { kind: 'chain'; targetTypes: string[]; inner: SearchFilter })
+  /** `_has:Observation:patient:code=x` (search.html#has): `code` is `referenceParam`. */
+  | (FilterBase & { kind: 'has'; sourceType: string; referenceParam: string; inner: SearchFilter });
+
+export interface SortKey {
+  /** A parameter code (`_id`, `_lastUpdated`, `family`, `birthdate`…). */
+  code: string;
+  type: SearchParamType;
+  descending: boolean;
+}
+
+/** `_include=Observation:subject:Patient` or `_revinclude=Provenance:target` (search.html#include). */
+export interface IncludeDirective {
+  reverse: boolean;
+  iterate: boolean;
+  sourceType: string;
+  /** Reference parameter on `sourceType`; `*` means every reference parameter. */
+  param: string;
+  targetType?: string;
+}
+
+export type TotalMode = 'none' | 'estimate' | 'accurate';
+
+export interface SearchQuery {
+  /** The types searched: one for type search, `_type` (or every type) for system search. */
+  resourceTypes: string[];
+  /** `true` when a system search had no `_type`: every resource type. */
+  allTypes: boolean;
+  filters: SearchFilter[];
+  sort: SortKey[];
+  /** `_count` as asked; the caller clamps it to its configured maximum. */
+  count?: number;
+  total?: TotalMode;
+  summary?: SummaryMode;
+  elements?: string[];
+  includes: IncludeDirective[];
+}

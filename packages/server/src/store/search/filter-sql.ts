@@ -1,0 +1,173 @@
+/**
+ * The search IR's filters as SQL conditions on a `resource` row: each is a semi-join
+ * (`exists (select 1 from search_… where … = row)`) on its index table, so the planner can drive
+ * from the most selective one. Values are bound parameters only (sql.ts).
+ * Filters reach here only after `unsupportedFilterReason` accepted them.
+ */
+import type { DateValue, ReferenceValue, SearchFilter, SearchParamType, TokenValue } from '@concordia/fhir';
+import { joinSql, type Sql, sql } from '../sql.ts';
+import { approximately, dateCondition, numberCondition, uriCondition } from './range-sql.ts';
+import { nestedScope, type SearchScope } from './search-scope.ts';
+
+export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
+  const { row } = scope;
+  switch (filter.kind) {
+    case 'token': {
+      if (filter.code === '_id') {
+        const ids = filter.values.flatMap((value) => (value.code === undefined ? [] : [value.code]));
+        const match = sql`${row}.id = any(${ids}::text[])`;
+        return filter.modifier === 'not' ? sql`not (${match})` : match;
+      }
+      const match = sql`exists (select 1 from search_token t
+        where t.resource_type = ${row}.resource_type and t.id = ${row}.id and t.param = ${filter.code}
+        and ${anyOf(filter.values.map(tokenCondition))})`;
+      // search.html#modifiers: `:not` also matches resources with no value at all.
+      return filter.modifier === 'not' ? sql`not ${match}` : match;
+    }
+    case 'string': {
+      const values = filter.values.map((value) => stringCondition(filter.match, value, scope));
+      return sql`exists (select 1 from search_string s
+        where s.resource_type = ${row}.resource_type and s.id = ${row}.id and s.param = ${filter.code}
+        and ${anyOf(values)})`;
+    }
+    case 'reference':
+      return sql`exists (select 1 from search_reference x
+        where x.resource_type = ${row}.resource_type and x.id = ${row}.id and x.param = ${filter.code}
+        and ${anyOf(filter.values.map(referenceCondition))})`;
+    case 'date':
+      if (filter.code === '_lastUpdated') {
+        return anyOf(filter.values.map((value) => lastUpdatedCondition(row, value, scope.now)));
+      }
+      return sql`exists (select 1 from search_date d
+        where d.resource_type = ${row}.resource_type and d.id = ${row}.id and d.param = ${filter.code}
+        and ${anyOf(filter.values.map((value) => dateCondition(value, scope.now)))})`;
+    case 'number':
+      return sql`exists (select 1 from search_number n
+        where n.resource_type = ${row}.resource_type and n.id = ${row}.id and n.param = ${filter.code}
+        and ${anyOf(filter.values.map(numberCondition))})`;
+    case 'uri':
+      return sql`exists (select 1 from search_uri u
+        where u.resource_type = ${row}.resource_type and u.id = ${row}.id and u.param = ${filter.code}
+        and ${anyOf(filter.values.map((value) => uriCondition(filter.match, value)))})`;
+    case 'missing':
+      return missingCondition(row, filter.code, filter.type, filter.missing);
+    case 'chain': {
+      const target = scope.fresh();
+      return sql`exists (select 1 from search_reference x
+        join resource ${target} on ${target}.resource_type = x.target_type and ${target}.id = x.target_id
+          and not ${target}.deleted
+        where x.resource_type = ${row}.resource_type and x.id = ${row}.id and x.param = ${filter.code}
+        and x.target_type = any(${filter.targetTypes}::text[])
+        and ${filterCondition(filter.inner, nestedScope(scope, target))})`;
+    }
+    case 'has': {
+      const source = scope.fresh();
+      return sql`exists (select 1 from search_reference x
+        join resource ${source} on ${source}.resource_type = x.resource_type and ${source}.id = x.id
+          and not ${source}.deleted
+        where x.resource_type = ${filter.sourceType} and x.param = ${filter.referenceParam}
+        and x.target_type = ${row}.resource_type and x.target_id = ${row}.id
+        and ${filterCondition(filter.inner, nestedScope(scope, source))})`;
+    }
+    default:
+      throw new Error(`Filter kind ${filter.kind} reached the SQL compiler unchecked`);
+  }
+}
+
+/** OR of the values; no values matches nothing rather than being malformed SQL. */
+function anyOf(conditions: readonly Sql[]): Sql {
+  return conditions.length === 0 ? sql`false` : sql`(${joinSql(conditions, ' or ')})`;
+}
+
+/** search.html#token: `system|code`, `|code` (no system), `system|` (any code), `code` (any system). */
+function tokenCondition(value: TokenValue): Sql {
+  const { system, code } = value;
+  if (code !== undefined) {
+    if (system === undefined) return sql`t.code = ${code}`;
+    if (system === null) return sql`(t.system is null and t.code = ${code})`;
+    return sql`(t.system = ${system} and t.code = ${code})`;
+  }
+  if (system === null || system === undefined) return sql`t.system is null`;
+  return sql`t.system = ${system}`;
+}
+
+function stringCondition(
+  match: 'starts-with' | 'exact' | 'contains',
+  value: string,
+  scope: SearchScope,
+): Sql {
+  const folded = scope.normalize(value);
+  switch (match) {
+    case 'starts-with':
+      return sql`s.normalized like ${`${escapeLike(folded)}%`}`;
+    case 'contains':
+      return sql`s.normalized like ${`%${escapeLike(folded)}%`}`;
+    case 'exact':
+      // `:exact` compares the value as written; the folded equality lets the index find candidates.
+      return sql`(s.normalized = ${folded} and s.value = ${value})`;
+  }
+}
+
+/** LIKE's default escape character is backslash; the wildcards in a value must match literally. */
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (character) => `\\${character}`);
+}
+
+/**
+ * search.html#reference: `Type/id` and absolute URLs ending in `Type/id` match that target; a bare
+ * id matches any target type (or the one of the `:Type` modifier). The index keeps no base URL,
+ * so `http://other.org/fhir/Patient/1` matches a local `Patient/1` too (documented in docs/search.md).
+ */
+function referenceCondition(value: ReferenceValue): Sql {
+  if (value.type === undefined) return sql`x.target_id = ${value.id}`;
+  return sql`(x.target_id = ${value.id} and x.target_type = ${value.type})`;
+}
+
+/**
+ * `_lastUpdated` on the resource row itself: the stored instant is a point, so the prefixes of
+ * search.html#prefix reduce to comparisons with the value's range [low, high).
+ */
+function lastUpdatedCondition(row: Sql, value: DateValue, now: number): Sql {
+  const at = sql`${row}.last_updated`;
+  const low = sql`${value.low}::timestamptz`;
+  const high = sql`${value.high}::timestamptz`;
+  switch (value.prefix) {
+    case 'eq':
+      return sql`(${at} >= ${low} and ${at} < ${high})`;
+    case 'ne':
+      return sql`(${at} < ${low} or ${at} >= ${high})`;
+    case 'gt':
+    case 'sa':
+      return sql`${at} >= ${high}`;
+    case 'lt':
+    case 'eb':
+      return sql`${at} < ${low}`;
+    case 'ge':
+      return sql`${at} >= ${low}`;
+    case 'le':
+      return sql`${at} < ${high}`;
+    case 'ap': {
+      const { from, to } = approximately(value, now);
+      return sql`(${at} >= ${from}::timestamptz and ${at} < ${to}::timestamptz)`;
+    }
+  }
+}
+
+/** The index table of each parameter type that has one. */
+const INDEX_TABLES: Partial<Record<SearchParamType, Sql>> = {
+  token: sql`search_token`,
+  string: sql`search_string`,
+  reference: sql`search_reference`,
+  date: sql`search_date`,
+  number: sql`search_number`,
+  quantity: sql`search_quantity`,
+  uri: sql`search_uri`,
+};
+
+function missingCondition(row: Sql, code: string, type: SearchParamType, missing: boolean): Sql {
+  const table = INDEX_TABLES[type];
+  if (table === undefined) throw new Error(`No index table for ${type} parameters`);
+  const present = sql`exists (select 1 from ${table} v
+    where v.resource_type = ${row}.resource_type and v.id = ${row}.id and v.param = ${code})`;
+  return missing ? sql`not ${present}` : present;
+}

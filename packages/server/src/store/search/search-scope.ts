@@ -1,0 +1,29 @@
+/**
+ * Where a filter's SQL applies: a row of `resource` under an alias. Chains and `_has` join further
+ * `resource` rows, each under a fresh alias, so nested conditions never capture the wrong row.
+ */
+import type { StringNormalizer } from '../find-ids.ts';
+import { identifier, type Sql, sql } from '../sql.ts';
+
+export interface SearchScope {
+  /** The resource row filters test (`"r0"`). */
+  row: Sql;
+  /** A new alias for a nested resource row. */
+  fresh(): Sql;
+  normalize: StringNormalizer;
+  /** The instant `ap` is measured from (search.html#prefix). */
+  now: number;
+}
+
+export function rootScope(normalize: StringNormalizer, now: number): SearchScope {
+  let counter = 0;
+  const fresh = () => {
+    counter += 1;
+    return sql`${identifier(`r${counter}`)}`;
+  };
+  return { row: sql`${identifier('r0')}`, fresh, normalize, now };
+}
+
+export function nestedScope(scope: SearchScope, row: Sql): SearchScope {
+  return { ...scope, row };
+}

@@ -1,0 +1,52 @@
+/**
+ * One search page as one SQL statement (plus a count when `_total` asks): the filters as
+ * semi-joins on `resource r0`, sort keys computed per row, and a keyset condition on them instead
+ * of OFFSET, so page 1,000 costs what page 1 does.
+ */
+import type { StringNormalizer } from '../find-ids.ts';
+import type { StoreSearch } from '../port.ts';
+import { joinSql, type Sql, sql } from '../sql.ts';
+import { filterCondition } from './filter-sql.ts';
+import type { SearchCursor } from './search-cursor.ts';
+import { rootScope } from './search-scope.ts';
+import { keyName, keysetCondition, orderBy, pageColumns, type SortColumn } from './sort-sql.ts';
+
+export function matchConditions(search: StoreSearch, normalize: StringNormalizer, now: number): Sql {
+  const scope = rootScope(normalize, now);
+  const conditions: Sql[] = [sql`not r0.deleted`];
+  if (!search.allTypes) {
+    const [only] = search.resourceTypes;
+    conditions.push(
+      search.resourceTypes.length === 1 && only !== undefined
+        ? sql`r0.resource_type = ${only}`
+        : sql`r0.resource_type = any(${search.resourceTypes}::text[])`,
+    );
+  }
+  if (search.compartment !== undefined) {
+    conditions.push(sql`exists (select 1 from compartment c
+      where c.patient_id = ${search.compartment.id} and c.resource_type = r0.resource_type and c.id = r0.id)`);
+  }
+  for (const filter of search.filters) conditions.push(filterCondition(filter, scope));
+  return joinSql(conditions, ' and ');
+}
+
+export function pageStatement(
+  where: Sql,
+  columns: readonly SortColumn[],
+  cursor: SearchCursor | undefined,
+  limit: number,
+): Sql {
+  const backwards = cursor?.direction === 'before';
+  const reading = pageColumns(columns, backwards);
+  const keys = columns.map((column, index) => sql`, ${column.expression} as ${keyName(index)}`);
+  const after = cursor === undefined ? sql`true` : keysetCondition(reading, cursor);
+  return sql`select m.* from (
+      select r0.resource_type, r0.id, r0.content${joinSql(keys, '')} from resource r0 where ${where}
+    ) m
+    where ${after}
+    order by ${orderBy(reading)} limit ${limit}`;
+}
+
+export function countStatement(where: Sql): Sql {
+  return sql`select count(*) as total from resource r0 where ${where}`;
+}

@@ -1,0 +1,87 @@
+/**
+ * Ordered and uri parameters over HTTP (http://hl7.org/fhir/R4/search.html#date, #number, #uri,
+ * #prefix) against the 0002 index tables, on every configured database.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabases } from '../support/databases.ts';
+import { createTestApp, patient, type TestApp } from '../support/test-app.ts';
+import { createResource, matchIds, searchBundle, uniqueName } from './search-helpers.ts';
+
+for (const database of testDatabases()) {
+  describe(`FHIR search on date, number and uri parameters on ${database.name}`, () => {
+    let t: TestApp;
+    let family: string;
+    let born1984: string;
+    let born1990: string;
+    beforeAll(async () => {
+      t = await createTestApp(database);
+      family = uniqueName('Dates');
+      born1984 = await createResource(t, patient({ family })); // birthDate 1984-03-02
+      born1990 = await createResource(t, { ...patient({ family }), birthDate: '1990' });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    const birthdate = async (value: string) =>
+      matchIds(await searchBundle(t, `/fhir/Patient?family=${family}&birthdate=${value}&_sort=_id`));
+
+    it('matches a date by the range of its precision (search.html#date)', async () => {
+      expect(await birthdate('1984')).toEqual([born1984]);
+      expect(await birthdate('1984-03')).toEqual([born1984]);
+      expect(await birthdate('1984-03-02')).toEqual([born1984]);
+      expect(await birthdate('1984-03-03')).toEqual([]);
+      // A value of lower precision than the search is not fully contained in it: no eq match.
+      expect(await birthdate('1990-06-01')).toEqual([]);
+    });
+
+    it('applies the prefixes gt lt ge le sa eb ne ap (search.html#prefix)', async () => {
+      const both = [born1984, born1990].sort();
+      expect(await birthdate('gt1985')).toEqual([born1990]);
+      expect(await birthdate('lt1985')).toEqual([born1984]);
+      expect(await birthdate('ge1984-03-02')).toEqual(both);
+      expect(await birthdate('le1984-03-02')).toEqual([born1984]);
+      expect(await birthdate('sa1984-03-02')).toEqual([born1990]);
+      expect(await birthdate('eb1990')).toEqual([born1984]);
+      expect(await birthdate('ne1984')).toEqual([born1990]);
+      expect(await birthdate('ap1984-03-05')).toEqual([born1984]);
+    });
+
+    it('sorts by a date parameter (search.html#sort)', async () => {
+      const newestFirst = await searchBundle(t, `/fhir/Patient?family=${family}&_sort=-birthdate`);
+      expect(matchIds(newestFirst)).toEqual([born1990, born1984]);
+    });
+
+    it('matches numbers with their implied precision and prefixes (search.html#number)', async () => {
+      const subject = `Patient/${born1984}`;
+      const risk = (probability: number) =>
+        createResource(t, {
+          resourceType: 'RiskAssessment',
+          status: 'final',
+          subject: { reference: subject },
+          prediction: [{ probabilityDecimal: probability }],
+        });
+      const low = await risk(0.25);
+      const high = await risk(0.8);
+      const search = async (value: string) =>
+        matchIds(
+          await searchBundle(t, `/fhir/RiskAssessment?subject=${subject}&probability=${value}&_sort=_id`),
+        );
+      expect(await search('0.8')).toEqual([high]);
+      expect(await search('0.3')).toEqual([low]);
+      expect(await search('0.30')).toEqual([]);
+      expect(await search('gt0.5')).toEqual([high]);
+      expect(await search('le0.25')).toEqual([low]);
+    });
+
+    it('matches uris exactly and with :below and :above (search.html#uri)', async () => {
+      const base = `http://${uniqueName('acme').toLowerCase()}.org/fhir/ValueSet`;
+      const id = await createResource(t, { resourceType: 'ValueSet', status: 'draft', url: `${base}/123` });
+      const search = async (query: string) => matchIds(await searchBundle(t, `/fhir/ValueSet?${query}`));
+      expect(await search(`url=${base}/123`)).toEqual([id]);
+      expect(await search(`url=${base}`)).toEqual([]);
+      expect(await search(`url:below=${base}`)).toEqual([id]);
+      expect(await search(`url:above=${base}/123/_history/5`)).toEqual([id]);
+    });
+  });
+}
