@@ -62,11 +62,11 @@ describe('token parameters (search.html#token)', () => {
     expect(tokens(indexResource(observation()), 'status')).toEqual([{ system: null, code: 'final' }]);
   });
 
-  it('index the common parameters _id and _tag on every type', () => {
+  it('index the common parameter _tag on every type, but not _id, which the resource row answers', () => {
     const index = indexResource(patient());
-    expect(tokens(index, '_id')).toEqual([{ system: null, code: 'pat-1' }]);
     expect(tokens(index, '_tag')).toEqual([{ system: 'http://concordia.example/tags', code: 'imported' }]);
-    expect(tokens(indexResource(organization()), '_id')).toEqual([{ system: null, code: 'org-1' }]);
+    expect(tokens(index, '_id')).toEqual([]);
+    expect(tokens(indexResource(organization()), '_id')).toEqual([]);
   });
 
   it('index repeating choice elements through `as` (component-code, component-value-concept)', () => {
@@ -216,9 +216,9 @@ describe('the indexer', () => {
     ]);
   });
 
-  it('indexes nothing but the id for a resource without searchable content', () => {
+  it('indexes nothing for a resource without searchable content', () => {
     expect(indexResource({ resourceType: 'Basic', id: 'b1' })).toEqual({
-      tokens: [{ param: '_id', system: null, code: 'b1' }],
+      tokens: [],
       strings: [],
       references: [],
       patientCompartments: [],
