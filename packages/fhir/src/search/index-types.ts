@@ -89,19 +89,3 @@ export interface ResourceIndex {
   /** Ids of the Patients whose compartment holds the resource (compartmentdefinition-patient). */
   patientCompartments: string[];
 }
-
-/** A parsed search criterion that the store can evaluate against the index. */
-export type Criterion =
-  | { kind: 'id'; values: string[] }
-  | { kind: 'token'; param: string; values: TokenMatch[] }
-  /**
-   * `exact` values are as written and compare with `StringIndexEntry.value`; `starts-with` and
-   * `contains` values are already `normalizeString`d and compare with `StringIndexEntry.normalized`.
-   */
-  | { kind: 'string'; param: string; mode: 'starts-with' | 'exact' | 'contains'; values: string[] };
-
-/** `system|code`, `|code` (system must be absent), `system|` (any code), or `code` (any system). */
-export interface TokenMatch {
-  system?: string | null;
-  code?: string;
-}

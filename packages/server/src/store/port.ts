@@ -9,7 +9,6 @@
  * - the resource, its history row, its search index and its compartments change in one transaction.
  */
 import type {
-  Criterion,
   FhirResource,
   IdentifiedResource,
   IncludeDirective,
@@ -126,8 +125,6 @@ export interface StoreReads {
     id: string,
     versionId: number,
   ): Promise<StoredVersion | undefined>;
-  /** Ids of current, non-deleted resources matching every criterion (AND), at most `limit`. */
-  findIds(ctx: RequestContext, resourceType: string, criteria: Criterion[], limit: number): Promise<string[]>;
   /** One page of matches, keyset-paged: a cursor stays correct while other writes happen. */
   search(ctx: RequestContext, search: StoreSearch): Promise<SearchPage>;
 }

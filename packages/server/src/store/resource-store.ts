@@ -3,10 +3,9 @@
  * The request context is accepted everywhere so that the access decision can become a SQL filter
  * here later (DESIGN.md rule 2); today every caller sees everything.
  */
-import { type Criterion, normalizeString } from '@concordia/fhir';
+import { normalizeString } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import type { Database, SqlExecutor, TransactionExecutor } from './database.ts';
-import { findIdsStatement, type StringNormalizer } from './find-ids.ts';
 import { readHistory } from './history.ts';
 import { pendingMigrations } from './migrate.ts';
 import type {
@@ -18,13 +17,13 @@ import type {
   StoreReads,
   StoreTransaction,
 } from './port.ts';
-import { readString } from './rows.ts';
 import { runSearch } from './search/run-search.ts';
+import type { StringNormalizer } from './search/string-normalizer.ts';
 import { prepared, sql } from './sql.ts';
 import { storedVersionFromRow, versionColumns } from './stored-version.ts';
 import { applyChange, type ResourceIndexer } from './write-change.ts';
 
-export type { StringNormalizer } from './find-ids.ts';
+export type { StringNormalizer } from './search/string-normalizer.ts';
 export type { ResourceIndexer } from './write-change.ts';
 
 export interface ResourceStoreOptions {
@@ -91,10 +90,6 @@ function storeReads(executor: SqlExecutor, normalize: StringNormalizer): StoreRe
           where resource_type = ${resourceType} and id = ${id} and version_id = ${versionId}`),
       );
       return row === undefined ? undefined : storedVersionFromRow(row);
-    },
-    async findIds(_ctx, resourceType: string, criteria: Criterion[], limit: number): Promise<string[]> {
-      const rows = await executor.query(findIdsStatement(resourceType, criteria, limit, normalize));
-      return rows.map((row) => readString(row, 'id'));
     },
     search(_ctx, search) {
       return runSearch(executor, search, normalize);

@@ -3,20 +3,15 @@
  * router suite). Each test gets a fresh database from the factory and asserts what the FHIR spec
  * and the port promise, reading the tables directly where the promise is about them.
  */
-import {
-  type Criterion,
-  FhirError,
-  type IdentifiedResource,
-  isRecord,
-  type ResourceIndex,
-} from '@concordia/fhir';
+import { FhirError, type IdentifiedResource, isRecord, type ResourceIndex } from '@concordia/fhir';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/access/request-context.ts';
 import type { Database } from '../../src/store/database.ts';
-import type { ResourceChange, ResourceStore, StoredVersion } from '../../src/store/port.ts';
+import type { ResourceChange, ResourceStore, StoredVersion, StoreReads } from '../../src/store/port.ts';
 import { createResourceStore } from '../../src/store/resource-store.ts';
 import { readNumber, readString } from '../../src/store/rows.ts';
 import { identifier, sql } from '../../src/store/sql.ts';
+import { type Criteria, searchIds } from '../support/search-ids.ts';
 import { fakeIndexer, observation, patient } from './fake-indexer.ts';
 
 const ctx = systemContext('store-contract');
@@ -50,8 +45,8 @@ export function describeResourceStoreContract(
       apply({ kind: 'write', method: 'PUT', resource, ...(ifMatch !== undefined ? { ifMatch } : {}) });
     const remove = (resourceType: string, id: string, ifMatch?: number) =>
       apply({ kind: 'delete', resourceType, id, ...(ifMatch !== undefined ? { ifMatch } : {}) });
-    const findIds = (resourceType: string, criteria: Criterion[], limit = 100) =>
-      store.findIds(ctx, resourceType, criteria, limit);
+    const findIds = (resourceType: string, criteria: Criteria, count = 100, reads: StoreReads = store) =>
+      searchIds(reads, ctx, resourceType, criteria, count);
 
     async function rowCount(table: string, id: string): Promise<number> {
       const [row] = await db.query(sql`select count(*) as n from ${identifier(table)} where id = ${id}`);
@@ -160,7 +155,7 @@ export function describeResourceStoreContract(
         await remove('Patient', 'p1');
         const revived = await update(patient('p1'));
         expect(revived).toMatchObject({ versionId: 3, deleted: false });
-        expect(await findIds('Patient', [{ kind: 'id', values: ['p1'] }])).toEqual(['p1']);
+        expect(await findIds('Patient', [['_id', 'p1']])).toEqual(['p1']);
       });
     });
 
@@ -207,14 +202,7 @@ export function describeResourceStoreContract(
               resource: patient('p1', { identifier: { value: 'X1' } }),
             });
             await tx.apply(ctx, { kind: 'write', method: 'POST', resource: observation('o1', 'Patient/p1') });
-            expect(
-              await tx.findIds(
-                ctx,
-                'Patient',
-                [{ kind: 'token', param: 'identifier', values: [{ code: 'X1' }] }],
-                10,
-              ),
-            ).toEqual(['p1']);
+            expect(await findIds('Patient', [['identifier', 'X1']], 10, tx)).toEqual(['p1']);
             throw failure;
           }),
         ).rejects.toBe(failure);
@@ -247,9 +235,7 @@ export function describeResourceStoreContract(
             throw new Error('no');
           }),
         ).rejects.toThrow('no');
-        expect(
-          await findIds('Patient', [{ kind: 'string', param: 'name', mode: 'exact', values: ['Before'] }]),
-        ).toEqual(['p1']);
+        expect(await findIds('Patient', [['name:exact', 'Before']])).toEqual(['p1']);
         expect((await store.read(ctx, 'Patient', 'p1'))?.versionId).toBe(1);
       });
 
@@ -261,7 +247,7 @@ export function describeResourceStoreContract(
       });
     });
 
-    describe('findIds (search.html)', () => {
+    describe('search by index (search.html)', () => {
       beforeEach(async () => {
         await create(
           patient('kov', {
@@ -285,66 +271,58 @@ export function describeResourceStoreContract(
       const sorted = async (ids: Promise<string[]>) => (await ids).sort();
 
       it('matches by id', async () => {
-        expect(await sorted(findIds('Patient', [{ kind: 'id', values: ['kov', 'sev', 'nope'] }]))).toEqual([
-          'kov',
-          'sev',
-        ]);
+        expect(await sorted(findIds('Patient', [['_id', 'kov,sev,nope']]))).toEqual(['kov', 'sev']);
       });
 
       it('matches tokens as system|code, |code, system| and code', async () => {
-        const token = (...values: { system?: string | null; code?: string }[]) =>
-          sorted(findIds('Patient', [{ kind: 'token', param: 'identifier', values }]));
-        expect(await token({ system: 'urn:oid:1', code: 'A1' })).toEqual(['kov']);
-        expect(await token({ system: null, code: 'A1' })).toEqual(['sev']);
-        expect(await token({ system: 'urn:oid:2' })).toEqual(['pct']);
-        expect(await token({ code: 'A1' })).toEqual(['kov', 'sev']);
-        expect(await token({ code: 'a1' })).toEqual([]);
-        expect(await token({ code: 'A1' }, { code: 'B2' })).toEqual(['kov', 'pct', 'sev']);
-        expect(await token()).toEqual([]);
+        const token = (value: string) => sorted(findIds('Patient', [['identifier', value]]));
+        expect(await token('urn:oid:1|A1')).toEqual(['kov']);
+        expect(await token('|A1')).toEqual(['sev']);
+        expect(await token('urn:oid:2|')).toEqual(['pct']);
+        expect(await token('A1')).toEqual(['kov', 'sev']);
+        expect(await token('a1')).toEqual([]);
+        expect(await token('A1,B2')).toEqual(['kov', 'pct', 'sev']);
       });
 
       it('matches strings by prefix and substring, case- and accent-insensitively, and exactly', async () => {
-        const name = (mode: 'starts-with' | 'exact' | 'contains', ...values: string[]) =>
-          sorted(findIds('Patient', [{ kind: 'string', param: 'name', mode, values }]));
-        expect(await name('starts-with', 'sevc')).toEqual(['sev']);
-        expect(await name('starts-with', 'ŠEV')).toEqual(['sev']);
-        expect(await name('starts-with', 'ko', 'tar')).toEqual(['kov', 'sev']);
-        expect(await name('contains', 'enk')).toEqual(['kov', 'sev']);
-        expect(await name('exact', 'Ševčenko')).toEqual(['sev']);
-        expect(await name('exact', 'Sevcenko')).toEqual([]);
-        expect(await name('exact', 'ševčenko')).toEqual([]);
+        const name = (modifier: '' | ':exact' | ':contains', value: string) =>
+          sorted(findIds('Patient', [[`name${modifier}`, value]]));
+        expect(await name('', 'sevc')).toEqual(['sev']);
+        expect(await name('', 'ŠEV')).toEqual(['sev']);
+        expect(await name('', 'ko,tar')).toEqual(['kov', 'sev']);
+        expect(await name(':contains', 'enk')).toEqual(['kov', 'sev']);
+        expect(await name(':exact', 'Ševčenko')).toEqual(['sev']);
+        expect(await name(':exact', 'Sevcenko')).toEqual([]);
+        expect(await name(':exact', 'ševčenko')).toEqual([]);
       });
 
       it('treats % and _ in a value literally', async () => {
-        const name = (mode: 'starts-with' | 'contains', value: string) =>
-          sorted(findIds('Patient', [{ kind: 'string', param: 'name', mode, values: [value] }]));
-        expect(await name('starts-with', '100%')).toEqual(['pct']);
-        expect(await name('contains', '%_s')).toEqual(['pct']);
-        expect(await name('starts-with', '%')).toEqual([]);
-        expect(await name('contains', '_')).toEqual(['pct']);
+        const name = (modifier: '' | ':contains', value: string) =>
+          sorted(findIds('Patient', [[`name${modifier}`, value]]));
+        expect(await name('', '100%')).toEqual(['pct']);
+        expect(await name(':contains', '%_s')).toEqual(['pct']);
+        expect(await name('', '%')).toEqual([]);
+        expect(await name(':contains', '_')).toEqual(['pct']);
       });
 
       it('ANDs criteria, ORs values, honours the limit and skips deleted resources', async () => {
-        const both: Criterion[] = [
-          { kind: 'token', param: 'identifier', values: [{ code: 'A1' }] },
-          { kind: 'token', param: 'gender', values: [{ code: 'male' }] },
+        const both: Criteria = [
+          ['identifier', 'A1'],
+          ['gender', 'male'],
         ];
         expect(await findIds('Patient', both)).toEqual(['sev']);
         expect(await findIds('Patient', [], 2)).toEqual(['kov', 'pct']);
         await remove('Patient', 'sev');
         expect(await findIds('Patient', both)).toEqual([]);
-        expect(await findIds('Patient', [{ kind: 'id', values: ['sev'] }])).toEqual([]);
+        expect(await findIds('Patient', [['_id', 'sev']])).toEqual([]);
       });
 
       it('replaces index rows on update', async () => {
         await update(patient('kov', { family: 'Bondarenko', identifier: { value: 'C3' } }));
-        const name = (value: string) =>
-          findIds('Patient', [{ kind: 'string', param: 'name', mode: 'starts-with', values: [value] }]);
+        const name = (value: string) => findIds('Patient', [['name', value]]);
         expect(await name('kovalenko')).toEqual([]);
         expect(await name('bondar')).toEqual(['kov']);
-        expect(
-          await findIds('Patient', [{ kind: 'token', param: 'identifier', values: [{ code: 'C3' }] }]),
-        ).toEqual(['kov']);
+        expect(await findIds('Patient', [['identifier', 'C3']])).toEqual(['kov']);
         expect(await rowCount('search_token', 'kov')).toBe(2);
       });
     });
@@ -550,14 +528,12 @@ export function describeResourceStoreContract(
     describe('concurrency', () => {
       it('20 concurrent lock + find + create-if-none transactions create exactly one resource', async () => {
         const identifierValue = 'NID-1';
-        const criteria: Criterion[] = [
-          { kind: 'token', param: 'identifier', values: [{ code: identifierValue }] },
-        ];
+        const criteria: Criteria = [['identifier', identifierValue]];
         const outcomes = await Promise.all(
           Array.from({ length: 20 }, (_, i) =>
             store.transact(ctx, async (tx) => {
               await tx.lock(`Patient?identifier=${identifierValue}`);
-              const found = await tx.findIds(ctx, 'Patient', criteria, 2);
+              const found = await findIds('Patient', criteria, 2, tx);
               if (found.length > 0) return 'found';
               await tx.apply(ctx, {
                 kind: 'write',

@@ -10,6 +10,7 @@ import { migrate, pendingMigrations } from '../../src/store/migrate.ts';
 import type { ResourceStore } from '../../src/store/port.ts';
 import { createResourceStore } from '../../src/store/resource-store.ts';
 import { testDatabases } from '../support/databases.ts';
+import { type Criteria, searchIds } from '../support/search-ids.ts';
 import { describeResourceStoreContract } from './contract.ts';
 import { observation, patient } from './fake-indexer.ts';
 
@@ -52,30 +53,11 @@ for (const database of testDatabases()) {
         });
         await tx.apply(ctx, { kind: 'write', method: 'POST', resource: observation('o1', 'Patient/p1') });
       });
-      expect(
-        await store.findIds(
-          ctx,
-          'Patient',
-          [{ kind: 'token', param: 'identifier', values: [{ system: 'urn:oid:1', code: 'A1' }] }],
-          10,
-        ),
-      ).toEqual(['p1']);
-      expect(
-        await store.findIds(
-          ctx,
-          'Patient',
-          [{ kind: 'string', param: 'name', mode: 'starts-with', values: ['sevc'] }],
-          10,
-        ),
-      ).toEqual(['p1']);
-      expect(
-        await store.findIds(
-          ctx,
-          'Observation',
-          [{ kind: 'token', param: 'code', values: [{ system: 'http://loinc.org', code: '8867-4' }] }],
-          10,
-        ),
-      ).toEqual(['o1']);
+      const find = (type: string, criteria: Criteria) => searchIds(store, ctx, type, criteria, 10);
+      expect(await find('Patient', [['identifier', 'urn:oid:1|A1']])).toEqual(['p1']);
+      expect(await find('Patient', [['name', 'sevc']])).toEqual(['p1']);
+      expect(await find('Observation', [['code', 'http://loinc.org|8867-4']])).toEqual(['o1']);
+      expect(await find('Observation', [['patient', 'p1']])).toEqual(['o1']);
     });
   });
 

@@ -4,13 +4,13 @@
  */
 import type { IncludeDirective } from '@concordia/fhir';
 import type { Row, SqlExecutor } from '../database.ts';
-import type { StringNormalizer } from '../find-ids.ts';
 import type { SearchPage, StoredMatch, StoreSearch } from '../port.ts';
 import { readNumber, readOptionalString, readString } from '../rows.ts';
 import { includeStatement } from './include-statement.ts';
 import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from './search-cursor.ts';
 import { countStatement, matchConditions, pageStatement } from './search-statement.ts';
 import { sortColumns } from './sort-sql.ts';
+import type { StringNormalizer } from './string-normalizer.ts';
 
 /** `_include:iterate` levels followed at most; cycles stop earlier because nothing new is added. */
 const MAX_INCLUDE_LEVELS = 4;

@@ -2,8 +2,9 @@
  * Where a filter's SQL applies: a row of `resource` under an alias. Chains and `_has` join further
  * `resource` rows, each under a fresh alias, so nested conditions never capture the wrong row.
  */
-import type { StringNormalizer } from '../find-ids.ts';
+
 import { identifier, type Sql, sql } from '../sql.ts';
+import type { StringNormalizer } from './string-normalizer.ts';
 
 export interface SearchScope {
   /** The resource row filters test (`"r0"`). */

@@ -3,13 +3,14 @@
  * semi-joins on `resource r0`, sort keys computed per row, and a keyset condition on them instead
  * of OFFSET, so page 1,000 costs what page 1 does.
  */
-import type { StringNormalizer } from '../find-ids.ts';
+
 import type { StoreSearch } from '../port.ts';
 import { joinSql, type Sql, sql } from '../sql.ts';
 import { filterCondition } from './filter-sql.ts';
 import type { SearchCursor } from './search-cursor.ts';
 import { rootScope } from './search-scope.ts';
 import { keyName, keysetCondition, orderBy, pageColumns, type SortColumn } from './sort-sql.ts';
+import type { StringNormalizer } from './string-normalizer.ts';
 
 export function matchConditions(search: StoreSearch, normalize: StringNormalizer, now: number): Sql {
   const scope = rootScope(normalize, now);
