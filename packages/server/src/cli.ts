@@ -139,6 +139,11 @@ Examples:
           concurrency: options.concurrency,
           observer: importProgress(process.stderr),
         });
+        if (summary.resources > 0) {
+          // A bulk load leaves the planner with the statistics of the database before it.
+          await store.refreshStatistics();
+          logger.info('refreshed the database statistics after the import');
+        }
         process.stdout.write(`${formatImportSummary(summary)}\n`);
         if (summary.failures > 0) process.exitCode = EXIT.failure;
       } finally {

@@ -147,6 +147,13 @@ export interface ResourceStore extends StoreReads {
   /** Run `work` in one database transaction: all of its changes commit together or none do. */
   transact<T>(ctx: RequestContext, work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   history(ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage>;
+  /**
+   * Refreshes the planner's statistics of every store table (ANALYZE). Bulk loads call it when
+   * they finish: until autovacuum catches up, a freshly loaded database plans searches on the
+   * statistics of an empty one (a chained search measured 149 ms before and 1.4 ms after, on 50,000
+   * resources).
+   */
+  refreshStatistics(): Promise<void>;
   /** For `/readyz`: the database answers and every migration is applied. */
   readiness(): Promise<{ ready: boolean; detail: string }>;
   close(): Promise<void>;

@@ -26,6 +26,20 @@ import { applyChange, type ResourceIndexer } from './write-change.ts';
 export type { StringNormalizer } from './search/string-normalizer.ts';
 export type { ResourceIndexer } from './write-change.ts';
 
+/** Every table the store writes: the resources, their history, the search index, compartments. */
+const STORE_TABLES = [
+  'resource',
+  'resource_history',
+  'search_token',
+  'search_string',
+  'search_reference',
+  'search_date',
+  'search_number',
+  'search_quantity',
+  'search_uri',
+  'compartment',
+];
+
 export interface ResourceStoreOptions {
   /**
    * Folding applied to string search values before they are compared with `search_string.normalized`;
@@ -55,6 +69,9 @@ export function createResourceStore(
     },
     history(_ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage> {
       return readHistory(db, query);
+    },
+    async refreshStatistics(): Promise<void> {
+      await db.executeScript(`analyze ${STORE_TABLES.join(', ')}`);
     },
     async readiness() {
       try {

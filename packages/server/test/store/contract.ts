@@ -525,6 +525,17 @@ export function describeResourceStoreContract(
       });
     });
 
+    describe('statistics', () => {
+      it('refreshes the planner statistics of the store tables after a bulk load', async () => {
+        await create(patient('p1', { family: 'Kovalenko' }));
+        await create(patient('p2', { family: 'Melnyk' }));
+        await store.refreshStatistics();
+        const [row] = await db.query(sql`select reltuples from pg_class
+          where relname = 'resource' and relnamespace = current_schema()::regnamespace`);
+        expect(Number(row?.reltuples)).toBe(2);
+      });
+    });
+
     describe('concurrency', () => {
       it('20 concurrent lock + find + create-if-none transactions create exactly one resource', async () => {
         const identifierValue = 'NID-1';
