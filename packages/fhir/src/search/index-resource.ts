@@ -56,10 +56,11 @@ interface CompiledType {
 }
 
 /**
- * Parameters answered from the resource row itself (its id and its `last_updated` column):
- * indexing them again would add a row per write and never be read.
+ * Parameters the store answers from the resource row itself (its id and its `last_updated`
+ * column): indexing them again would add a row per write that no search reads. The store's
+ * search SQL uses this same set.
  */
-const ROW_PARAMETERS: ReadonlySet<string> = new Set(['_id', '_lastUpdated']);
+export const ROW_SEARCH_PARAMETERS: ReadonlySet<string> = new Set(['_id', '_lastUpdated']);
 
 export class ResourceIndexer {
   private readonly compiled = new Map<string, CompiledType>();
@@ -145,7 +146,7 @@ export class ResourceIndexer {
 
   private compile(resourceType: string, definition: SearchParameterDefinition): CompiledParameter[] {
     const { code, type, expression } = definition;
-    if (!expression || !isIndexedType(type) || ROW_PARAMETERS.has(code)) return [];
+    if (!expression || !isIndexedType(type) || ROW_SEARCH_PARAMETERS.has(code)) return [];
     // Each top-level alternative is evaluated on its own, behind its presence guard, and the
     // results concatenated: the `|` operator removes duplicates by FHIRPath equality, which throws
     // on a Quantity with a comparator (fhirpath.js), and the entry builders remove duplicates anyway.

@@ -3,7 +3,13 @@
  * an unsupported parameter (search.html#errors) and the CapabilityStatement lists only what is
  * accepted here, so neither can claim more than the store does.
  */
-import type { IncludeDirective, SearchFilter, SearchParamType, SortKey } from '@concordia/fhir';
+import {
+  type IncludeDirective,
+  ROW_SEARCH_PARAMETERS,
+  type SearchFilter,
+  type SearchParamType,
+  type SortKey,
+} from '@concordia/fhir';
 
 /** Parameter types with an index table the SQL search queries (migrations 0001 and 0002). */
 const INDEXED_TYPES: ReadonlySet<SearchParamType> = new Set([
@@ -15,12 +21,9 @@ const INDEXED_TYPES: ReadonlySet<SearchParamType> = new Set([
   'uri',
 ]);
 
-/** Parameters answered from the `resource` row itself rather than an index table. */
-const ROW_PARAMETERS: ReadonlySet<string> = new Set(['_id', '_lastUpdated']);
-
 /** Whether a parameter of this code and type can be searched at all. */
 export function isSearchableParameter(code: string, type: SearchParamType): boolean {
-  return ROW_PARAMETERS.has(code) || INDEXED_TYPES.has(type);
+  return ROW_SEARCH_PARAMETERS.has(code) || INDEXED_TYPES.has(type);
 }
 
 /** Why the store cannot evaluate `filter`, or `undefined` when it can. */
@@ -44,7 +47,7 @@ export function unsupportedFilterReason(filter: SearchFilter): string | undefine
     case 'quantity':
       return 'quantity parameters are not supported yet';
     case 'missing':
-      return INDEXED_TYPES.has(filter.type) && !ROW_PARAMETERS.has(filter.code)
+      return INDEXED_TYPES.has(filter.type) && !ROW_SEARCH_PARAMETERS.has(filter.code)
         ? undefined
         : `:missing is not supported on ${filter.type} parameter '${filter.code}'`;
     case 'chain':
@@ -57,7 +60,7 @@ const SORTABLE_TYPES: ReadonlySet<SearchParamType> = new Set(['string', 'token',
 
 /** Sort keys with a defined order (search.html#sort): the row's own columns, strings, tokens, dates. */
 export function unsupportedSortReason(key: SortKey): string | undefined {
-  if (ROW_PARAMETERS.has(key.code) || SORTABLE_TYPES.has(key.type)) return undefined;
+  if (ROW_SEARCH_PARAMETERS.has(key.code) || SORTABLE_TYPES.has(key.type)) return undefined;
   return `sorting by ${key.type} parameter '${key.code}' is not supported yet`;
 }
 
