@@ -7,6 +7,7 @@ import { normalizeString } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import type { Database, SqlExecutor, TransactionExecutor } from './database.ts';
 import { readHistory } from './history.ts';
+import { INDEX_TABLES } from './index-tables.ts';
 import { pendingMigrations } from './migrate.ts';
 import type {
   HistoryPage,
@@ -27,18 +28,7 @@ export type { StringNormalizer } from './search/string-normalizer.ts';
 export type { ResourceIndexer } from './write-change.ts';
 
 /** Every table the store writes: the resources, their history, the search index, compartments. */
-const STORE_TABLES = [
-  'resource',
-  'resource_history',
-  'search_token',
-  'search_string',
-  'search_reference',
-  'search_date',
-  'search_number',
-  'search_quantity',
-  'search_uri',
-  'compartment',
-];
+const STORE_TABLES = ['resource', 'resource_history', ...INDEX_TABLES.map((table) => table.name)];
 
 export interface ResourceStoreOptions {
   /**

@@ -11,9 +11,10 @@
  */
 import { type FhirError, fhirError, type IdentifiedResource, type ResourceIndex } from '@concordia/fhir';
 import { sqlState, type TransactionExecutor, UNIQUE_VIOLATION } from './database.ts';
+import { INDEX_TABLES, type IndexCell, tableName } from './index-tables.ts';
 import type { ResourceChange, ResourceDeletion, ResourceWrite, StoredVersion } from './port.ts';
 import { readBoolean, readNumber, readString } from './rows.ts';
-import { prepared, type Sql, sql } from './sql.ts';
+import { identifier, joinSql, prepared, type Sql, sql } from './sql.ts';
 import { readMethod } from './stored-version.ts';
 
 /** Computes what a resource contributes to the search index and compartments (a pure function). */
@@ -158,147 +159,47 @@ const historyFromWritten = sql`history as (
 // never the ones inserted beside them.
 function clearIndex(resourceType: string, id: string): Sql {
   const key = sql`resource_type = ${resourceType} and id = ${id}`;
-  return sql`,
-    cleared_tokens as (delete from search_token where ${key}),
-    cleared_strings as (delete from search_string where ${key}),
-    cleared_references as (delete from search_reference where ${key}),
-    cleared_dates as (delete from search_date where ${key}),
-    cleared_numbers as (delete from search_number where ${key}),
-    cleared_quantities as (delete from search_quantity where ${key}),
-    cleared_uris as (delete from search_uri where ${key}),
-    cleared_compartments as (delete from compartment where ${key})`;
+  const clears = INDEX_TABLES.map(
+    (table) => sql`${identifier(`cleared_${table.name}`)} as (delete from ${tableName(table)} where ${key})`,
+  );
+  return sql`, ${joinSql(clears, ',\n    ')}`;
 }
 
-interface IndexColumns {
-  tokenParams: string[];
-  tokenSystems: (string | null)[];
-  tokenCodes: string[];
-  stringParams: string[];
-  stringValues: string[];
-  stringNormalized: string[];
-  referenceParams: string[];
-  referenceTypes: string[];
-  referenceIds: string[];
-  dateParams: string[];
-  dateLows: string[];
-  dateHighs: string[];
-  numberParams: string[];
-  numberValues: string[];
-  numberLows: string[];
-  numberHighs: string[];
-  quantityParams: string[];
-  quantitySystems: (string | null)[];
-  quantityCodes: (string | null)[];
-  quantityUnits: (string | null)[];
-  quantityValues: string[];
-  quantityLows: string[];
-  quantityHighs: string[];
-  quantityCanonicalCodes: (string | null)[];
-  quantityCanonicalValues: (string | null)[];
-  quantityCanonicalLows: (string | null)[];
-  quantityCanonicalHighs: (string | null)[];
-  uriParams: string[];
-  uriValues: string[];
-  patients: string[];
-}
-
-/** The index as column arrays, duplicates removed (an index row says "matches", once is enough). */
-function indexRows(index: ResourceIndex): IndexColumns {
-  const tokens = distinct(index.tokens, (t) => [t.param, t.system ?? '\u0000', t.code]);
-  const strings = distinct(index.strings, (s) => [s.param, s.value, s.normalized]);
-  const references = distinct(index.references, (r) => [r.param, r.targetType, r.targetId]);
-  const dates = distinct(index.dates ?? [], (d) => [d.param, d.low, d.high]);
-  const numbers = distinct(index.numbers ?? [], (n) => [n.param, n.value, n.low, n.high]);
-  const quantities = distinct(index.quantities ?? [], (q) => [
-    q.param,
-    q.system ?? '\u0000',
-    q.code ?? '\u0000',
-    q.value,
-    q.low,
-    q.high,
-  ]);
-  const uris = distinct(index.uris ?? [], (u) => [u.param, u.value]);
-  return {
-    tokenParams: tokens.map((t) => t.param),
-    tokenSystems: tokens.map((t) => t.system),
-    tokenCodes: tokens.map((t) => t.code),
-    stringParams: strings.map((s) => s.param),
-    stringValues: strings.map((s) => s.value),
-    stringNormalized: strings.map((s) => s.normalized),
-    referenceParams: references.map((r) => r.param),
-    referenceTypes: references.map((r) => r.targetType),
-    referenceIds: references.map((r) => r.targetId),
-    dateParams: dates.map((d) => d.param),
-    dateLows: dates.map((d) => d.low),
-    dateHighs: dates.map((d) => d.high),
-    numberParams: numbers.map((n) => n.param),
-    numberValues: numbers.map((n) => n.value),
-    numberLows: numbers.map((n) => n.low),
-    numberHighs: numbers.map((n) => n.high),
-    quantityParams: quantities.map((q) => q.param),
-    quantitySystems: quantities.map((q) => q.system),
-    quantityCodes: quantities.map((q) => q.code),
-    quantityUnits: quantities.map((q) => q.unit),
-    quantityValues: quantities.map((q) => q.value),
-    quantityLows: quantities.map((q) => q.low),
-    quantityHighs: quantities.map((q) => q.high),
-    quantityCanonicalCodes: quantities.map((q) => q.canonicalCode),
-    quantityCanonicalValues: quantities.map((q) => q.canonicalValue),
-    quantityCanonicalLows: quantities.map((q) => q.canonicalLow),
-    quantityCanonicalHighs: quantities.map((q) => q.canonicalHigh),
-    uriParams: uris.map((u) => u.param),
-    uriValues: uris.map((u) => u.value),
-    patients: [...new Set(index.patientCompartments)],
-  };
+/** Each table's rows as one array per column, duplicates removed (one row per fact is enough). */
+function indexRows(index: ResourceIndex): IndexCell[][][] {
+  return INDEX_TABLES.map((table) => {
+    const rows = distinct(table.rows(index), (row) => row.map((cell) => cell ?? '\u0000'));
+    return table.columns.map((_, position) => rows.map((row) => row[position] ?? null));
+  });
 }
 
 // Every index CTE is present even when its arrays are empty (unnest of nothing inserts nothing),
 // so the statement keeps one shape. `exists (select from written)` makes a create that found its
 // id taken write no index rows either.
-function insertIndex(resourceType: string, id: string, c: IndexColumns): Sql {
-  return sql`,
-    tokens as (insert into search_token (resource_type, id, param, system, code)
-      select ${resourceType}, ${id}, u.param, u.system, u.code
-      from unnest(${c.tokenParams}::text[], ${c.tokenSystems}::text[], ${c.tokenCodes}::text[]) as u(param, system, code)
-      where exists (select from written)),
-    strings as (insert into search_string (resource_type, id, param, value, normalized)
-      select ${resourceType}, ${id}, u.param, u.value, u.normalized
-      from unnest(${c.stringParams}::text[], ${c.stringValues}::text[], ${c.stringNormalized}::text[])
-        as u(param, value, normalized)
-      where exists (select from written)),
-    references_ as (insert into search_reference (resource_type, id, param, target_type, target_id)
-      select ${resourceType}, ${id}, u.param, u.target_type, u.target_id
-      from unnest(${c.referenceParams}::text[], ${c.referenceTypes}::text[], ${c.referenceIds}::text[])
-        as u(param, target_type, target_id)
-      where exists (select from written)),
-    dates as (insert into search_date (resource_type, id, param, low, high)
-      select ${resourceType}, ${id}, u.param, u.low, u.high
-      from unnest(${c.dateParams}::text[], ${c.dateLows}::timestamptz[], ${c.dateHighs}::timestamptz[])
-        as u(param, low, high)
-      where exists (select from written)),
-    numbers as (insert into search_number (resource_type, id, param, value, low, high)
-      select ${resourceType}, ${id}, u.param, u.value, u.low, u.high
-      from unnest(${c.numberParams}::text[], ${c.numberValues}::numeric[], ${c.numberLows}::numeric[],
-        ${c.numberHighs}::numeric[]) as u(param, value, low, high)
-      where exists (select from written)),
-    quantities as (insert into search_quantity (resource_type, id, param, system, code, unit, value, low, high,
-        canonical_code, canonical_value, canonical_low, canonical_high)
-      select ${resourceType}, ${id}, u.param, u.system, u.code, u.unit, u.value, u.low, u.high,
-        u.canonical_code, u.canonical_value, u.canonical_low, u.canonical_high
-      from unnest(${c.quantityParams}::text[], ${c.quantitySystems}::text[], ${c.quantityCodes}::text[],
-        ${c.quantityUnits}::text[], ${c.quantityValues}::numeric[], ${c.quantityLows}::numeric[],
-        ${c.quantityHighs}::numeric[], ${c.quantityCanonicalCodes}::text[], ${c.quantityCanonicalValues}::numeric[],
-        ${c.quantityCanonicalLows}::numeric[], ${c.quantityCanonicalHighs}::numeric[])
-        as u(param, system, code, unit, value, low, high, canonical_code, canonical_value, canonical_low,
-          canonical_high)
-      where exists (select from written)),
-    uris as (insert into search_uri (resource_type, id, param, value)
-      select ${resourceType}, ${id}, u.param, u.value
-      from unnest(${c.uriParams}::text[], ${c.uriValues}::text[]) as u(param, value)
-      where exists (select from written)),
-    compartments as (insert into compartment (patient_id, resource_type, id)
-      select u.patient_id, ${resourceType}, ${id} from unnest(${c.patients}::text[]) as u(patient_id)
+function insertIndex(resourceType: string, id: string, columnsByTable: IndexCell[][][]): Sql {
+  const inserts = INDEX_TABLES.map((table, position) => {
+    const arrays = columnsByTable[position] ?? [];
+    const names = joinSql(
+      table.columns.map((column) => sql`${identifier(column.name)}`),
+      ', ',
+    );
+    const selected = joinSql(
+      table.columns.map((column) => {
+        const value = sql`u.${identifier(column.name)}`;
+        return column.select ? column.select(value) : value;
+      }),
+      ', ',
+    );
+    const unnested = joinSql(
+      table.columns.map((column, index) => sql`${arrays[index] ?? []}${column.arrayCast}`),
+      ', ',
+    );
+    return sql`${identifier(`inserted_${table.name}`)} as (
+      insert into ${tableName(table)} (resource_type, id, ${names})
+      select ${resourceType}, ${id}, ${selected} from unnest(${unnested}) as u(${names})
       where exists (select from written))`;
+  });
+  return sql`, ${joinSql(inserts, ',\n    ')}`;
 }
 
 function distinct<T>(entries: readonly T[], key: (entry: T) => readonly string[]): T[] {

@@ -5,6 +5,7 @@
  * Filters reach here only after `unsupportedFilterReason` accepted them.
  */
 import type { DateValue, ReferenceValue, SearchFilter, SearchParamType, TokenValue } from '@concordia/fhir';
+import { indexTableFor, tableName } from '../index-tables.ts';
 import { joinSql, type Sql, sql } from '../sql.ts';
 import { approximately, dateCondition, numberCondition, uriCondition } from './range-sql.ts';
 import { nestedScope, type SearchScope } from './search-scope.ts';
@@ -153,21 +154,10 @@ function lastUpdatedCondition(row: Sql, value: DateValue, now: number): Sql {
   }
 }
 
-/** The index table of each parameter type that has one. */
-const INDEX_TABLES: Partial<Record<SearchParamType, Sql>> = {
-  token: sql`search_token`,
-  string: sql`search_string`,
-  reference: sql`search_reference`,
-  date: sql`search_date`,
-  number: sql`search_number`,
-  quantity: sql`search_quantity`,
-  uri: sql`search_uri`,
-};
-
 function missingCondition(row: Sql, code: string, type: SearchParamType, missing: boolean): Sql {
-  const table = INDEX_TABLES[type];
+  const table = indexTableFor(type);
   if (table === undefined) throw new Error(`No index table for ${type} parameters`);
-  const present = sql`exists (select 1 from ${table} v
+  const present = sql`exists (select 1 from ${tableName(table)} v
     where v.resource_type = ${row}.resource_type and v.id = ${row}.id and v.param = ${code})`;
   return missing ? sql`not ${present}` : present;
 }
