@@ -5,6 +5,7 @@
 import { type FhirResource, r4SearchParameters, resourceTypes } from '@concordia/fhir';
 import { isSearchableParameter } from '../store/search/search-support.ts';
 import type { CoreConfig } from './interaction-env.ts';
+import type { FhirOperation } from './operations.ts';
 
 /** Type-level interactions every resource type supports (valueset-type-restful-interaction). */
 const TYPE_INTERACTIONS = [
@@ -36,6 +37,11 @@ function searchParams(type: string): Record<string, string>[] {
     }));
 }
 
+/** FHIR forbids empty arrays: the element is left out instead. */
+function nonEmpty<T>(name: string, values: T[]): Record<string, T[]> {
+  return values.length === 0 ? {} : { [name]: values };
+}
+
 export interface SoftwareInfo {
   name: string;
   version: string;
@@ -46,7 +52,11 @@ export function capabilityStatement(
   config: CoreConfig,
   fhirBase: string,
   software: SoftwareInfo,
+  operations: readonly FhirOperation[] = [],
 ): FhirResource {
+  const listed = (operation: FhirOperation) => ({ name: operation.name, definition: operation.definition });
+  const appliesTo = (operation: FhirOperation, type: string) =>
+    [operation.type, operation.instance].some((scope) => scope === '*' || scope?.includes(type));
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -78,6 +88,7 @@ export function capabilityStatement(
             .filter((parameter) => parameter.type === 'reference')
             .map((parameter) => `${type}:${parameter.name}`),
           searchParam: searchParams(type),
+          ...nonEmpty('operation', operations.filter((operation) => appliesTo(operation, type)).map(listed)),
         })),
         // search.html#Summary: the result parameters this server honours.
         searchParam: [
@@ -86,6 +97,7 @@ export function capabilityStatement(
           { name: '_total', type: 'token' },
         ],
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
+        ...nonEmpty('operation', operations.filter((operation) => operation.system === true).map(listed)),
       },
     ],
   };

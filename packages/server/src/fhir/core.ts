@@ -12,6 +12,7 @@ import { deleteResource } from './delete.ts';
 import { history } from './history.ts';
 import type { FhirCore, FhirRequest, FhirResponse, InteractionName } from './interaction.ts';
 import type { CoreConfig, InteractionEnv } from './interaction-env.ts';
+import type { FhirOperation } from './operations.ts';
 import { patch } from './patch.ts';
 import { read } from './read.ts';
 import { createRouter } from './routes.ts';
@@ -24,11 +25,14 @@ export interface CoreDeps {
   store: ResourceStore;
   config: CoreConfig;
   software: SoftwareInfo;
+  /** Extended operations served besides the REST interactions (operations.ts). */
+  operations?: readonly FhirOperation[];
 }
 
 export function createFhirCore(deps: CoreDeps): FhirCore {
   const fhirBase = `${deps.config.baseUrl}/fhir`;
-  const statement = capabilityStatement(deps.config, fhirBase, deps.software);
+  const operations = deps.operations ?? [];
+  const statement = capabilityStatement(deps.config, fhirBase, deps.software, operations);
   const handlers = {
     read,
     vread,
@@ -46,6 +50,7 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
         body: { kind: 'resource', resource: statement },
       }) as const,
     bundle: bundleHandler((request, env) => dispatch(request, env)),
+    operations,
   };
 
   const resolveRoute = createRouter(handlers, isResourceType);

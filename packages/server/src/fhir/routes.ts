@@ -9,6 +9,7 @@
 import { fhirError } from '@concordia/fhir';
 import type { FhirMethod, FhirRequest, InteractionName } from './interaction.ts';
 import type { InteractionHandler, Route, RoutedRequest } from './interaction-env.ts';
+import { type FhirOperation, findOperation, type OperationLevel } from './operations.ts';
 import { assertValidId } from './resource-body.ts';
 
 export interface Handlers {
@@ -23,6 +24,8 @@ export interface Handlers {
   compartmentSearch: InteractionHandler;
   capabilities: InteractionHandler;
   bundle: InteractionHandler;
+  /** Extended operations (`$name`) by name and level; any other `$name` answers 501. */
+  operations: readonly FhirOperation[];
 }
 
 type MethodTable = Partial<Record<FhirMethod, Route>>;
@@ -67,6 +70,21 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
     version: { GET: route('vread', handlers.vread) },
   } satisfies Record<string, MethodTable>;
 
+  // One method table per operation, built once: resolving stays allocation-free.
+  const operationTables = new Map<FhirOperation, MethodTable>();
+  for (const operation of handlers.operations) {
+    const table: MethodTable = {};
+    for (const method of operation.methods) table[method] = route('operation', operation.handler);
+    operationTables.set(operation, table);
+  }
+  const operationTable = (segment: string, level: OperationLevel, resourceType?: string): MethodTable => {
+    const operation = findOperation(handlers.operations, segment.slice(1), level, resourceType);
+    const where = resourceType === undefined ? '' : ` on ${resourceType}`;
+    return operation === undefined
+      ? everyMethod(notImplemented(`Operation ${segment} at ${level} level${where}`))
+      : (operationTables.get(operation) ?? {});
+  };
+
   return (request) => {
     const segments = request.path === '' ? [] : request.path.split('/');
     const [first, second, third, fourth] = segments;
@@ -74,7 +92,7 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
     if (segments.length === 1 && first === 'metadata') return pick(request, tables.metadata);
     if (segments.length === 1 && first === '_history') return pick(request, tables.systemHistory);
     if (segments.length === 1 && first === '_search') return pick(request, tables.systemSearch);
-    if (first.startsWith('$')) return pick(request, everyMethod(notImplemented(first)));
+    if (first.startsWith('$')) return pick(request, operationTable(first, 'system'));
     if (!isResourceType(first))
       throw fhirError('not-found', 'not-supported', `Unknown resource type "${first}"`);
     const resourceType = first;
@@ -84,7 +102,7 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
       return pick(request, tables.typeHistory, resourceType);
     if (segments.length === 2 && second === '_search') return pick(request, tables.typeSearch, resourceType);
     if (second.startsWith('$')) {
-      return pick(request, everyMethod(notImplemented(`${resourceType}/${second}`)));
+      return pick(request, operationTable(second, 'type', resourceType), resourceType);
     }
     assertValidId(second);
     const id = second;
@@ -96,8 +114,9 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
       }
       return pick(request, tables.version, resourceType, id, Number(fourth));
     }
-    if (third.startsWith('$'))
-      return pick(request, everyMethod(notImplemented(`${resourceType}/${id}/${third}`)));
+    if (third.startsWith('$')) {
+      return pick(request, operationTable(third, 'instance', resourceType), resourceType, id);
+    }
     if (segments.length === 3 && isResourceType(third)) {
       // search.html#compartments: only the Patient compartment is indexed (store `compartment`).
       if (resourceType !== 'Patient') {
