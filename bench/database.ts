@@ -6,6 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
+import { prepareDatasetDatabase } from './dataset-database.ts';
 
 export interface BenchDatabase {
   kind: 'postgresql' | 'pglite';
@@ -15,6 +16,8 @@ export interface BenchDatabase {
   dataDir: string;
   /** Server or package version, for the results file. */
   version: string;
+  /** Set when the database is a kept `--dataset-db` (dataset-database.ts): its name. */
+  datasetDatabase?: string;
   /** Drops the scratch database unless the run keeps its data. */
   dispose(): Promise<void>;
 }
@@ -24,8 +27,14 @@ export async function prepareDatabase(options: {
   dataDir: string;
   keepData: boolean;
   repoRoot: string;
+  datasetDatabase?: string;
 }): Promise<BenchDatabase> {
-  const { sourceUrl, dataDir, keepData, repoRoot } = options;
+  const { sourceUrl, dataDir, keepData, repoRoot, datasetDatabase } = options;
+  if (datasetDatabase !== undefined) {
+    if (sourceUrl === undefined) throw new Error('--dataset-db needs DATABASE_URL (PostgreSQL)');
+    const version = await postgresVersion(sourceUrl);
+    return prepareDatasetDatabase({ sourceUrl, name: datasetDatabase, dataDir, version });
+  }
   if (sourceUrl === undefined) {
     await mkdir(dataDir, { recursive: true });
     return { kind: 'pglite', dataDir, version: await pgliteVersion(repoRoot), dispose: async () => {} };
@@ -34,8 +43,7 @@ export async function prepareDatabase(options: {
   const admin = new pg.Client({ connectionString: sourceUrl });
   await admin.connect();
   try {
-    const versionRow = await admin.query<{ server_version: string }>('show server_version');
-    const version = `PostgreSQL ${versionRow.rows[0]?.server_version ?? 'unknown'}`;
+    const version = await postgresVersion(sourceUrl);
     const scratchName = `concordia_bench_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${process.pid}`;
     try {
       // Identifiers cannot be bind parameters; the name is ours and escaped all the same.
@@ -58,6 +66,17 @@ export async function prepareDatabase(options: {
     };
   } finally {
     await admin.end();
+  }
+}
+
+async function postgresVersion(sourceUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: sourceUrl });
+  await client.connect();
+  try {
+    const row = await client.query<{ server_version: string }>('show server_version');
+    return `PostgreSQL ${row.rows[0]?.server_version ?? 'unknown'}`;
+  } finally {
+    await client.end();
   }
 }
 

@@ -6,7 +6,7 @@
  * the writes.
  */
 import { parseArgs } from 'node:util';
-import { searchScenarioNames } from './search-scenarios.ts';
+import { isSearchScenario, searchScenarioNames } from './search-scenarios.ts';
 
 const coreScenarioNames = ['floor', 'read', 'vread'] as const;
 const writeScenarioNames = ['update', 'create'] as const;
@@ -39,6 +39,11 @@ export interface BenchOptions {
   keepData: boolean;
   /** Size of the Synthea-derived dataset loaded before search scenarios (load-data.ts). */
   searchResources: number;
+  /**
+   * A PostgreSQL database, beside the one DATABASE_URL names, that holds the search dataset across
+   * runs: loaded once, reused while it matches (dataset-database.ts), never dropped.
+   */
+  datasetDatabase?: string;
 }
 
 export const usage = `Usage: npm run bench -- [scenario ...] [options]
@@ -65,6 +70,9 @@ Options:
   --log-level <level>  LOG_LEVEL of the servers under test (default warn)
   --keep-data          keep the scratch database / data directory after the run
   --resources <n>      resources in the search dataset (default ${defaultSearchResources})
+  --dataset-db <name>  PostgreSQL only: keep the loaded search dataset in this database and reuse it
+                       on later runs with the same --resources (loading a million takes a while);
+                       only read scenarios may run against it, so it stays as loaded
   -h, --help           show this help
 
 Results: a table on stdout, bench/results/<YYYY-MM-DD>-<scenario>.json per scenario and
@@ -90,6 +98,7 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
       'log-level': { type: 'string', default: 'warn' },
       'keep-data': { type: 'boolean', default: false },
       resources: { type: 'string', default: String(defaultSearchResources) },
+      'dataset-db': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -100,6 +109,8 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
     requested.length === 0
       ? scenarioNames.filter((name) => defaultScenarioNames.includes(name))
       : scenarioNames.filter((name) => requested.includes(name));
+  const datasetDatabase = values['dataset-db'];
+  if (datasetDatabase !== undefined) checkDatasetDatabase(datasetDatabase, scenarios);
   return {
     kind: 'run',
     options: {
@@ -112,8 +123,23 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
       logLevel: logLevelNamed(values['log-level']),
       keepData: values['keep-data'],
       searchResources: wholeNumber('--resources', values.resources, 1),
+      ...(datasetDatabase !== undefined ? { datasetDatabase } : {}),
     },
   };
+}
+
+/** A dataset database must stay as loaded: writes would change what later runs measure. */
+function checkDatasetDatabase(name: string, scenarios: readonly ScenarioName[]): void {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    throw new UsageError(`--dataset-db must be a plain lower-case database name, got "${name}"`);
+  }
+  if (!scenarios.some(isSearchScenario)) {
+    throw new UsageError('--dataset-db keeps a search dataset: name at least one search scenario');
+  }
+  const writes = scenarios.filter((scenario) => writeScenarioNames.some((write) => write === scenario));
+  if (writes.length > 0) {
+    throw new UsageError(`--dataset-db runs only read scenarios; drop ${writes.join(', ')}`);
+  }
 }
 
 function scenariosNamed(name: string): readonly ScenarioName[] {

@@ -51,16 +51,18 @@ async function main(argv: string[]): Promise<number> {
   const options = parsed.options;
 
   const workDir = await mkdtemp(join(tmpdir(), 'concordia-bench-'));
+  // The bench is a program outside the server, so reading its own environment here is fine;
+  // the server itself still reads it only in config.ts.
+  const sourceUrl = process.env.DATABASE_URL?.trim() || undefined;
   const database = await prepareDatabase({
-    // The bench is a program outside the server, so reading its own environment here is fine;
-    // the server itself still reads it only in config.ts.
-    sourceUrl: process.env.DATABASE_URL?.trim() || undefined,
+    sourceUrl,
     dataDir: join(workDir, 'data'),
     keepData: options.keepData,
     repoRoot,
+    ...(options.datasetDatabase !== undefined ? { datasetDatabase: options.datasetDatabase } : {}),
   });
   try {
-    return await benchmark(options, database, workDir);
+    return await benchmark(options, database, workDir, sourceUrl);
   } finally {
     await database.dispose();
     if (options.keepData) console.log(`Kept logs and data in ${workDir}.`);
@@ -68,7 +70,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function benchmark(options: BenchOptions, database: BenchDatabase, workDir: string): Promise<number> {
+async function benchmark(
+  options: BenchOptions,
+  database: BenchDatabase,
+  workDir: string,
+  sourceUrl: string | undefined,
+): Promise<number> {
   const startedAt = new Date();
   const machine = describeMachine();
   console.log(
@@ -86,14 +93,16 @@ async function benchmark(options: BenchOptions, database: BenchDatabase, workDir
 
   // The dataset is imported before any server starts: on PGlite one process owns the files.
   const search = options.scenarios.some(isSearchScenario)
-    ? await loadSearchDataset(repoRoot, options.searchResources, database)
+    ? await loadSearchDataset(repoRoot, options.searchResources, database, sourceUrl)
     : undefined;
   const servers = new ServerSwitch({ repoRoot, database, logLevel: options.logLevel, workDir });
   try {
-    // Search-only runs seed nothing: bench Patients would only blur the dataset's name selectivity.
-    const needsSeed = options.scenarios.some((name) => !isSearchScenario(name));
+    // With a search dataset loaded nothing is seeded: bench Patients would blur the dataset's name
+    // selectivity, and the floor and the reads use the dataset's own sampled Patients instead.
+    const needsSeed = search === undefined && options.scenarios.some((name) => !isSearchScenario(name));
     const seeding = needsSeed ? await seed(servers, options.seedCount) : noSeeding;
-    const inputs: PlanInputs = { seededIds: seeding.ids, searchSamples: search?.dataset.samples };
+    const patientIds = search?.dataset.samples.patients.map((patient) => patient.id) ?? seeding.ids;
+    const inputs: PlanInputs = { patientIds, searchSamples: search?.dataset.samples };
     const probes =
       search === undefined
         ? new Map<ScenarioName, SearchProbe>()

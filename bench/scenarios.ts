@@ -29,8 +29,8 @@ export interface LoadPlan {
 
 /** What a scenario builds its requests from. */
 export interface PlanInputs {
-  /** Patients seeded through the API before measuring. */
-  seededIds: string[];
+  /** Patients the reads and updates draw from: seeded through the API, or sampled from the search dataset. */
+  patientIds: string[];
   /** Sample manifest of the loaded Synthea dataset; undefined when no search scenario runs. */
   searchSamples: SearchSamples | undefined;
 }
@@ -47,7 +47,7 @@ const coreScenarios: Record<Exclude<ScenarioName, SearchScenarioName>, Scenario>
     name: 'floor',
     server: 'floor',
     description: 'GET /fhir/Patient/{id} answered by a bare primary-key SELECT on the same Fastify',
-    plan: ({ seededIds: ids }) => ({
+    plan: ({ patientIds: ids }) => ({
       method: 'GET',
       pathTemplate: '/fhir/Patient/{id}',
       body: { kind: 'none' },
@@ -58,7 +58,7 @@ const coreScenarios: Record<Exclude<ScenarioName, SearchScenarioName>, Scenario>
     name: 'read',
     server: 'concordia',
     description: 'read: GET /fhir/Patient/{id} (http.html#read)',
-    plan: ({ seededIds: ids }) => ({
+    plan: ({ patientIds: ids }) => ({
       method: 'GET',
       pathTemplate: '/fhir/Patient/{id}',
       body: { kind: 'none' },
@@ -69,7 +69,7 @@ const coreScenarios: Record<Exclude<ScenarioName, SearchScenarioName>, Scenario>
     name: 'vread',
     server: 'concordia',
     description: 'vread: GET /fhir/Patient/{id}/_history/1 (http.html#vread)',
-    plan: ({ seededIds: ids }) => ({
+    plan: ({ patientIds: ids }) => ({
       method: 'GET',
       pathTemplate: '/fhir/Patient/{id}/_history/1',
       body: { kind: 'none' },
@@ -80,7 +80,7 @@ const coreScenarios: Record<Exclude<ScenarioName, SearchScenarioName>, Scenario>
     name: 'update',
     server: 'concordia',
     description: 'update: PUT /fhir/Patient/{id} with a changed Patient (http.html#update)',
-    plan: ({ seededIds: ids }) => ({
+    plan: ({ patientIds: ids }) => ({
       method: 'PUT',
       pathTemplate: '/fhir/Patient/{id}',
       body: { kind: 'patient-with-id' },

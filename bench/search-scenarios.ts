@@ -14,6 +14,7 @@ export const searchScenarioNames = [
   'search-allergy',
   'search-condition-below',
   'search-chain',
+  'search-chain-2',
   'search-include',
   'search-revinclude',
 ] as const;
@@ -87,6 +88,16 @@ export const searchScenarios: Record<SearchScenarioName, SearchScenario> = {
         s.observationCodes
           .slice(0, 5)
           .map((c) => fhir('Observation', { 'subject:Patient.name': stem, code: `${c.system}|${c.code}` })),
+      ),
+  },
+  'search-chain-2': {
+    description: 'GET /fhir/Observation?encounter.patient.name=<family>&code=<loinc> (two-level chain)',
+    p99TargetMs: commonP99Ms,
+    queries: (s) =>
+      s.familyStems.flatMap(({ stem }) =>
+        s.observationCodes
+          .slice(0, 5)
+          .map((c) => fhir('Observation', { 'encounter.patient.name': stem, code: `${c.system}|${c.code}` })),
       ),
   },
   'search-include': {
