@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { prepareDatasetDatabase } from './dataset-database.ts';
+import { createDatabase, databaseExists, databaseUrlFor } from './dataset-database.ts';
 
 export interface BenchDatabase {
   kind: 'postgresql' | 'pglite';
@@ -67,6 +67,25 @@ export async function prepareDatabase(options: {
   } finally {
     await admin.end();
   }
+}
+
+/** The named `--dataset-db` beside `sourceUrl`, created when missing; never dropped by the run. */
+async function prepareDatasetDatabase(options: {
+  sourceUrl: string;
+  name: string;
+  dataDir: string;
+  version: string;
+}): Promise<BenchDatabase> {
+  const { sourceUrl, name, dataDir, version } = options;
+  if (!(await databaseExists(sourceUrl, name))) await createDatabase(sourceUrl, name);
+  return {
+    kind: 'postgresql',
+    databaseUrl: databaseUrlFor(sourceUrl, name),
+    dataDir,
+    version,
+    datasetDatabase: name,
+    dispose: async () => console.log(`Kept the dataset database ${name} for later runs (--dataset-db).`),
+  };
 }
 
 async function postgresVersion(sourceUrl: string): Promise<string> {

@@ -8,8 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
-import type { BenchDatabase } from './database.ts';
-import type { DatasetLoad } from './load-data.ts';
+import type { DatasetLoad } from './dataset-load.ts';
 import { samplesPath } from './search-samples-file.ts';
 
 export interface DatasetMarker {
@@ -17,25 +16,6 @@ export interface DatasetMarker {
   samplesDigest: string;
   loadedAt: string;
   load: DatasetLoad;
-}
-
-/** The named database beside `sourceUrl`, created when missing; never dropped by the run. */
-export async function prepareDatasetDatabase(options: {
-  sourceUrl: string;
-  name: string;
-  dataDir: string;
-  version: string;
-}): Promise<BenchDatabase> {
-  const { sourceUrl, name, dataDir, version } = options;
-  if (!(await databaseExists(sourceUrl, name))) await createDatabase(sourceUrl, name);
-  return {
-    kind: 'postgresql',
-    databaseUrl: databaseUrlFor(sourceUrl, name),
-    dataDir,
-    version,
-    datasetDatabase: name,
-    dispose: async () => console.log(`Kept the dataset database ${name} for later runs (--dataset-db).`),
-  };
 }
 
 export async function samplesDigest(datasetDir: string): Promise<string> {
@@ -73,20 +53,20 @@ export async function recreateDatabase(sourceUrl: string, name: string): Promise
   });
 }
 
-function databaseUrlFor(sourceUrl: string, name: string): string {
+export function databaseUrlFor(sourceUrl: string, name: string): string {
   const url = new URL(sourceUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-async function databaseExists(sourceUrl: string, name: string): Promise<boolean> {
+export async function databaseExists(sourceUrl: string, name: string): Promise<boolean> {
   return withClient(sourceUrl, async (admin) => {
     const result = await admin.query('select 1 from pg_database where datname = $1', [name]);
     return result.rowCount === 1;
   });
 }
 
-async function createDatabase(sourceUrl: string, name: string): Promise<void> {
+export async function createDatabase(sourceUrl: string, name: string): Promise<void> {
   await withClient(sourceUrl, (admin) => admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`));
 }
 

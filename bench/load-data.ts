@@ -7,22 +7,18 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchDatabase } from './database.ts';
+import type { DatasetLoad } from './dataset-load.ts';
 import type { SearchSamples } from './search-samples.ts';
 import { readSearchSamples } from './search-samples-file.ts';
 import { multiplySynthea, ndjsonDirectory } from './synthea-dataset.ts';
+
+export type { DatasetLoad } from './dataset-load.ts';
 
 export interface Dataset {
   dir: string;
   samples: SearchSamples;
   /** Set when this run generated the data. */
   generation?: { seconds: number; resourcesPerSecond: number };
-}
-
-export interface DatasetLoad {
-  resources: number;
-  failures: number;
-  seconds: number;
-  resourcesPerSecond: number;
 }
 
 export function syntheaSourceDir(repoRoot: string): string {
