@@ -7,6 +7,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import type { FhirCore } from './fhir/interaction.ts';
 import { fhirDoor } from './http/fhir-door.ts';
+import type { Identity } from './identity/identity.ts';
+import { oauthDoor } from './identity/oauth-door.ts';
 import { AccessLog } from './ops/access-log.ts';
 import type { Metrics } from './ops/metrics.ts';
 import { operationsRoutes } from './ops/operations-routes.ts';
@@ -21,15 +23,25 @@ export interface AppDeps {
   /** A pino logger (pino's Logger satisfies Fastify's logger interface). */
   logger: FastifyBaseLogger;
   metrics: Metrics;
+  /**
+   * The authorization server and token verification (identity/identity.ts). Without it no token
+   * is issued or accepted, and `config.authMode` alone decides what an unauthenticated request gets.
+   */
+  identity?: Identity;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = await buildHttpServer(deps);
+  const { identity } = deps;
+  if (identity !== undefined) {
+    await app.register(oauthDoor, { ...identity });
+  }
   await app.register(fhirDoor, {
     prefix: '/fhir',
     core: deps.core,
     config: deps.config,
     metrics: deps.metrics,
+    ...(identity !== undefined ? { authenticate: identity.authenticate } : {}),
   });
   return app;
 }

@@ -5,15 +5,20 @@
  * applied) go to stdout, so they can be piped.
  */
 
-import { indexResource } from '@concordia/fhir';
+import { FhirError } from '@concordia/fhir';
 import { Command, InvalidArgumentError } from 'commander';
+import { reindexTypes } from './fhir/reindex.ts';
+import { registerIdentityCommands } from './identity/identity-cli.ts';
 import { formatImportSummary, importProgress } from './import/import-progress.ts';
 import { ImportSourceError, planImport } from './import/import-sources.ts';
 import { DEFAULT_IMPORT_CONCURRENCY, runImport } from './import/importer.ts';
-import { createCore, EXIT, loadConfigOrExit, openDatabase, SOFTWARE, serve } from './main.ts';
+import { isFinished, type Job } from './jobs/job.ts';
+import { type JobProgressView, jobProgress } from './jobs/job-progress.ts';
+import type { JobWorker } from './jobs/job-worker.ts';
+import { REINDEX_JOB, reindexParams } from './jobs/reindex-job.ts';
+import { buildComponents, EXIT, loadConfigOrExit, openDatabase, SOFTWARE, serve } from './main.ts';
 import { createLogger } from './ops/logger.ts';
 import { migrate } from './store/migrate.ts';
-import { createResourceStore } from './store/resource-store.ts';
 
 const ENVIRONMENT_HELP = `
 Configuration comes from environment variables (docs/configuration.md), among them:
@@ -36,6 +41,7 @@ Examples:
   $ concordia serve --demo              start with demo data on the embedded database
   $ concordia migrate                   bring the database schema up to date
   $ concordia import ./synthea/fhir     load Synthea Bundles (or NDJSON, .gz) through the FHIR API
+  $ concordia reindex --type Patient    rebuild the search index of Patients (custom SearchParameters)
 ${ENVIRONMENT_HELP}`,
     );
 
@@ -132,9 +138,9 @@ Examples:
       try {
         const applied = await migrate(database);
         if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
-        const store = createResourceStore(database, indexResource);
+        const { store, core } = await buildComponents(database, config, logger);
         const summary = await runImport({
-          core: createCore(store, config),
+          core,
           plan,
           concurrency: options.concurrency,
           observer: importProgress(process.stderr),
@@ -151,7 +157,93 @@ Examples:
       }
     });
 
+  program
+    .command('reindex')
+    .description(
+      'Rewrite the search index of stored resources with the current search parameters (after adding, ' +
+        'changing or deleting a custom SearchParameter), as a durable job, showing its progress.',
+    )
+    .option('-t, --type <type...>', 'only these resource types (default: every type)')
+    .option('-s, --search-parameter <url-or-code>', 'only the types this search parameter applies to')
+    .addHelpText(
+      'after',
+      `
+The job is the one POST /fhir/$reindex starts: a server running on the same PostgreSQL may take it
+over, and an interrupted job is resumed from its last batch by the next worker. Searches on a
+custom SearchParameter are accepted once a reindex covering its types has completed.
+
+Examples:
+  $ concordia reindex
+  $ concordia reindex --type Patient Practitioner
+  $ concordia reindex --search-parameter https://example.org/fhir/SearchParameter/patient-nickname`,
+    )
+    .action(async (options: { type?: string[]; searchParameter?: string }) => {
+      const config = loadConfigOrExit();
+      const logger = createLogger(config, process.stderr);
+      const database = await openDatabase(config, logger);
+      try {
+        const applied = await migrate(database);
+        if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
+        const { searchParameters, worker } = await buildComponents(database, config, logger);
+        const types: string[] = [];
+        for (const type of options.type ?? [undefined]) {
+          types.push(...(await reindexTypes(searchParameters, type, options.searchParameter)));
+        }
+        const job = await worker.queue.enqueue(
+          REINDEX_JOB,
+          reindexParams({
+            types,
+            ...(options.searchParameter !== undefined ? { searchParameter: options.searchParameter } : {}),
+          }),
+        );
+        const finished = await followJob(worker, job.id, jobProgress(process.stderr, 'reindex'));
+        process.stdout.write(
+          `Reindex job ${finished.id} ${finished.status}: ${String(finished.progress.done ?? 0)} resources of ${types.length} types${finished.error !== undefined ? ` (${finished.error})` : ''}\n`,
+        );
+        if (finished.status !== 'completed') process.exitCode = EXIT.failure;
+      } finally {
+        await database.close();
+      }
+    });
+
+  registerIdentityCommands(program, async () => {
+    const config = loadConfigOrExit();
+    const database = await openDatabase(config, createLogger(config, process.stderr));
+    await migrate(database);
+    return { config, database };
+  });
+
   return program;
+}
+
+const FOLLOW_INTERVAL_MS = 250;
+
+/**
+ * Runs queued jobs in this process while showing `id`'s progress, until it has ended. A server on
+ * the same database may run it instead; then this only watches.
+ */
+async function followJob(worker: JobWorker, id: string, view: JobProgressView): Promise<Job> {
+  let running = true;
+  const work = worker.runUntilIdle().finally(() => {
+    running = false;
+  });
+  try {
+    for (;;) {
+      const job = await worker.queue.get(id);
+      if (job === undefined) throw new Error(`job ${id} disappeared`);
+      view.update(job);
+      if (isFinished(job.status)) return job;
+      if (!running) {
+        // Another node holds it: watch at the pace it checkpoints.
+        await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS * 4));
+      } else {
+        await Promise.race([work, new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS))]);
+      }
+    }
+  } finally {
+    view.stop();
+    await work;
+  }
 }
 
 function positiveInteger(value: string): number {
@@ -165,6 +257,8 @@ try {
 } catch (error) {
   if (error instanceof ImportSourceError) {
     process.stderr.write(`concordia import: ${error.message}\n`);
+  } else if (error instanceof FhirError) {
+    process.stderr.write(`concordia: ${error.issues.map((issue) => issue.diagnostics).join('; ')}\n`);
   } else {
     process.stderr.write(
       `concordia: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

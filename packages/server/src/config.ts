@@ -29,12 +29,44 @@ export interface Config {
   defaultPageSize: number;
   maxPageSize: number;
   /**
-   * Serve without authentication (`CONCORDIA_AUTH_MODE=open`). Until the identity issue lands this is
-   * the only mode, and the server logs a warning at start; nothing below the door may assume it.
+   * Most `_include`/`_revinclude` resources in one search page (`CONCORDIA_MAX_INCLUDES`, default
+   * 1000); a page that would include more says so in an OperationOutcome entry.
    */
-  authMode: 'open';
+  maxIncludes: number;
+  /**
+   * `CONCORDIA_AUTH` (legacy name `CONCORDIA_AUTH_MODE`): `required` — every FHIR request needs a
+   * bearer token except the CapabilityStatement; `open` (default for now) — a request without a
+   * token is served as the open development principal and the server warns at start. A token that
+   * is sent is verified and its scopes enforced in both modes.
+   */
+  authMode: 'open' | 'required';
+  /**
+   * Base64 of 32 bytes that seals signing keys and TOTP secrets at rest (`CONCORDIA_IDENTITY_KEY`);
+   * unset: generated into `<dataDir>/identity.key` on first start.
+   */
+  identityKey?: string;
+  /** Lifetime of access tokens in seconds (`CONCORDIA_ACCESS_TOKEN_SECONDS`, default 300). */
+  accessTokenSeconds: number;
+  /** Lifetime of refresh tokens in seconds (`CONCORDIA_REFRESH_TOKEN_SECONDS`, default 30 days). */
+  refreshTokenSeconds: number;
+  /** Failed sign-ins in a row that lock an account (`CONCORDIA_LOGIN_MAX_FAILURES`, default 5). */
+  loginMaxFailures: number;
+  /** How long a locked account stays locked (`CONCORDIA_LOGIN_LOCKOUT_SECONDS`, default 900). */
+  loginLockoutSeconds: number;
   /** Seconds to let in-flight requests finish on SIGTERM before exiting (`CONCORDIA_SHUTDOWN_GRACE_SECONDS`, default 10). */
   shutdownGraceSeconds: number;
+  /** How often an idle job worker looks for queued jobs (`CONCORDIA_JOB_POLL_INTERVAL_MS`, default 1000). */
+  jobPollIntervalMs: number;
+  /**
+   * How long a worker holds a job without renewing its lease (`CONCORDIA_JOB_LEASE_SECONDS`, default
+   * 60): after a crash, another node resumes the job once this has passed.
+   */
+  jobLeaseSeconds: number;
+  /**
+   * How often a node reloads the custom SearchParameters changed by other nodes
+   * (`CONCORDIA_SEARCH_PARAMETER_REFRESH_MS`, default 5000).
+   */
+  searchParameterRefreshMs: number;
 }
 
 export class ConfigError extends Error {
@@ -63,9 +95,12 @@ export function loadConfig(env: Env = process.env): Config {
   );
   if (!/^https?:\/\/[^/]+(\/.*)?$/.test(baseUrl))
     problems.push(`CONCORDIA_BASE_URL is not an http(s) URL: ${baseUrl}`);
-  const authMode = read.string('CONCORDIA_AUTH_MODE', 'open');
-  if (authMode !== 'open')
-    problems.push(`CONCORDIA_AUTH_MODE must be "open" (identity is not available yet), got "${authMode}"`);
+  const authVariable =
+    read.optionalString('CONCORDIA_AUTH') === undefined ? 'CONCORDIA_AUTH_MODE' : 'CONCORDIA_AUTH';
+  const authMode = read.oneOf(authVariable, ['open', 'required'], 'open');
+  const identityKey = read.optionalString('CONCORDIA_IDENTITY_KEY');
+  if (identityKey !== undefined && Buffer.from(identityKey, 'base64').length !== 32)
+    problems.push('CONCORDIA_IDENTITY_KEY must be 32 bytes in base64 (openssl rand -base64 32)');
   const defaultPageSize = read.integer('CONCORDIA_DEFAULT_PAGE_SIZE', 20, 1, 10_000);
   const maxPageSize = read.integer('CONCORDIA_MAX_PAGE_SIZE', 1000, 1, 10_000);
   if (defaultPageSize > maxPageSize)
@@ -83,8 +118,17 @@ export function loadConfig(env: Env = process.env): Config {
     updateCreate: read.boolean('CONCORDIA_UPDATE_CREATE', true),
     defaultPageSize,
     maxPageSize,
-    authMode: 'open',
+    maxIncludes: read.integer('CONCORDIA_MAX_INCLUDES', 1000, 0, 100_000),
+    authMode,
+    ...(identityKey !== undefined ? { identityKey } : {}),
+    accessTokenSeconds: read.integer('CONCORDIA_ACCESS_TOKEN_SECONDS', 300, 30, 86_400),
+    refreshTokenSeconds: read.integer('CONCORDIA_REFRESH_TOKEN_SECONDS', 30 * 86_400, 300, 365 * 86_400),
+    loginMaxFailures: read.integer('CONCORDIA_LOGIN_MAX_FAILURES', 5, 1, 100),
+    loginLockoutSeconds: read.integer('CONCORDIA_LOGIN_LOCKOUT_SECONDS', 900, 1, 86_400),
     shutdownGraceSeconds: read.integer('CONCORDIA_SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
+    jobPollIntervalMs: read.integer('CONCORDIA_JOB_POLL_INTERVAL_MS', 1000, 10, 600_000),
+    jobLeaseSeconds: read.integer('CONCORDIA_JOB_LEASE_SECONDS', 60, 1, 3600),
+    searchParameterRefreshMs: read.integer('CONCORDIA_SEARCH_PARAMETER_REFRESH_MS', 5000, 10, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -7,7 +7,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { indexResource } from '@concordia/fhir';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import serverPackage from '../package.json' with { type: 'json' };
@@ -15,7 +14,18 @@ import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { loadDemoData } from './demo/load-demo-data.ts';
 import { createFhirCore } from './fhir/core.ts';
+import { CustomSearchParameters } from './fhir/custom-search-parameters.ts';
+import { patientEverything } from './fhir/everything.ts';
 import type { FhirCore } from './fhir/interaction.ts';
+import { jobStatusOperation } from './fhir/job-status.ts';
+import { reindexOperation } from './fhir/reindex.ts';
+import { searchParameterWrites } from './fhir/search-parameter-writes.ts';
+import { prepareDemoIdentity } from './identity/demo-identity.ts';
+import { createIdentity } from './identity/identity.ts';
+import { corePatientDirectory } from './identity/patient-picker.ts';
+import { createJobStore, type JobStore } from './jobs/job-store.ts';
+import { createJobWorker, type JobWorker } from './jobs/job-worker.ts';
+import { reindexJobHandler } from './jobs/reindex-job.ts';
 import { createLogger } from './ops/logger.ts';
 import { createMetrics } from './ops/metrics.ts';
 import type { Database } from './store/database.ts';
@@ -24,6 +34,7 @@ import { openPgliteDatabase } from './store/pglite.ts';
 import type { ResourceStore } from './store/port.ts';
 import { createPostgresDatabase } from './store/postgres.ts';
 import { createResourceStore } from './store/resource-store.ts';
+import { searchParameterSource } from './store/search-parameter-rows.ts';
 
 /** What the CapabilityStatement reports as `software`. Update `releaseDate` when cutting a release. */
 export const SOFTWARE = { name: 'Concordia', version: serverPackage.version, releaseDate: '2026-11-24' };
@@ -112,8 +123,54 @@ export async function openDatabase(
   return openPgliteDatabase({ dataDir });
 }
 
-export function createCore(store: ResourceStore, config: Config): FhirCore {
-  return createFhirCore({ store, config, software: SOFTWARE });
+/** What serves FHIR over one migrated database: store, core, search parameters and the job worker. */
+export interface Components {
+  store: ResourceStore;
+  core: FhirCore;
+  searchParameters: CustomSearchParameters;
+  jobs: JobStore;
+  /** Not started: `serve` starts it, `concordia reindex` runs it until idle. */
+  worker: JobWorker;
+}
+
+/**
+ * The server's own search-parameter registry (R4 plus the stored SearchParameters) feeds the
+ * store's indexer, the core's search parser and its CapabilityStatement alike.
+ */
+export async function buildComponents(
+  database: Database,
+  config: Config,
+  logger: Logger,
+): Promise<Components> {
+  const source = searchParameterSource(database);
+  const searchParameters = new CustomSearchParameters({
+    source,
+    logger,
+    refreshIntervalMs: config.searchParameterRefreshMs,
+  });
+  await searchParameters.refresh(true);
+  const store = createResourceStore(database, searchParameters.index);
+  const jobs = createJobStore(database);
+  const worker = createJobWorker({
+    store: jobs,
+    handlers: [reindexJobHandler({ store, searchParameters, source })],
+    pollIntervalMs: config.jobPollIntervalMs,
+    leaseSeconds: config.jobLeaseSeconds,
+    logger,
+  });
+  const core = createFhirCore({
+    store,
+    config,
+    software: SOFTWARE,
+    operations: [
+      patientEverything,
+      reindexOperation({ jobs: worker.queue, searchParameters }),
+      jobStatusOperation(worker.queue),
+    ],
+    searchParameters: searchParameters.registry,
+    writeHooks: [searchParameterWrites(searchParameters, worker.queue, logger)],
+  });
+  return { store, core, searchParameters, jobs, worker };
 }
 
 export interface StartServerOptions extends DatabaseChoice {
@@ -144,24 +201,51 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     const applied = await migrate(database);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
-    const store = createResourceStore(database, indexResource);
+    const { store, core, searchParameters, jobs, worker } = await buildComponents(database, config, logger);
     release = () => store.close();
-    const core = createCore(store, config);
     const metrics = createMetrics();
     metrics.trackDatabasePool(() => database.poolStats());
-    const app = await buildApp({ config, store, core, logger, metrics });
+    metrics.trackJobs(() => jobs.counts());
+    const identity = await createIdentity({ config, db: database, patients: corePatientDirectory(core) });
+    if (identity.keySource.kind === 'generated') {
+      logger.warn(
+        { path: identity.keySource.path },
+        'generated a new identity key for signing keys and TOTP secrets; set CONCORDIA_IDENTITY_KEY in production',
+      );
+    }
+    const app = await buildApp({ config, store, core, logger, metrics, identity });
+    const stopBackground = async (): Promise<void> => {
+      searchParameters.stop();
+      await worker.stop();
+    };
     release = async () => {
       await app.close();
+      await stopBackground();
       await store.close();
     };
     await app.listen({ port: config.port, host: config.host });
+    searchParameters.startPolling();
+    worker.start();
 
     const fhirBaseUrl = `${listeningUrl(app)}/fhir`;
     logger.info({ url: fhirBaseUrl }, `Concordia FHIR server listening at ${fhirBaseUrl}`);
     if (config.authMode === 'open') logger.warn(OPEN_MODE_WARNING);
-    const server: RunningServer = { fhirBaseUrl, app, close: shutdownOnce(app, store, config, logger) };
+    const server: RunningServer = {
+      fhirBaseUrl,
+      app,
+      close: shutdownOnce(app, stopBackground, store, config, logger),
+    };
     release = () => server.close();
-    if (options.demo === true) await loadDemo(core, store, logger);
+    if (options.demo === true) {
+      await loadDemo(core, store, logger);
+      await prepareDemoIdentity({
+        directories: identity,
+        patients: identity.patients,
+        dataDir: config.dataDir,
+        issuer: identity.issuer,
+        logger,
+      });
+    }
     return server;
   } catch (error) {
     // The caller gets no handle when the start fails, so nothing that started may outlive it.
@@ -189,6 +273,7 @@ const IDLE_SWEEP_MS = 50;
 
 function shutdownOnce(
   app: FastifyInstance,
+  stopBackground: () => Promise<void>,
   store: ResourceStore,
   config: Config,
   logger: Logger,
@@ -210,6 +295,9 @@ function shutdownOnce(
       clearTimeout(deadline);
       clearInterval(sweep);
     }
+    // A running job goes back to the queue at its next checkpoint; another node (or the next
+    // start) resumes it from there.
+    await stopBackground();
     await store.close();
     logger.info('shut down');
   };

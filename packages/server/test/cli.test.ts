@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -27,11 +29,29 @@ function concordia(args: string[], env: Record<string, string> = {}): Promise<Ou
 }
 
 describe('concordia CLI', () => {
+  it('reindexes as a job and reports it (concordia reindex)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'concordia-reindex-'));
+    try {
+      const { code, stdout, stderr } = await concordia(['reindex', '--type', 'Patient'], {
+        CONCORDIA_DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+      });
+      expect(code, stderr).toBe(0);
+      expect(stdout).toMatch(/^Reindex job [0-9a-f-]{36} completed: 0 resources of 1 types\n$/);
+      const unknown = await concordia(['reindex', '--type', 'Nothing'], { CONCORDIA_DATA_DIR: dataDir });
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain("Unknown resource type 'Nothing'");
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    // Two launches, each creating or opening an embedded database: slow on a loaded CI machine.
+  }, 240_000);
+
   it('lists its commands with examples', async () => {
     const { code, stdout } = await concordia(['--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/Usage: concordia \[options\] \[command\]/);
-    for (const command of ['serve', 'migrate', 'import']) expect(stdout).toContain(command);
+    for (const command of ['serve', 'migrate', 'import', 'reindex']) expect(stdout).toContain(command);
     expect(stdout).toContain('Examples:');
     expect(stdout).toContain('Exit status: 0 success, 1 failure, 2 invalid configuration.');
   });
@@ -43,6 +63,7 @@ describe('concordia CLI', () => {
       'import',
       ['<paths...>', '--concurrency', '.ndjson.gz', 'hospitalInformation', 'concordia import ./output/fhir'],
     ],
+    ['reindex', ['--type', '--search-parameter', 'concordia reindex --type Patient Practitioner']],
   ])('explains "%s" with examples', async (command, expected) => {
     const { code, stdout } = await concordia([command, '--help']);
     expect(code).toBe(0);

@@ -25,8 +25,16 @@ describe('loadConfig', () => {
       updateCreate: true,
       defaultPageSize: 20,
       maxPageSize: 1000,
+      maxIncludes: 1000,
       authMode: 'open',
+      accessTokenSeconds: 300,
+      refreshTokenSeconds: 30 * 86_400,
+      loginMaxFailures: 5,
+      loginLockoutSeconds: 900,
       shutdownGraceSeconds: 10,
+      jobPollIntervalMs: 1000,
+      jobLeaseSeconds: 60,
+      searchParameterRefreshMs: 5000,
     });
   });
 
@@ -43,8 +51,17 @@ describe('loadConfig', () => {
       CONCORDIA_UPDATE_CREATE: 'off',
       CONCORDIA_DEFAULT_PAGE_SIZE: '50',
       CONCORDIA_MAX_PAGE_SIZE: '500',
-      CONCORDIA_AUTH_MODE: 'open',
+      CONCORDIA_MAX_INCLUDES: '250',
+      CONCORDIA_AUTH: 'required',
+      CONCORDIA_IDENTITY_KEY: Buffer.alloc(32, 7).toString('base64'),
+      CONCORDIA_ACCESS_TOKEN_SECONDS: '600',
+      CONCORDIA_REFRESH_TOKEN_SECONDS: '86400',
+      CONCORDIA_LOGIN_MAX_FAILURES: '3',
+      CONCORDIA_LOGIN_LOCKOUT_SECONDS: '60',
       CONCORDIA_SHUTDOWN_GRACE_SECONDS: '30',
+      CONCORDIA_JOB_POLL_INTERVAL_MS: '250',
+      CONCORDIA_JOB_LEASE_SECONDS: '120',
+      CONCORDIA_SEARCH_PARAMETER_REFRESH_MS: '2000',
     });
     expect(config).toMatchObject({
       port: 9090,
@@ -58,7 +75,17 @@ describe('loadConfig', () => {
       updateCreate: false,
       defaultPageSize: 50,
       maxPageSize: 500,
+      maxIncludes: 250,
+      authMode: 'required',
+      identityKey: Buffer.alloc(32, 7).toString('base64'),
+      accessTokenSeconds: 600,
+      refreshTokenSeconds: 86_400,
+      loginMaxFailures: 3,
+      loginLockoutSeconds: 60,
       shutdownGraceSeconds: 30,
+      jobPollIntervalMs: 250,
+      jobLeaseSeconds: 120,
+      searchParameterRefreshMs: 2000,
     });
   });
 
@@ -76,7 +103,9 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT must be an integer from 0 to 65535, got "70000"'],
     [{ DATABASE_URL: 'mysql://db/concordia' }, 'DATABASE_URL must start with postgres:// or postgresql://'],
     [{ CONCORDIA_BASE_URL: 'ftp://files' }, 'CONCORDIA_BASE_URL is not an http(s) URL: ftp://files'],
-    [{ CONCORDIA_AUTH_MODE: 'smart' }, 'CONCORDIA_AUTH_MODE must be "open"'],
+    [{ CONCORDIA_AUTH_MODE: 'smart' }, 'CONCORDIA_AUTH_MODE must be one of open, required, got "smart"'],
+    [{ CONCORDIA_AUTH: 'oauth' }, 'CONCORDIA_AUTH must be one of open, required, got "oauth"'],
+    [{ CONCORDIA_IDENTITY_KEY: 'c2hvcnQ=' }, 'CONCORDIA_IDENTITY_KEY must be 32 bytes in base64'],
     [{ CONCORDIA_DB_POOL_SIZE: '0' }, 'CONCORDIA_DB_POOL_SIZE must be an integer from 1 to 1000, got "0"'],
     [
       { LOG_LEVEL: 'verbose' },

@@ -62,3 +62,11 @@ export function formatDecimal(value: Decimal): string {
   const text = fraction.length > 0 ? `${digits.slice(0, point)}.${fraction}` : digits.slice(0, point);
   return negative ? `-${text}` : text;
 }
+
+/** Negative, zero or positive as `a` is below, equal to or above `b`, exactly. */
+export function compareDecimals(a: Decimal, b: Decimal): number {
+  const exponent = Math.min(a.exponent, b.exponent);
+  const left = a.coefficient * 10n ** BigInt(a.exponent - exponent);
+  const right = b.coefficient * 10n ** BigInt(b.exponent - exponent);
+  return left < right ? -1 : left > right ? 1 : 0;
+}

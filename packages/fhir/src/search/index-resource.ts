@@ -4,28 +4,35 @@
  *
  * Each expression is compiled once per (resource type, registry version) and evaluated with
  * fhirpath.js against the R4 model, so choice types (`value as Quantity`) and element types are
- * the spec's. Every parameter type is evaluated but composite (not indexed yet) and special
- * (`near`, evaluated by the server itself). An alternative of an expression whose starting
+ * the spec's. Every parameter type is evaluated; of the special ones, only the `nearby` kind
+ * (Location `near`: positions). A composite's components are evaluated on each item its expression
+ * selects (index-composite.ts). An alternative of an expression whose starting
  * elements are absent from the resource is not evaluated at all (see presence-guard.ts), which
  * more than halves the cost for a typical Observation.
  */
 import fhirpath, { type UserInvocationTable } from 'fhirpath';
 import { type FhirResource, isRecord } from '../resource.ts';
 import { type CompartmentDefinition, patientCompartmentDefinition } from './compartments.ts';
+import { type CompositeValueType, compositeComponents } from './composite-components.ts';
 import { evaluableExpression, REFERS_TO_FUNCTION, splitUnion } from './expression.ts';
 import { r4Model } from './fhir-model.ts';
+import { componentEntries, compositeEntries, positionEntries } from './index-composite.ts';
 import { dateEntries } from './index-dates.ts';
 import { numberEntries, quantityEntries } from './index-numbers.ts';
-import type { ResourceIndex } from './index-types.ts';
+import { textEntry } from './index-texts.ts';
+import type { CompositeValueEntry, ResourceIndex } from './index-types.ts';
 import {
+  identifierOfTypeEntries,
   referenceEntries,
+  referenceIdentifierEntries,
   stringEntries,
   type TypedValue,
   tokenEntries,
+  tokenTextEntries,
   typedValues,
   uriEntries,
 } from './index-values.ts';
-import { type PresenceGuard, presenceGuard } from './presence-guard.ts';
+import { itemPresenceGuard, type PresenceGuard, presenceGuard } from './presence-guard.ts';
 import { referenceTarget } from './reference-target.ts';
 import {
   r4SearchParameters,
@@ -37,12 +44,38 @@ const INDEXED_TYPES = ['token', 'string', 'reference', 'date', 'number', 'quanti
 
 type IndexedType = (typeof INDEXED_TYPES)[number];
 
-interface CompiledParameter {
+type CompiledParameter =
+  /** `position`: a special parameter with xpathUsage `nearby` (Location `near`). */
+  | (CompiledExpression & { type: IndexedType | 'position' })
+  | (CompiledExpression & { type: 'composite'; composite: CompiledComposite });
+
+interface CompiledExpression {
   code: string;
-  type: IndexedType;
   /** The top-level alternatives of the expression (`a | b`), each evaluated on its own. */
   alternatives: CompiledAlternative[];
 }
+
+/** A composite's components, each evaluated on one item of the composite's expression. */
+interface CompiledComposite {
+  components: CompiledComponent[];
+}
+
+interface CompiledComponent {
+  type: CompositeValueType;
+  /** Type and expression: components with the same key select the same entries from an item. */
+  key: string;
+  evaluate: Evaluate;
+}
+
+/**
+ * Component entries already computed in one `index` call, by item JSON and component key:
+ * `code-value-quantity` and `combo-code-value-quantity` read the same `code` and `value` of the
+ * same Observation, `combo-` and `component-` the same components.
+ */
+type ComponentMemo = Map<unknown, Map<string, CompositeValueEntry[]>>;
+
+/** `input` is the resource, or an item a previous evaluation selected (a fhirpath.js ResourceNode). */
+type Evaluate = (input: unknown, resource: FhirResource) => unknown[];
 
 interface CompiledAlternative {
   /** Absent: always evaluate (see presenceGuard). */
@@ -77,6 +110,7 @@ export class ResourceIndexer {
 
   index(resource: FhirResource): ResourceIndex {
     const index: ResourceIndex = { tokens: [], strings: [], references: [], patientCompartments: [] };
+    const memo: ComponentMemo = new Map();
     for (const parameter of this.parametersOf(resource.resourceType)) {
       let selected: unknown[] | undefined;
       for (const { isPresent, evaluate } of parameter.alternatives) {
@@ -86,8 +120,12 @@ export class ResourceIndexer {
         if (selected) selected.push(...results);
         else selected = results;
       }
-      if (selected) this.addEntries(index, parameter, typedValues(selected));
+      if (!selected) continue;
+      if (parameter.type === 'composite') this.addComposites(index, parameter, selected, resource, memo);
+      else this.addEntries(index, parameter, typedValues(selected));
     }
+    const texts = textEntry(resource);
+    if (texts !== undefined) index.texts = texts;
     index.patientCompartments = this.patientCompartmentsOf(resource, index);
     return index;
   }
@@ -96,13 +134,15 @@ export class ResourceIndexer {
     const { code } = parameter;
     switch (parameter.type) {
       case 'token':
-        index.tokens.push(...tokenEntries(code, values));
+        index.tokens.push(...tokenEntries(code, values), ...identifierOfTypeEntries(code, values));
+        index.strings.push(...tokenTextEntries(code, values));
         return;
       case 'string':
         index.strings.push(...stringEntries(code, values));
         return;
       case 'reference':
         index.references.push(...referenceEntries(code, values, this.isResourceType));
+        index.tokens.push(...referenceIdentifierEntries(code, values));
         return;
       case 'date':
         index.dates = appended(index.dates, dateEntries(code, values));
@@ -116,6 +156,52 @@ export class ResourceIndexer {
       case 'uri':
         index.uris = appended(index.uris, uriEntries(code, values));
         return;
+      case 'position':
+        index.positions = appended(index.positions, positionEntries(code, values));
+        return;
+    }
+  }
+
+  /**
+   * search.html#composite: every component is evaluated on the same item, so a row never pairs
+   * values of two items. The last components (the values) are evaluated first: they are the
+   * ones most often absent (`code-value-quantity` on an Observation with a string value), and an
+   * absent component means the item has no row.
+   */
+  private addComposites(
+    index: ResourceIndex,
+    parameter: CompiledExpression & { composite: CompiledComposite },
+    items: readonly unknown[],
+    resource: FhirResource,
+    memo: ComponentMemo,
+  ): void {
+    const { components } = parameter.composite;
+    for (const item of items) {
+      // Items are fhirpath.js ResourceNodes (their JSON is `data`), or the resource itself.
+      const data = isRecord(item) && 'data' in item ? item.data : item;
+      let known = memo.get(data);
+      if (!known) {
+        known = new Map();
+        memo.set(data, known);
+      }
+      const entries: CompositeValueEntry[][] = [];
+      for (let position = components.length - 1; position >= 0; position--) {
+        const component = components[position];
+        if (!component) break;
+        let found = known.get(component.key);
+        if (!found) {
+          const results = component.evaluate(item, resource);
+          found =
+            results.length === 0
+              ? []
+              : componentEntries(component.type, typedValues(results), this.isResourceType);
+          known.set(component.key, found);
+        }
+        if (found.length === 0) break;
+        entries[position] = found;
+      }
+      if (entries.length !== components.length || entries.some((found) => found === undefined)) continue;
+      index.composites = appended(index.composites, compositeEntries(parameter.code, entries));
     }
   }
 
@@ -146,26 +232,64 @@ export class ResourceIndexer {
 
   private compile(resourceType: string, definition: SearchParameterDefinition): CompiledParameter[] {
     const { code, type, expression } = definition;
-    if (!expression || !isIndexedType(type) || ROW_SEARCH_PARAMETERS.has(code)) return [];
+    if (!expression || ROW_SEARCH_PARAMETERS.has(code)) return [];
+    const where = `Search parameter ${resourceType}.${code}`;
     // Each top-level alternative is evaluated on its own, behind its presence guard, and the
     // results concatenated: the `|` operator removes duplicates by FHIRPath equality, which throws
     // on a Quantity with a comparator (fhirpath.js), and the entry builders remove duplicates anyway.
     const alternatives = splitUnion(expression).map((alternative): CompiledAlternative => {
-      const rewritten = evaluableExpression(alternative);
-      if (/\bresolve\(\)/.test(rewritten)) {
-        // Evaluating it would need a fetch inside the write transaction (see evaluableExpression).
-        throw new Error(
-          `Search parameter ${resourceType}.${code}: unsupported use of resolve() in '${expression}'`,
-        );
-      }
-      const compiled = fhirpath.compile(rewritten, r4Model, {
-        resolveInternalTypes: false,
-        userInvocationTable: this.functions,
-      });
+      // A composite over the resource itself (`Observation` of code-value-quantity) has the
+      // resource as its one item: no evaluation needed to find it.
+      if (type === 'composite' && alternative === resourceType) return { evaluate: (resource) => [resource] };
+      const compiled = this.compileAlternative(where, alternative);
       const isPresent = presenceGuard(alternative, resourceType);
-      return { ...(isPresent ? { isPresent } : {}), evaluate: (resource) => compiled(resource) };
+      return { ...(isPresent ? { isPresent } : {}), evaluate: (resource) => compiled(resource, resource) };
     });
-    return [{ code, type, alternatives }];
+    if (isIndexedType(type)) return [{ code, type, alternatives }];
+    if (type === 'special' && definition.xpathUsage === 'nearby')
+      return [{ code, type: 'position', alternatives }];
+    if (type !== 'composite') return [];
+    const components = compositeComponents(definition, (url) => this.registry.typeOfDefinition(url));
+    if (!('shape' in components)) return [];
+    const composite = {
+      components: components.shape.map(({ type, expression }) => ({
+        type,
+        key: `${type} ${expression}`,
+        evaluate: this.compileUnion(where, expression),
+      })),
+    };
+    return [{ code, type, alternatives, composite }];
+  }
+
+  /** Each alternative of `expression` evaluated on its own and the results concatenated (see compile). */
+  private compileUnion(where: string, expression: string): Evaluate {
+    const alternatives = splitUnion(expression).map((alternative): Evaluate => {
+      const evaluate = this.compileAlternative(where, alternative);
+      const isPresent = itemPresenceGuard(alternative);
+      if (!isPresent) return evaluate;
+      // Items are fhirpath.js ResourceNodes; their JSON is `data`.
+      return (input, resource) =>
+        isPresent(isRecord(input) && 'data' in input ? input.data : input) ? evaluate(input, resource) : [];
+    });
+    return (input, resource) => alternatives.flatMap((evaluate) => evaluate(input, resource));
+  }
+
+  private compileAlternative(where: string, alternative: string): Evaluate {
+    const rewritten = evaluableExpression(alternative);
+    if (/\bresolve\(\)/.test(rewritten)) {
+      // Evaluating it would need a fetch inside the write transaction (see evaluableExpression).
+      throw new Error(`${where}: unsupported use of resolve() in '${alternative}'`);
+    }
+    const compiled = fhirpath.compile(rewritten, r4Model, {
+      resolveInternalTypes: false,
+      userInvocationTable: this.functions,
+    });
+    // fhirpath.js keeps an input ResourceNode as it is, with its path and type, so relative paths
+    // resolve on the item. `%resource` is the resource even when the input is an item of it
+    // (MolecularSequence's composites read `%resource.referenceSeq.chromosome` from each variant);
+    // it is passed only where used, as environment variables cost every evaluation a few µs.
+    if (!rewritten.includes('%resource')) return (input) => compiled(input);
+    return (input, resource) => compiled(input, { resource });
   }
 }
 

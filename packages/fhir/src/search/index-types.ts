@@ -1,7 +1,7 @@
 /**
  * What a resource contributes to the search index and to compartments, computed on write
  * (inside the write transaction) from the R4 SearchParameter definitions.
- * Every parameter type but composite and special is indexed (composite: not yet).
+ * Every parameter type is indexed; of the special ones, the `nearby` kind (Location `near`).
  */
 
 /** One token value: `system|code` (http://hl7.org/fhir/R4/search.html#token). */
@@ -73,6 +73,84 @@ export interface UriIndexEntry {
   value: string;
 }
 
+/**
+ * The words `_text` and `_content` search (http://hl7.org/fhir/R4/search.html#text, #content),
+ * already case- and accent-folded (normalizeString) because the store's text-search
+ * configuration is the language-neutral `simple` one, without unaccent.
+ */
+export interface TextIndexEntry {
+  /** `text.div` with its markup removed; absent when the resource has no narrative. */
+  narrative?: string;
+  /** Every string and number of the resource, the narrative's text included. */
+  content: string;
+}
+
+/*
+ * Modifiers that search another element than the parameter's own value keep their rows in the
+ * existing tables under a derived parameter name. A parameter code never holds `:`, so `:missing`
+ * and `_sort` on the plain code (which compare `param = code`) never see these rows.
+ */
+
+/** token `:text` rows in search_string: CodeableConcept.text, Coding.display, Identifier.type.text. */
+export function tokenTextParam(code: string): string {
+  return `${code}:text`;
+}
+
+/**
+ * token `:of-type` rows in search_token: system = an `Identifier.type.coding.system`, code =
+ * `identifierOfTypeCode(that coding's code, Identifier.value)`.
+ */
+export function identifierOfTypeParam(code: string): string {
+  return `${code}:of-type`;
+}
+
+/** reference `:identifier` rows in search_token: `Reference.identifier` as system|value. */
+export function referenceIdentifierParam(code: string): string {
+  return `${code}:identifier`;
+}
+
+/**
+ * `typeCode|value`, with `\` and `|` in the type code escaped, so the first unescaped `|` is the
+ * only place the two can be told apart: `a|b` + `c` and `a` + `b|c` stay distinct.
+ */
+export function identifierOfTypeCode(typeCode: string, value: string): string {
+  return `${typeCode.replace(/[\\|]/g, (character) => `\\${character}`)}|${value}`;
+}
+
+/**
+ * The second component of a composite row, by the type of its parameter: the fields its search
+ * compares, as in the entry of that type (numbers as decimal text, instants as ISO text).
+ */
+export type CompositeValueEntry =
+  | { type: 'token'; system: string | null; code: string }
+  | { type: 'number'; value: string; low: string; high: string }
+  | ({ type: 'quantity' } & Omit<QuantityIndexEntry, 'param'>)
+  | { type: 'date'; low: string; high: string }
+  | { type: 'string'; normalized: string }
+  | { type: 'reference'; targetType: string; targetId: string }
+  | { type: 'uri'; value: string };
+
+/**
+ * One combination of component values of a composite parameter, all taken from the same item
+ * (one `Observation.component`, one `useContext`) — http://hl7.org/fhir/R4/search.html#composite.
+ * The first component is a token; see composite-components.ts for the shapes indexed.
+ */
+export interface CompositeIndexEntry {
+  param: string;
+  system: string | null;
+  code: string;
+  value: CompositeValueEntry;
+  /** A third component, a number (MolecularSequence coordinates), as decimal text. */
+  third?: string;
+}
+
+/** A WGS84 position (Location.position) for `near` (search.html#special), in decimal degrees. */
+export interface PositionIndexEntry {
+  param: string;
+  latitude: number;
+  longitude: number;
+}
+
 export interface ResourceIndex {
   tokens: TokenIndexEntry[];
   strings: StringIndexEntry[];
@@ -86,6 +164,9 @@ export interface ResourceIndex {
   numbers?: NumberIndexEntry[];
   quantities?: QuantityIndexEntry[];
   uris?: UriIndexEntry[];
+  texts?: TextIndexEntry;
+  composites?: CompositeIndexEntry[];
+  positions?: PositionIndexEntry[];
   /** Ids of the Patients whose compartment holds the resource (compartmentdefinition-patient). */
   patientCompartments: string[];
 }

@@ -1,12 +1,22 @@
 /**
  * Turns what a search parameter's expression selects into index entries, by FHIR data type
  * (http://hl7.org/fhir/R4/search.html#token, #string, #reference, #uri; dates and numbers have
- * their own modules). The type comes from the
+ * their own modules), plus the rows the token `:text`/`:of-type` and reference `:identifier`
+ * modifiers search (search.html#modifiers; see index-types.ts). The type comes from the
  * fhirpath.js model (`ResourceNode.fhirNodeDataType`), not from the JSON's shape: an Identifier
  * and a ContactPoint both have `system` and `value` but index differently.
  */
 import { isRecord } from '../resource.ts';
-import type { ReferenceIndexEntry, StringIndexEntry, TokenIndexEntry, UriIndexEntry } from './index-types.ts';
+import {
+  identifierOfTypeCode,
+  identifierOfTypeParam,
+  type ReferenceIndexEntry,
+  referenceIdentifierParam,
+  type StringIndexEntry,
+  type TokenIndexEntry,
+  tokenTextParam,
+  type UriIndexEntry,
+} from './index-types.ts';
 import { normalizeString } from './normalize-string.ts';
 import { referenceTarget } from './reference-target.ts';
 
@@ -60,6 +70,67 @@ function tokensOf(type: string | null, data: unknown): TokenValue[] {
 
 function codingToken(coding: Record<string, unknown>): TokenValue[] {
   return typeof coding.code === 'string' ? [{ system: text(coding.system), code: coding.code }] : [];
+}
+
+/**
+ * Rows for token `:text` (search.html#modifiers: "CodeableConcept.text, Coding.display, or
+ * Identifier.type.text"): a CodeableConcept contributes its text and its codings' displays.
+ */
+export function tokenTextEntries(param: string, values: readonly TypedValue[]): StringIndexEntry[] {
+  const texts = values.flatMap(({ type, data }) => tokenTextsOf(type, data));
+  return stringEntries(
+    tokenTextParam(param),
+    texts.map((text) => ({ type: 'string', data: text })),
+  );
+}
+
+function tokenTextsOf(type: string | null, data: unknown): string[] {
+  if (!isRecord(data)) return [];
+  switch (type) {
+    case 'Coding':
+      return texts(data.display);
+    case 'CodeableConcept': {
+      const codings = Array.isArray(data.coding) ? data.coding.filter(isRecord) : [];
+      return [...texts(data.text), ...codings.flatMap((coding) => texts(coding.display))];
+    }
+    case 'Identifier':
+      return isRecord(data.type) ? texts(data.type.text) : [];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Rows for token `:of-type` (search.html#modifiers): one per coding of `Identifier.type`, keyed by
+ * its system and by its code joined to the identifier's value (see identifierOfTypeCode).
+ */
+export function identifierOfTypeEntries(param: string, values: readonly TypedValue[]): TokenIndexEntry[] {
+  const entries: TokenIndexEntry[] = [];
+  for (const { type, data } of values) {
+    if (type !== 'Identifier' || !isRecord(data) || typeof data.value !== 'string') continue;
+    const codings = isRecord(data.type) && Array.isArray(data.type.coding) ? data.type.coding : [];
+    for (const coding of codings) {
+      if (!isRecord(coding) || typeof coding.code !== 'string') continue;
+      entries.push({
+        param: identifierOfTypeParam(param),
+        system: text(coding.system),
+        code: identifierOfTypeCode(coding.code, data.value),
+      });
+    }
+  }
+  return unique(entries, (entry) => `${entry.system ?? ''}|${entry.code}`);
+}
+
+/** Rows for reference `:identifier` (search.html#reference): `Reference.identifier` as a token. */
+export function referenceIdentifierEntries(param: string, values: readonly TypedValue[]): TokenIndexEntry[] {
+  const entries: TokenIndexEntry[] = [];
+  for (const { type, data } of values) {
+    if (type !== 'Reference' || !isRecord(data) || !isRecord(data.identifier)) continue;
+    const { system, value } = data.identifier;
+    if (typeof value !== 'string' || value.length === 0) continue;
+    entries.push({ param: referenceIdentifierParam(param), system: text(system), code: value });
+  }
+  return unique(entries, (entry) => `${entry.system ?? ''}|${entry.code}`);
 }
 
 const HUMAN_NAME_PARTS = ['family', 'given', 'prefix', 'suffix', 'text'] as const;

@@ -44,3 +44,27 @@ export function presenceGuard(alternative: string, resourceType: string): Presen
 function upperFirst(text: string): string {
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
+
+// `code`, `value`, `value.as(Quantity)`, `value.ofType(Quantity)`: one element of an item.
+const ITEM_ELEMENT = /^([a-z][A-Za-z0-9]*)(?:\.(?:as|ofType)\(([A-Za-z]+)\))?$/;
+
+/**
+ * The guard of one alternative of an expression relative to an item (a composite's component,
+ * evaluated on each `Observation.component`), on the item's JSON; undefined when the expression
+ * is not a plain element (`%resource.referenceSeq.chromosome`). A choice element is present as
+ * any of its typed properties (`valueQuantity`), a typed one as that property.
+ */
+export function itemPresenceGuard(alternative: string): ((item: unknown) => boolean) | undefined {
+  const match = ITEM_ELEMENT.exec(alternative.trim());
+  const element = match?.[1];
+  if (element === undefined) return undefined;
+  const type = match?.[2];
+  if (type !== undefined) {
+    const property = `${element}${upperFirst(type)}`;
+    return (item) => isRecord(item) && (item[property] !== undefined || item[element] !== undefined);
+  }
+  return (item) =>
+    isRecord(item) &&
+    (item[element] !== undefined ||
+      Object.keys(item).some((key) => key.startsWith(element) && /^[A-Z]/.test(key.slice(element.length))));
+}

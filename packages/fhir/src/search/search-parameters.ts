@@ -24,6 +24,21 @@ const SEARCH_PARAM_TYPES = [
 
 export type SearchParamType = (typeof SEARCH_PARAM_TYPES)[number];
 
+/** http://hl7.org/fhir/R4/valueset-search-xpath-usage.html; `nearby` marks a geographic search. */
+const XPATH_USAGES = ['normal', 'phonetic', 'nearby', 'distance', 'other'] as const;
+
+export type XPathUsage = (typeof XPATH_USAGES)[number];
+
+/**
+ * One part of a composite parameter (SearchParameter.component): the parameter whose type it has,
+ * by canonical URL, and where its value is, relative to each item the composite's expression
+ * selects (http://hl7.org/fhir/R4/search.html#composite).
+ */
+export interface CompositeComponent {
+  definition: string;
+  expression: string;
+}
+
 /** A search parameter as it applies to one resource type. */
 export interface SearchParameterDefinition {
   code: string;
@@ -34,16 +49,32 @@ export interface SearchParameterDefinition {
   targets: string[];
   /** Canonical URL of the SearchParameter it comes from. */
   url?: string;
+  /** The parts of a composite parameter, in order. */
+  components?: CompositeComponent[];
+  /** How the expression is used (SearchParameter.xpathUsage), when not `normal`; `nearby` for Location `near`. */
+  xpathUsage?: Exclude<XPathUsage, 'normal'>;
+  /**
+   * A custom parameter whose existing index rows are not complete yet: new writes index it, but a
+   * search on it would miss older resources until a reindex has covered this type.
+   */
+  indexing?: true;
+}
+
+export interface AddOptions {
+  /** Bases (as in `SearchParameter.base`) whose parameter is registered as still `indexing`. */
+  indexingBases?: readonly string[];
 }
 
 /** The parts of a SearchParameter resource the registry uses, once checked. */
-interface ParsedSearchParameter {
+export interface ParsedSearchParameter {
   url?: string;
   code: string;
   type: SearchParamType;
   base: string[];
   expression?: string;
   target: string[];
+  components?: CompositeComponent[];
+  xpathUsage?: Exclude<XPathUsage, 'normal'>;
 }
 
 /** Abstract bases whose parameters apply to every type deriving from them. */
@@ -72,11 +103,18 @@ export class SearchParameterRegistry {
     return this.resourceTypes.has(type);
   }
 
+  /** The resource types a parameter of `base` applies to: the type itself, or those deriving from an abstract base. */
+  resourceTypesOf(base: string): string[] {
+    if (this.resourceTypes.has(base)) return [base];
+    if (!ABSTRACT_BASES.some((abstract) => abstract === base)) return [];
+    return [...this.resourceTypes].filter((type) => this.types.isA(type, base));
+  }
+
   /**
    * Adds a SearchParameter resource, replacing any parameter with the same base and code.
    * @throws FhirError (invalid) when the resource is not a usable SearchParameter.
    */
-  add(searchParameter: unknown): void {
+  add(searchParameter: unknown, options: AddOptions = {}): void {
     const parsed = parseSearchParameter(searchParameter);
     for (const base of parsed.base) {
       if (!this.resourceTypes.has(base) && !ABSTRACT_BASES.some((abstract) => abstract === base)) {
@@ -93,9 +131,39 @@ export class SearchParameterRegistry {
         targets: parsed.target,
         ...(expression ? { expression } : {}),
         ...(parsed.url ? { url: parsed.url } : {}),
+        ...(parsed.components ? { components: parsed.components } : {}),
+        ...(parsed.xpathUsage ? { xpathUsage: parsed.xpathUsage } : {}),
+        ...(options.indexingBases?.includes(base) ? { indexing: true as const } : {}),
       });
     }
     this.changes++;
+  }
+
+  /** Removes every parameter that came from the SearchParameter `url`; false when there was none. */
+  remove(url: string): boolean {
+    let removed = false;
+    for (const codes of this.byBase.values()) {
+      for (const [code, parameter] of codes) {
+        if (parameter.url !== url) continue;
+        codes.delete(code);
+        removed = true;
+      }
+    }
+    if (removed) this.changes++;
+    return removed;
+  }
+
+  /**
+   * The type of the parameter with canonical URL `url`, if registered: what a composite's
+   * component (SearchParameter.component.definition) is searched as.
+   */
+  typeOfDefinition(url: string): SearchParamType | undefined {
+    for (const codes of this.byBase.values()) {
+      for (const parameter of codes.values()) {
+        if (parameter.url === url) return parameter.type;
+      }
+    }
+    return undefined;
   }
 
   /** The parameter `code` of `resourceType`, including `_id`, `_tag`, …; undefined if unknown. */
@@ -135,18 +203,23 @@ export class SearchParameterRegistry {
   }
 }
 
-function parseSearchParameter(value: unknown): ParsedSearchParameter {
+/** @throws FhirError (invalid) naming what makes `value` unusable as a SearchParameter. */
+export function parseSearchParameter(value: unknown): ParsedSearchParameter {
   const invalid = (why: string) =>
     fhirError('invalid', 'invalid', `Not a usable SearchParameter: ${why}`, ['SearchParameter']);
   if (!isRecord(value) || value.resourceType !== 'SearchParameter') {
     throw invalid('resourceType must be SearchParameter');
   }
-  const { code, type, base, expression, target, url } = value;
+  const { code, type, base, expression, target, url, component, xpathUsage } = value;
   if (typeof code !== 'string' || code.length === 0) throw invalid('code is required');
   if (!isSearchParamType(type)) throw invalid(`type of '${code}' is missing or unknown`);
   if (!isStringArray(base) || base.length === 0) throw invalid(`base of '${code}' is required`);
   if (expression !== undefined && typeof expression !== 'string') {
     throw invalid(`expression of '${code}' must be a string`);
+  }
+  const components = component === undefined ? undefined : parseComponents(component);
+  if (component !== undefined && components === undefined) {
+    throw invalid(`each component of '${code}' needs a definition and an expression`);
   }
   return {
     code,
@@ -155,7 +228,27 @@ function parseSearchParameter(value: unknown): ParsedSearchParameter {
     target: isStringArray(target) ? target : [],
     ...(expression ? { expression } : {}),
     ...(typeof url === 'string' ? { url } : {}),
+    ...(components ? { components } : {}),
+    ...(isXPathUsage(xpathUsage) && xpathUsage !== 'normal' ? { xpathUsage } : {}),
   };
+}
+
+function parseComponents(value: unknown): CompositeComponent[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const components: CompositeComponent[] = [];
+  for (const item of value) {
+    if (!isRecord(item)) return undefined;
+    const { definition, expression } = item;
+    if (typeof definition !== 'string' || typeof expression !== 'string' || expression.length === 0) {
+      return undefined;
+    }
+    components.push({ definition, expression });
+  }
+  return components;
+}
+
+function isXPathUsage(value: unknown): value is XPathUsage {
+  return XPATH_USAGES.some((usage) => usage === value);
 }
 
 function isSearchParamType(value: unknown): value is SearchParamType {

@@ -18,6 +18,7 @@ export interface CanonicalUnit {
 
 interface UcumUtilities {
   convertToBaseUnits(unit: string, value: number): unknown;
+  getSpecifiedUnit(unit: string, valConv: 'validate'): unknown;
 }
 
 interface UcumPackage {
@@ -79,7 +80,25 @@ function toBaseUnits(utilities: UcumUtilities, unit: string, value: number): Bas
   if (!isRecord(result) || result.status !== 'succeeded') return undefined;
   const { magnitude, unitToExp, fromUnitIsSpecial } = result;
   if (typeof magnitude !== 'number' || !Number.isFinite(magnitude) || !isRecord(unitToExp)) return undefined;
-  return { code: canonicalCode(unitToExp), magnitude, special: fromUnitIsSpecial === true };
+  const exponents = { ...unitToExp, mol: moleExponent(utilities, unit) };
+  return { code: canonicalCode(exponents), magnitude, special: fromUnitIsSpecial === true };
+}
+
+/**
+ * UCUM defines the mole as 6.0221367e23 of a count, so base units alone make `mmol/L` and
+ * `10*3/uL` the same dimension (`m-3`); ucum-lhc keeps the mole's exponent apart, and so does the
+ * canonical code (`m-3.mol`), or a glucose search would find white cell counts.
+ */
+function moleExponent(utilities: UcumUtilities, unit: string): number {
+  let specified: unknown;
+  try {
+    specified = utilities.getSpecifiedUnit(unit, 'validate');
+  } catch {
+    return 0;
+  }
+  if (!isRecord(specified) || !isRecord(specified.unit)) return 0;
+  const exponent = specified.unit.moleExp_;
+  return typeof exponent === 'number' && Number.isFinite(exponent) ? exponent : 0;
 }
 
 /** `{ g: 1, m: -3 }` → `g.m-3`; a dimensionless unit → `1`. Sorted, so one dimension has one code. */

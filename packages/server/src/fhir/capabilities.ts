@@ -2,8 +2,14 @@
  * capabilities — http://hl7.org/fhir/R4/http.html#capabilities. The statement is derived from the
  * routes this core actually serves, so it cannot claim an interaction that is not implemented.
  */
-import { type FhirResource, r4SearchParameters, resourceTypes } from '@concordia/fhir';
-import { isSearchableParameter } from '../store/search/search-support.ts';
+import {
+  type FhirResource,
+  hasIndexedShape,
+  r4SearchParameters,
+  resourceTypes,
+  type SearchParameterRegistry,
+} from '@concordia/fhir';
+import { isSearchableParameter, TEXT_SEARCH_PARAMETERS } from '../store/search/search-support.ts';
 import type { CoreConfig } from './interaction-env.ts';
 import type { FhirOperation } from './operations.ts';
 
@@ -21,14 +27,21 @@ const TYPE_INTERACTIONS = [
 ];
 const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system', 'search-system'];
 
-/** The parameters of `type` the store can search (store/search/search-support.ts), from the registry. */
-function searchParams(type: string): Record<string, string>[] {
-  return r4SearchParameters()
+/**
+ * The parameters of `type` the store can search (store/search/search-support.ts), from the
+ * registry; a custom parameter still being indexed is not searchable yet and not listed.
+ */
+function searchParams(registry: SearchParameterRegistry, type: string): Record<string, string>[] {
+  return registry
     .forType(type)
     .filter(
       (parameter) =>
-        (parameter.expression !== undefined || parameter.code === '_id') &&
-        isSearchableParameter(parameter.code, parameter.type),
+        parameter.indexing !== true &&
+        (parameter.expression !== undefined ||
+          parameter.code === '_id' ||
+          TEXT_SEARCH_PARAMETERS.has(parameter.code)) &&
+        isSearchableParameter(parameter.code, parameter.type) &&
+        hasIndexedShape(parameter, (url) => registry.typeOfDefinition(url)),
     )
     .map((parameter) => ({
       name: parameter.code,
@@ -53,6 +66,7 @@ export function capabilityStatement(
   fhirBase: string,
   software: SoftwareInfo,
   operations: readonly FhirOperation[] = [],
+  registry: SearchParameterRegistry = r4SearchParameters(),
 ): FhirResource {
   const listed = (operation: FhirOperation) => ({ name: operation.name, definition: operation.definition });
   const appliesTo = (operation: FhirOperation, type: string) =>
@@ -84,10 +98,10 @@ export function capabilityStatement(
           conditionalRead: 'full-support',
           conditionalUpdate: true,
           conditionalDelete: 'single',
-          searchInclude: searchParams(type)
+          searchInclude: searchParams(registry, type)
             .filter((parameter) => parameter.type === 'reference')
             .map((parameter) => `${type}:${parameter.name}`),
-          searchParam: searchParams(type),
+          searchParam: searchParams(registry, type),
           ...nonEmpty('operation', operations.filter((operation) => appliesTo(operation, type)).map(listed)),
         })),
         // search.html#Summary: the result parameters this server honours.

@@ -20,9 +20,8 @@ import {
   parseSearch,
   type SearchQuery,
 } from '@concordia/fhir';
-import type { RequestContext } from '../access/request-context.ts';
 import type { StoreTransaction } from '../store/port.ts';
-import type { CoreConfig } from './interaction-env.ts';
+import type { CoreConfig, InteractionEnv } from './interaction-env.ts';
 import { planSearch } from './search-plan.ts';
 
 export type ConditionalMatch =
@@ -31,11 +30,17 @@ export type ConditionalMatch =
   | { kind: 'many'; count: number };
 
 /** Only the filters matter; the page size is whatever tells one match from several. */
-const CRITERIA_LIMITS: CoreConfig = { baseUrl: '', updateCreate: false, defaultPageSize: 2, maxPageSize: 2 };
+const CRITERIA_LIMITS: CoreConfig = {
+  baseUrl: '',
+  updateCreate: false,
+  defaultPageSize: 2,
+  maxPageSize: 2,
+  maxIncludes: 0,
+};
 
 export async function findConditionalMatch(
   tx: StoreTransaction,
-  ctx: RequestContext,
+  env: Pick<InteractionEnv, 'ctx' | 'searchParameters'>,
   resourceType: string,
   query: [string, string][] | string,
 ): Promise<ConditionalMatch> {
@@ -47,7 +52,7 @@ export async function findConditionalMatch(
   if (paging !== undefined) {
     throw fhirError('invalid', 'not-supported', `'${paging[0]}' has no meaning in conditional criteria`);
   }
-  const parsed = parseSearch({ resourceType, pairs });
+  const parsed = parseSearch({ resourceType, pairs }, env.searchParameters);
   refuseResultParameters(parsed.query);
   if (parsed.query.filters.length === 0 && parsed.issues.length === 0) {
     throw fhirError('invalid', 'invalid', 'Conditional interactions need at least one search criterion');
@@ -56,7 +61,7 @@ export async function findConditionalMatch(
   const [issue] = [...parsed.issues, ...plan.issues];
   if (issue !== undefined) throw new FhirError('invalid', issue);
   await tx.lock(`conditional:${resourceType}?${canonicalCriteria(parsed.query)}`);
-  const page = await tx.search(ctx, { ...plan.store, count: 2 });
+  const page = await tx.search(env.ctx, { ...plan.store, count: 2 });
   const [first, second] = page.matches;
   if (first === undefined) return { kind: 'none' };
   if (second === undefined) return { kind: 'one', id: first.id };

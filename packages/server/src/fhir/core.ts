@@ -3,7 +3,14 @@
  * http://hl7.org/fhir/R4/http.html lays out the URL space, and turns every `FhirError` into an
  * OperationOutcome response in this one place.
  */
-import { FhirError, isResourceType } from '@concordia/fhir';
+import {
+  FhirError,
+  type FhirResource,
+  isResourceType,
+  r4SearchParameters,
+  type SearchParameterRegistry,
+} from '@concordia/fhir';
+import { interactionAuthorizer } from '../access/authorize-interaction.ts';
 import type { RequestContext } from '../access/request-context.ts';
 import type { ResourceStore } from '../store/port.ts';
 import { capabilityStatement, type SoftwareInfo } from './capabilities.ts';
@@ -20,6 +27,7 @@ import { searchCompartment, searchType } from './search.ts';
 import { bundleHandler } from './transaction.ts';
 import { update } from './update.ts';
 import { vread } from './vread.ts';
+import { hookedWrite, type WriteHook } from './write-hooks.ts';
 
 export interface CoreDeps {
   store: ResourceStore;
@@ -27,12 +35,31 @@ export interface CoreDeps {
   software: SoftwareInfo;
   /** Extended operations served besides the REST interactions (operations.ts). */
   operations?: readonly FhirOperation[];
+  /**
+   * The search parameters searches are parsed with and the CapabilityStatement lists; the store's
+   * indexer must use the same registry. Default: the shared R4 registry.
+   */
+  searchParameters?: SearchParameterRegistry;
+  /** Observers of writes of some resource types (write-hooks.ts), e.g. SearchParameter. */
+  writeHooks?: readonly WriteHook[];
 }
 
 export function createFhirCore(deps: CoreDeps): FhirCore {
   const fhirBase = `${deps.config.baseUrl}/fhir`;
   const operations = deps.operations ?? [];
-  const statement = capabilityStatement(deps.config, fhirBase, deps.software, operations);
+  const searchParameters = deps.searchParameters ?? r4SearchParameters();
+  const writeHooks = deps.writeHooks ?? [];
+  // Rebuilt when the registry changes (a custom SearchParameter registered or searchable).
+  let statement: { version: number; resource: FhirResource } | undefined;
+  const currentStatement = (): FhirResource => {
+    if (statement?.version !== searchParameters.version) {
+      statement = {
+        version: searchParameters.version,
+        resource: capabilityStatement(deps.config, fhirBase, deps.software, operations, searchParameters),
+      };
+    }
+    return statement.resource;
+  };
   const handlers = {
     read,
     vread,
@@ -47,16 +74,26 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
       ({
         status: 200,
         interaction: 'capabilities',
-        body: { kind: 'resource', resource: statement },
+        body: { kind: 'resource', resource: currentStatement() },
       }) as const,
     bundle: bundleHandler((request, env) => dispatch(request, env)),
     operations,
   };
 
   const resolveRoute = createRouter(handlers, isResourceType);
+  const authorize = interactionAuthorizer({
+    operations,
+    fhirBase,
+    resolve: (request) => {
+      const { route, routed } = resolveRoute(request);
+      return { interaction: route.interaction, routed };
+    },
+  });
 
   async function dispatch(request: FhirRequest, env: InteractionEnv): Promise<FhirResponse> {
     const { route, routed } = resolveRoute(request);
+    // The token's scopes bound every interaction, transaction entries included (access/).
+    authorize(env.ctx, route.interaction, routed);
     return route.handler(routed, env);
   }
 
@@ -76,7 +113,8 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
         fhirBase,
         store: deps.store,
         reads: deps.store,
-        write: (work) => deps.store.transact(ctx, work),
+        searchParameters,
+        write: hookedWrite(deps.store, ctx, writeHooks),
       };
       try {
         return await dispatch(request, env);

@@ -21,7 +21,7 @@ export async function create(request: RoutedRequest, env: InteractionEnv): Promi
     if (ifNoneExist !== undefined) {
       const match = await findConditionalMatch(
         tx,
-        env.ctx,
+        env,
         resourceType,
         stripTypePrefix(ifNoneExist, resourceType),
       );

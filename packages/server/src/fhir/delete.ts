@@ -56,7 +56,7 @@ async function conditionalTarget(
   env: InteractionEnv,
 ): Promise<string | undefined> {
   const resourceType = request.resourceType ?? '';
-  const match = await findConditionalMatch(tx, env.ctx, resourceType, criteriaQuery(request.query));
+  const match = await findConditionalMatch(tx, env, resourceType, criteriaQuery(request.query));
   if (match.kind === 'many') multipleMatches(resourceType);
   return match.kind === 'one' ? match.id : undefined;
 }

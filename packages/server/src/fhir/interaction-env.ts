@@ -2,6 +2,7 @@
  * What an interaction handler gets besides its request. `write` runs a unit of work atomically:
  * on its own it opens a store transaction; inside a transaction Bundle it joins the Bundle's one.
  */
+import type { SearchParameterRegistry } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import type { ResourceStore, StoreReads, StoreTransaction } from '../store/port.ts';
 import type { FhirRequest, FhirResponse, InteractionName } from './interaction.ts';
@@ -12,6 +13,8 @@ export interface CoreConfig {
   updateCreate: boolean;
   defaultPageSize: number;
   maxPageSize: number;
+  /** Most `_include`/`_revinclude` resources in one search page. */
+  maxIncludes: number;
 }
 
 export interface InteractionEnv {
@@ -21,6 +24,8 @@ export interface InteractionEnv {
   fhirBase: string;
   store: ResourceStore;
   reads: StoreReads;
+  /** The server's search parameters: R4 plus its custom SearchParameters (custom-search-parameters.ts). */
+  searchParameters: SearchParameterRegistry;
   write<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
 }
 

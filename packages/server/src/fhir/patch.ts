@@ -99,7 +99,7 @@ async function conditionalTarget(
   tx: StoreTransaction,
 ): Promise<string> {
   const resourceType = request.resourceType ?? '';
-  const match = await findConditionalMatch(tx, env.ctx, resourceType, criteriaQuery(request.query));
+  const match = await findConditionalMatch(tx, env, resourceType, criteriaQuery(request.query));
   if (match.kind === 'many') multipleMatches(resourceType);
   if (match.kind === 'none')
     throw fhirError('not-found', 'not-found', `No ${resourceType} matches the criteria`);

@@ -19,7 +19,8 @@ export const CURSOR_PARAMETER = '_cursor';
 
 export interface SearchBundleInput {
   page: SearchPage;
-  query: SearchQuery;
+  /** What shapes each entry; `$everything` passes none (its result needs no search query). */
+  query: Pick<SearchQuery, 'summary' | 'elements'>;
   fhirBase: string;
   /** The search's own URL below the base (`Patient`, `Patient/1/Observation`, ``). */
   path: string;
@@ -63,7 +64,7 @@ function entry(
 
 type Shaper = (json: string) => string;
 
-function shaper(query: SearchQuery): Shaper {
+function shaper(query: SearchBundleInput['query']): Shaper {
   const { summary, elements } = query;
   if ((summary === undefined || summary === 'false') && elements === undefined) return (json) => json;
   return (json) => {

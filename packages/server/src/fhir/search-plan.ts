@@ -2,13 +2,9 @@
  * From a parsed search to what the store runs: drops what the store cannot evaluate (each one an
  * issue naming the parameter, search.html#errors) and applies the server's paging limits.
  */
-import type { OutcomeIssue, SearchQuery } from '@concordia/fhir';
+import type { OutcomeIssue, SearchFilter, SearchQuery } from '@concordia/fhir';
 import type { StoreSearch } from '../store/port.ts';
-import {
-  unsupportedFilterReason,
-  unsupportedIncludeReason,
-  unsupportedSortReason,
-} from '../store/search/search-support.ts';
+import { unsupportedFilterReason, unsupportedSortReason } from '../store/search/search-support.ts';
 import type { CoreConfig } from './interaction-env.ts';
 
 export interface SearchPlan {
@@ -30,19 +26,17 @@ export function planSearch(
       expression: [parameter],
     });
 
-  const filters = query.filters.filter((filter) => {
-    const reason = unsupportedFilterReason(filter);
-    if (reason !== undefined) unsupported(filter.parameter, reason);
-    return reason === undefined;
-  });
+  const patient = options.compartment?.id ?? patientFilterId(query.filters);
+  const filters = query.filters
+    .map((filter) => withPatient(filter, patient))
+    .filter((filter) => {
+      const reason = unsupportedFilterReason(filter);
+      if (reason !== undefined) unsupported(filter.parameter, reason);
+      return reason === undefined;
+    });
   const sort = query.sort.filter((key) => {
     const reason = unsupportedSortReason(key);
     if (reason !== undefined) unsupported('_sort', reason);
-    return reason === undefined;
-  });
-  const includes = query.includes.filter((include) => {
-    const reason = unsupportedIncludeReason(include);
-    if (reason !== undefined) unsupported(include.reverse ? '_revinclude' : '_include', reason);
     return reason === undefined;
   });
   const countOnly = query.summary === 'count';
@@ -54,12 +48,35 @@ export function planSearch(
       filters,
       sort,
       count,
-      // search.html#total: `estimate` is answered exactly for now; an estimate may come later.
-      total: countOnly || query.total === 'accurate' || query.total === 'estimate',
-      includes,
+      // search.html#total; `_summary=count` exists to get a total, so it always has one.
+      total: countOnly && query.total !== 'estimate' ? 'accurate' : (query.total ?? 'none'),
+      includes: query.includes,
+      includeLimit: config.maxIncludes,
       ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
       ...(options.compartment !== undefined ? { compartment: options.compartment } : {}),
     },
     issues,
+  };
+}
+
+/**
+ * The patient a functional list belongs to (search.html#list,
+ * `AllergyIntolerance?patient=42&_list=$current-allergies`): one `patient` reference to a Patient.
+ */
+function patientFilterId(filters: readonly SearchFilter[]): string | undefined {
+  const ids = filters.flatMap((filter) =>
+    filter.kind === 'reference' && filter.code === 'patient' && filter.values.length === 1
+      ? filter.values.filter((value) => value.type === undefined || value.type === 'Patient').map((v) => v.id)
+      : [],
+  );
+  const [only] = ids;
+  return ids.length === 1 ? only : undefined;
+}
+
+function withPatient(filter: SearchFilter, patient: string | undefined): SearchFilter {
+  if (filter.kind !== 'list' || patient === undefined) return filter;
+  return {
+    ...filter,
+    values: filter.values.map((value) => (value.kind === 'functional' ? { ...value, patient } : value)),
   };
 }

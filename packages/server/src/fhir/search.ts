@@ -6,6 +6,7 @@
  * 400 under `Prefer: handling=strict` (search.html#errors).
  */
 import { FhirError, type OutcomeIssue, parseSearch } from '@concordia/fhir';
+import type { StoreSearch } from '../store/port.ts';
 import type { FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { preferToken } from './prefer.ts';
@@ -36,10 +37,13 @@ async function answerSearch(
   compartment?: { type: 'Patient'; id: string },
 ): Promise<FhirResponse> {
   const interaction = resourceType === undefined ? 'search-system' : 'search-type';
-  const parsed = parseSearch({
-    ...(resourceType !== undefined ? { resourceType } : {}),
-    pairs: request.query,
-  });
+  const parsed = parseSearch(
+    {
+      ...(resourceType !== undefined ? { resourceType } : {}),
+      pairs: request.query,
+    },
+    env.searchParameters,
+  );
   const cursor = queryValue(request.query, CURSOR_PARAMETER);
   const plan = planSearch(parsed.query, env.config, {
     ...(cursor !== undefined ? { cursor } : {}),
@@ -57,9 +61,20 @@ async function answerSearch(
     fhirBase: env.fhirBase,
     path,
     pairs: request.query,
-    issues: issues.map(asWarning),
+    issues: [...issues.map(asWarning), ...(page.includeLimitReached ? [includeLimitIssue(plan.store)] : [])],
   });
   return { status: 200, interaction, body: { kind: 'json', json } };
+}
+
+/** search.html#include: the server may cap what it includes, and says so (`CONCORDIA_MAX_INCLUDES`). */
+function includeLimitIssue(search: StoreSearch): OutcomeIssue {
+  const parameter = search.includes.some((include) => !include.reverse) ? '_include' : '_revinclude';
+  return {
+    severity: 'warning',
+    code: 'too-costly',
+    diagnostics: `Only the first ${search.includeLimit} included resources are returned; the rest were left out (ask for fewer matches per page with _count)`,
+    expression: [parameter],
+  };
 }
 
 /** Under lenient handling an ignored parameter is a warning: the search itself succeeded. */

@@ -161,7 +161,7 @@ async function conditionalCreateMatch(
 ): Promise<string | undefined> {
   try {
     const query = ifNoneExist.replace(new RegExp(`^${resourceType}\\?`), '').replace(/^\?/, '');
-    const match = await findConditionalMatch(tx, env.ctx, resourceType, query);
+    const match = await findConditionalMatch(tx, env, resourceType, query);
     if (match.kind === 'many') multipleMatches(resourceType);
     return match.kind === 'one' ? match.id : undefined;
   } catch (error) {
@@ -181,7 +181,7 @@ async function resolveConditionalReferences(
     const match = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(reference);
     if (match === null || targets.has(reference)) continue;
     const [, type = '', query = ''] = match;
-    const found = await findConditionalMatch(tx, env.ctx, type, query);
+    const found = await findConditionalMatch(tx, env, type, query);
     if (found.kind !== 'one') {
       throw fhirError(
         'precondition-failed',

@@ -81,7 +81,7 @@ async function conditionalTarget(
   resource: FhirResource,
 ): Promise<string> {
   const resourceType = resource.resourceType;
-  const match = await findConditionalMatch(tx, env.ctx, resourceType, criteriaQuery(request.query));
+  const match = await findConditionalMatch(tx, env, resourceType, criteriaQuery(request.query));
   if (match.kind === 'many') multipleMatches(resourceType);
   if (match.kind === 'one') {
     if (resource.id !== undefined && resource.id !== match.id) {

@@ -5,6 +5,12 @@
  */
 import { FhirError, fhirError, type OperationOutcome, operationOutcome } from '@concordia/fhir';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  type Authentication,
+  type Authenticator,
+  bearerAuthenticator,
+  bearerChallenge,
+} from '../access/authenticate.ts';
 import type { RequestContext } from '../access/request-context.ts';
 import type { Config } from '../config.ts';
 import type {
@@ -21,6 +27,8 @@ export interface FhirDoorOptions {
   core: FhirCore;
   config: Config;
   metrics: Metrics;
+  /** Who sent a request (access/authenticate.ts); default: no tokens, per `config.authMode`. */
+  authenticate?: Authenticator;
 }
 
 const METHODS: FhirMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -37,6 +45,8 @@ class SearchForm {
 
 export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): Promise<void> {
   const { core, metrics } = options;
+  const authenticate = options.authenticate ?? bearerAuthenticator(options.config.authMode, undefined);
+  const realm = `${options.config.baseUrl}/fhir`;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(REQUEST_JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
@@ -84,8 +94,20 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
     const query = queryPairs(request.url);
     const contentType = responseContentType(lastValue(query, '_format'), request.headers.accept);
     const fhirRequest = toFhirRequest(request, query);
-    const response = await core.handle(requestContext(request), fhirRequest);
+    const authentication = await authenticate(headerText(request.headers.authorization));
+    if (!authentication.ok) {
+      metrics.observeInteraction('unknown', 401, elapsedSeconds(reply));
+      reply.header('www-authenticate', bearerChallenge(realm, authentication));
+      return sendOutcome(
+        reply,
+        401,
+        operationOutcome([{ severity: 'error', code: 'login', diagnostics: authentication.description }]),
+      );
+    }
+    const response = await core.handle(requestContext(request, authentication), fhirRequest);
     metrics.observeInteraction(response.interaction, response.status, elapsedSeconds(reply));
+    // RFC 6750 §3: a request without credentials learns how to authenticate.
+    if (response.status === 401) reply.header('www-authenticate', bearerChallenge(realm));
     return sendResponse(
       reply,
       response,
@@ -136,10 +158,14 @@ function toFhirRequest(request: FastifyRequest, query: [string, string][]): Fhir
   };
 }
 
-function requestContext(request: FastifyRequest): RequestContext {
+function requestContext(
+  request: FastifyRequest,
+  authentication: Extract<Authentication, { ok: true }>,
+): RequestContext {
   const userAgent = request.headers['user-agent'];
   return {
-    principal: { kind: 'open-development' },
+    principal: authentication.principal,
+    ...(authentication.clientId !== undefined ? { clientId: authentication.clientId } : {}),
     sourceIp: request.ip,
     requestId: String(request.id),
     ...(userAgent !== undefined ? { userAgent } : {}),

@@ -7,6 +7,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { InteractionName } from '../fhir/interaction.ts';
+import type { JobCount } from '../jobs/job-store.ts';
 
 /** Connection counts of the database pool; PGlite reports a pool of one. */
 export interface DatabasePoolStats {
@@ -27,6 +28,8 @@ export interface Metrics {
   observeInteraction(interaction: InteractionName, status: number, seconds: number): void;
   /** Registers the source of the pool gauges; it is called at each scrape, not on a timer. */
   trackDatabasePool(poolStats: () => DatabasePoolStats): void;
+  /** Registers the source of the job gauge (jobs by kind and status), read at each scrape. */
+  trackJobs(counts: () => Promise<readonly JobCount[]>): void;
   /** The Prometheus exposition text and its content type. */
   render(): Promise<MetricsText>;
 }
@@ -79,6 +82,21 @@ export function createMetrics(): Metrics {
   poolGauge('db_pool_connections_idle', 'Open connections not serving a query.', (s) => s.idle);
   poolGauge('db_pool_requests_waiting', 'Queries waiting for a free connection.', (s) => s.waiting);
 
+  let jobSource: (() => Promise<readonly JobCount[]>) | undefined;
+  new Gauge({
+    name: 'jobs',
+    help: 'Background jobs in the database (all nodes), by kind and status.',
+    labelNames: ['kind', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      if (jobSource === undefined) return;
+      this.reset();
+      // /metrics must still answer while the database is down (/readyz reports that): no series then.
+      const counts = await jobSource().catch(() => []);
+      for (const { kind, status, count } of counts) this.set({ kind, status }, count);
+    },
+  });
+
   // prom-client hashes a label object on every call; the label sets here are few and bounded, so
   // each one's bound children are kept and reused (this is on every request's path).
   const requestSeries = seriesCache((key: string, method: string, route: string, status: string) => {
@@ -103,6 +121,9 @@ export function createMetrics(): Metrics {
     },
     trackDatabasePool(poolStats) {
       poolSource = poolStats;
+    },
+    trackJobs(counts) {
+      jobSource = counts;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

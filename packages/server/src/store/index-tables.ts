@@ -4,7 +4,7 @@
  * old rows, `:missing` and the list of store tables all follow from this list, so a new index
  * table is one descriptor here and one migration.
  */
-import type { ResourceIndex, SearchParamType } from '@concordia/fhir';
+import type { CompositeIndexEntry, ResourceIndex, SearchParamType } from '@concordia/fhir';
 import { identifier, type Sql, sql } from './sql.ts';
 
 /** A value bound in an index row: text, numbers as decimal text, instants as ISO text, or null. */
@@ -35,6 +35,7 @@ export interface IndexTable {
 const text = sql`::text[]`;
 const numeric = sql`::numeric[]`;
 const timestamptz = sql`::timestamptz[]`;
+const float8 = sql`::float8[]`;
 
 const column = (name: string, arrayCast: Sql = text): IndexColumn => ({ name, arrayCast });
 
@@ -107,11 +108,86 @@ export const INDEX_TABLES: readonly IndexTable[] = [
     rows: (index) => (index.uris ?? []).map((u) => [u.param, u.value]),
   },
   {
+    // search.html#composite (migration 0003): one row per combination of one item's components.
+    name: 'search_composite',
+    parameterType: 'composite',
+    columns: [
+      column('param'),
+      column('token_system'),
+      column('token_code'),
+      column('system'),
+      column('code'),
+      column('unit'),
+      column('value', numeric),
+      column('low', numeric),
+      column('high', numeric),
+      column('canonical_code'),
+      column('canonical_value', numeric),
+      column('canonical_low', numeric),
+      column('canonical_high', numeric),
+      column('date_low', timestamptz),
+      column('date_high', timestamptz),
+      column('text'),
+      column('target_type'),
+      column('target_id'),
+      column('third_value', numeric),
+    ],
+    rows: (index) => (index.composites ?? []).map(compositeRow),
+  },
+  {
+    // Location `near` (search.html#special, migration 0003): positions in WGS84 degrees.
+    name: 'search_position',
+    parameterType: 'special',
+    columns: [column('param'), column('latitude', float8), column('longitude', float8)],
+    rows: (index) => (index.positions ?? []).map((p) => [p.param, String(p.latitude), String(p.longitude)]),
+  },
+  {
+    // `_text` and `_content` (migration 0004): one row per resource, text folded by the indexer.
+    name: 'search_text',
+    columns: [
+      { name: 'narrative', arrayCast: text, select: (value) => sql`to_tsvector('simple', ${value})` },
+      { name: 'content', arrayCast: text, select: (value) => sql`to_tsvector('simple', ${value})` },
+    ],
+    rows: (index) => (index.texts ? [[index.texts.narrative ?? null, index.texts.content]] : []),
+  },
+  {
     name: 'compartment',
     columns: [column('patient_id')],
     rows: (index) => index.patientCompartments.map((patientId) => [patientId]),
   },
 ];
+
+/** A composite entry in the columns of `search_composite`, its second component by type. */
+function compositeRow(entry: CompositeIndexEntry): IndexCell[] {
+  const { value } = entry;
+  const token = value.type === 'token' ? value : undefined;
+  const ranged = value.type === 'number' || value.type === 'quantity' ? value : undefined;
+  const quantity = value.type === 'quantity' ? value : undefined;
+  const date = value.type === 'date' ? value : undefined;
+  const reference = value.type === 'reference' ? value : undefined;
+  const text = value.type === 'string' ? value.normalized : value.type === 'uri' ? value.value : null;
+  return [
+    entry.param,
+    entry.system,
+    entry.code,
+    token?.system ?? quantity?.system ?? null,
+    token?.code ?? quantity?.code ?? null,
+    quantity?.unit ?? null,
+    ranged?.value ?? null,
+    ranged?.low ?? null,
+    ranged?.high ?? null,
+    quantity?.canonicalCode ?? null,
+    quantity?.canonicalValue ?? null,
+    quantity?.canonicalLow ?? null,
+    quantity?.canonicalHigh ?? null,
+    date?.low ?? null,
+    date?.high ?? null,
+    text,
+    reference?.targetType ?? null,
+    reference?.targetId ?? null,
+    entry.third ?? null,
+  ];
+}
 
 /** The index table answering `:missing` for parameters of `type`, if there is one. */
 export function indexTableFor(type: SearchParamType): IndexTable | undefined {

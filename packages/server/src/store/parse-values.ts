@@ -18,8 +18,13 @@ export function parseInt8(text: string): number {
 const TIMESTAMPTZ_TEXT =
   /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?([+-]\d{2})(?::(\d{2}))?(?::\d{2})?$/;
 
-/** `timestamptz` as `2026-11-24T14:15:08.123Z` (FHIR instant, UTC, milliseconds). */
+/**
+ * `timestamptz` as `2026-11-24T14:15:08.123Z` (FHIR instant, UTC, milliseconds). The open ends of
+ * an indexed Period, `-infinity`/`infinity`, stay as PostgreSQL writes them: they reach Node only
+ * as `_sort` keys, which go back into the cursor's `::timestamptz` as they are.
+ */
 export function parseTimestamptz(text: string): string {
+  if (text === '-infinity' || text === 'infinity') return text;
   // Sessions run in UTC (both adapters set TimeZone=UTC): `2026-11-24 14:15:08.123+00` is the
   // common shape, turned into an instant by slicing alone since this runs for every row read.
   if (text.length === 26 && text.endsWith('+00') && text[10] === ' ' && text[19] === '.') {

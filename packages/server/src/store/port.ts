@@ -14,6 +14,7 @@ import type {
   IncludeDirective,
   SearchFilter,
   SortKey,
+  TotalMode,
 } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 
@@ -93,9 +94,14 @@ export interface StoreSearch {
   count: number;
   /** Opaque cursor of a previous page's `next` or `previous`. */
   cursor?: string;
-  /** Count every match (ignoring cursor and count) into `SearchPage.total`. */
-  total: boolean;
+  /**
+   * `SearchPage.total` (search.html#total): `accurate` counts every match (ignoring cursor and
+   * count); `estimate` takes the planner's row estimate, counting exactly when that is small.
+   */
+  total: TotalMode;
   includes: IncludeDirective[];
+  /** At most this many `_include`/`_revinclude` resources per page; more sets `includeLimitReached`. */
+  includeLimit: number;
 }
 
 /** A current resource as stored, sent without re-parsing. */
@@ -109,11 +115,34 @@ export interface SearchPage {
   matches: StoredMatch[];
   /** `_include`/`_revinclude` results, each once, none of them also a match. */
   included: StoredMatch[];
+  /** `true` when more resources were to be included than `StoreSearch.includeLimit` allows. */
+  includeLimitReached?: boolean;
   /** Cursor of the following page, if there is one. */
   next?: string;
   /** Cursor of the preceding page, when this page is not the first. */
   previous?: string;
   total?: number;
+}
+
+/**
+ * One page of Patient `$everything` (patient-operation-everything.html): the members of one
+ * Patient's compartment, or of every Patient's, keyset-paged in (resource type, id) order, and the
+ * resources of `referencedTypes` that the page's members reference (through `search_reference`).
+ */
+export interface EverythingQuery {
+  /** The Patient whose compartment is read; absent at type level: every current Patient's. */
+  patientId?: string;
+  /** Only members of these resource types (`_type`); absent: every type. */
+  types?: string[];
+  /** Types of the resources outside the compartment that are included when a member refers to them. */
+  referencedTypes: string[];
+  /** Only members with lastUpdated ≥ this instant (`_since`). */
+  since?: string;
+  count: number;
+  /** Opaque cursor of a previous page's `next` or `previous`. */
+  cursor?: string;
+  /** Count every member (ignoring cursor and count) into `SearchPage.total`. */
+  total: boolean;
 }
 
 export interface StoreReads {
@@ -127,6 +156,8 @@ export interface StoreReads {
   ): Promise<StoredVersion | undefined>;
   /** One page of matches, keyset-paged: a cursor stays correct while other writes happen. */
   search(ctx: RequestContext, search: StoreSearch): Promise<SearchPage>;
+  /** One page of `$everything`: compartment members as matches, what they reference as included. */
+  everything(ctx: RequestContext, query: EverythingQuery): Promise<SearchPage>;
 }
 
 export interface StoreTransaction extends StoreReads {
@@ -143,10 +174,32 @@ export interface StoreTransaction extends StoreReads {
   apply(ctx: RequestContext, change: ResourceChange): Promise<StoredVersion>;
 }
 
+/** One batch of a reindex: current resources of one type, in id order after `afterId`. */
+export interface ReindexBatch {
+  resourceType: string;
+  /** Exclusive keyset start; absent: from the first id. */
+  afterId?: string;
+  limit: number;
+}
+
+export interface ReindexedBatch {
+  /** Resources reindexed; 0 when the type has none left after `afterId`. */
+  count: number;
+  /** The last id reindexed: the next batch's `afterId`. */
+  lastId?: string;
+}
+
 export interface ResourceStore extends StoreReads {
   /** Run `work` in one database transaction: all of its changes commit together or none do. */
   transact<T>(ctx: RequestContext, work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   history(ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage>;
+  /**
+   * Rewrites the search-index and compartment rows of one batch of current resources with the
+   * store's indexer as it is now, in one transaction; writes no version (reindex.ts).
+   */
+  reindex(ctx: RequestContext, batch: ReindexBatch): Promise<ReindexedBatch>;
+  /** How many current (not deleted) resources the types hold together. */
+  countCurrent(ctx: RequestContext, resourceTypes: readonly string[]): Promise<number>;
   /**
    * Refreshes the planner's statistics of every store table (ANALYZE). Bulk loads call it when
    * they finish: until autovacuum catches up, a freshly loaded database plans searches on the

@@ -12,12 +12,16 @@ import { pendingMigrations } from './migrate.ts';
 import type {
   HistoryPage,
   HistoryQuery,
+  ReindexBatch,
+  ReindexedBatch,
   ResourceChange,
   ResourceStore,
   StoredVersion,
   StoreReads,
   StoreTransaction,
 } from './port.ts';
+import { countCurrent, reindexBatch } from './reindex.ts';
+import { runEverything } from './search/run-everything.ts';
 import { runSearch } from './search/run-search.ts';
 import type { StringNormalizer } from './search/string-normalizer.ts';
 import { prepared, sql } from './sql.ts';
@@ -60,6 +64,12 @@ export function createResourceStore(
     history(_ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage> {
       return readHistory(db, query);
     },
+    reindex(_ctx: RequestContext, batch: ReindexBatch): Promise<ReindexedBatch> {
+      return reindexBatch(db, indexer, batch);
+    },
+    countCurrent(_ctx: RequestContext, resourceTypes: readonly string[]): Promise<number> {
+      return countCurrent(db, resourceTypes);
+    },
     async refreshStatistics(): Promise<void> {
       await db.executeScript(`analyze ${STORE_TABLES.join(', ')}`);
     },
@@ -100,6 +110,9 @@ function storeReads(executor: SqlExecutor, normalize: StringNormalizer): StoreRe
     },
     search(_ctx, search) {
       return runSearch(executor, search, normalize);
+    },
+    everything(_ctx, query) {
+      return runEverything(executor, query);
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.ts';
-import { createTestApp, patient, type TestApp } from '../support/test-app.ts';
+import { createTestApp, observation, patient, type TestApp } from '../support/test-app.ts';
 import { createResource, matchIds, searchBundle, uniqueName } from './search-helpers.ts';
 
 for (const database of testDatabases()) {
@@ -45,6 +45,34 @@ for (const database of testDatabases()) {
       expect(await birthdate('eb1990')).toEqual([born1984]);
       expect(await birthdate('ne1984')).toEqual([born1990]);
       expect(await birthdate('ap1984-03-05')).toEqual([born1984]);
+    });
+
+    it('reads ge as gt or eq, le as lt or eq, and a fraction of a second by its digits (search.html#prefix)', async () => {
+      const subject = `Patient/${born1984}`;
+      // Starts before 3 May and ends inside it: below that day (le), not above it (ge).
+      const overnight = await createResource(t, {
+        resourceType: 'Encounter',
+        status: 'finished',
+        class: { code: 'AMB' },
+        subject: { reference: subject },
+        period: { start: '2020-05-02T23:00:00Z', end: '2020-05-03T01:00:00Z' },
+      });
+      const encounters = async (value: string) =>
+        matchIds(await searchBundle(t, `/fhir/Encounter?subject=${subject}&date=${value}`));
+      expect(await encounters('ge2020-05-03')).toEqual([]);
+      expect(await encounters('le2020-05-03')).toEqual([overnight]);
+      expect(await encounters('ge2020-05-02')).toEqual([overnight]);
+      expect(await encounters('le2020-05-02')).toEqual([]);
+
+      const observed = await createResource(t, {
+        ...observation(subject),
+        effectiveDateTime: '2020-05-02T10:00:00.55Z',
+      });
+      const observations = async (value: string) =>
+        matchIds(await searchBundle(t, `/fhir/Observation?subject=${subject}&date=${value}`));
+      // `.5` is .500 up to .600, which holds .550–.559.
+      expect(await observations('2020-05-02T10:00:00.5Z')).toEqual([observed]);
+      expect(await observations('2020-05-02T10:00:00.4Z')).toEqual([]);
     });
 
     it('sorts by a date parameter (search.html#sort)', async () => {

@@ -2,7 +2,7 @@
  * Ids of the current resources that a search finds, for store-level tests: the criteria are
  * search parameters as a client sends them, parsed by the same parser as the REST door.
  */
-import { parseSearch } from '@concordia/fhir';
+import { parseSearch, type SearchParameterRegistry } from '@concordia/fhir';
 import type { RequestContext } from '../../src/access/request-context.ts';
 import type { StoreReads } from '../../src/store/port.ts';
 
@@ -14,8 +14,9 @@ export async function searchIds(
   resourceType: string,
   criteria: Criteria,
   count: number,
+  registry?: SearchParameterRegistry,
 ): Promise<string[]> {
-  const { query, issues } = parseSearch({ resourceType, pairs: criteria });
+  const { query, issues } = parseSearch({ resourceType, pairs: criteria }, registry);
   if (issues.length > 0) throw new Error(`criteria the search does not take: ${JSON.stringify(issues)}`);
   const page = await reads.search(ctx, {
     resourceTypes: [resourceType],
@@ -23,8 +24,9 @@ export async function searchIds(
     filters: query.filters,
     sort: [],
     count,
-    total: false,
+    total: 'none',
     includes: [],
+    includeLimit: 0,
   });
   return page.matches.map((match) => match.id);
 }

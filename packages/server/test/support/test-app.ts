@@ -2,44 +2,63 @@
  * Builds the real application (store, core, door) on a fresh database for one test file.
  * Typed builders keep fixtures short: `patient({ family: 'Shevchenko' })`.
  */
-import { type FhirResource, indexResource } from '@concordia/fhir';
+import type { FhirResource } from '@concordia/fhir';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { createFhirCore } from '../../src/fhir/core.ts';
+import type { CustomSearchParameters } from '../../src/fhir/custom-search-parameters.ts';
+import type { JobStore } from '../../src/jobs/job-store.ts';
+import type { JobWorker } from '../../src/jobs/job-worker.ts';
+import { buildComponents } from '../../src/main.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { createMetrics } from '../../src/ops/metrics.ts';
+import type { Database } from '../../src/store/database.ts';
 import type { ResourceStore } from '../../src/store/port.ts';
-import { createResourceStore } from '../../src/store/resource-store.ts';
 import type { TestDatabase } from './databases.ts';
 
 export interface TestApp {
   app: FastifyInstance;
   store: ResourceStore;
   config: Config;
+  /** The server's search parameters (R4 plus stored SearchParameters) and its job worker. */
+  searchParameters: CustomSearchParameters;
+  jobs: JobStore;
+  worker: JobWorker;
+  database: Database;
   close(): Promise<void>;
 }
 
+/**
+ * The app as `concordia serve` composes it (main.ts `buildComponents`), its job worker running.
+ * SearchParameter changes settle after 50 ms instead of 5 s: one node, nothing to wait for.
+ */
 export async function createTestApp(
   database: TestDatabase,
   env: Record<string, string> = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://fhir.test', ...env });
-  const db = await database.create();
-  const store = createResourceStore(db, indexResource);
-  const core = createFhirCore({
-    store,
-    config,
-    software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    CONCORDIA_BASE_URL: 'http://fhir.test',
+    CONCORDIA_SEARCH_PARAMETER_REFRESH_MS: '50',
+    ...env,
   });
-  const app = await buildApp({ config, store, core, logger: createLogger(config), metrics: createMetrics() });
+  const db = await database.create();
+  const logger = createLogger(config);
+  const { store, core, searchParameters, jobs, worker } = await buildComponents(db, config, logger);
+  const app = await buildApp({ config, store, core, logger, metrics: createMetrics() });
   await app.ready();
+  worker.start();
   return {
     app,
     store,
     config,
+    searchParameters,
+    jobs,
+    worker,
+    database: db,
     async close() {
       await app.close();
+      await worker.stop();
       await store.close();
     },
   };

@@ -2,14 +2,13 @@
  * The FHIR core and its store on a fresh database, without HTTP: for tests of the importer,
  * the demo loader and other callers of `FhirCore.handle`.
  */
-import { indexResource } from '@concordia/fhir';
 import { loadConfig } from '../../src/config.ts';
-import { createFhirCore } from '../../src/fhir/core.ts';
 import type { FhirCore } from '../../src/fhir/interaction.ts';
 import type { ImportFailure } from '../../src/import/apply-import-unit.ts';
 import type { ImportObserver } from '../../src/import/importer.ts';
+import { buildComponents } from '../../src/main.ts';
+import { createLogger } from '../../src/ops/logger.ts';
 import type { ResourceStore } from '../../src/store/port.ts';
-import { createResourceStore } from '../../src/store/resource-store.ts';
 import type { TestDatabase } from './databases.ts';
 
 export const TEST_SOFTWARE = { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' };
@@ -19,10 +18,11 @@ export interface TestCore {
   core: FhirCore;
 }
 
+/** The store and core as `concordia import` composes them (main.ts `buildComponents`). */
 export async function createTestCore(database: TestDatabase): Promise<TestCore> {
-  const store = createResourceStore(await database.create(), indexResource);
   const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://fhir.test' });
-  return { store, core: createFhirCore({ store, config, software: TEST_SOFTWARE }) };
+  const { store, core } = await buildComponents(await database.create(), config, createLogger(config));
+  return { store, core };
 }
 
 /** An import observer that keeps the failures for assertions and ignores progress. */

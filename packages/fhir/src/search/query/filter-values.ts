@@ -7,7 +7,7 @@ import type { SearchParameterDefinition } from '../search-parameters.ts';
 import { splitUnescaped, unescapeSearchValue } from './escaping.ts';
 import { malformed, unsupported } from './parameter-issue.ts';
 import { parseDateValue, parseNumberValue, parseQuantityValue } from './prefixed-values.ts';
-import type { ReferenceValue, SearchFilter, TokenValue } from './search-query.ts';
+import type { IdentifierOfTypeValue, ReferenceValue, SearchFilter, TokenValue } from './search-query.ts';
 
 export interface FilterContext {
   parameter: string;
@@ -41,12 +41,24 @@ export function valueFilter(context: FilterContext, raw: string): SearchFilter {
       if (modifier === 'in' || modifier === 'not-in' || modifier === 'above' || modifier === 'below') {
         return { kind: 'terminology', parameter, code, modifier, values: values.map(unescapeSearchValue) };
       }
-      if (modifier !== undefined && modifier !== 'not' && modifier !== 'text' && modifier !== 'of-type')
-        throw refuse();
-      const tokens =
-        modifier === 'text'
-          ? values.map((value) => ({ code: unescapeSearchValue(value) }))
-          : values.map((value) => tokenValue(parameter, value));
+      if (modifier === 'text') {
+        const texts = values.map(unescapeSearchValue);
+        if (texts.some((text) => normalizeString(text).length === 0)) {
+          throw malformed(parameter, `Search parameter '${parameter}' has an empty value`);
+        }
+        return { kind: 'token', parameter, code, modifier, values: texts };
+      }
+      if (modifier === 'of-type') {
+        return {
+          kind: 'token',
+          parameter,
+          code,
+          modifier,
+          values: values.map((value) => ofTypeValue(parameter, value)),
+        };
+      }
+      if (modifier !== undefined && modifier !== 'not') throw refuse();
+      const tokens = values.map((value) => tokenValue(parameter, value));
       return { kind: 'token', parameter, code, ...(modifier ? { modifier } : {}), values: tokens };
     }
     case 'string': {
@@ -115,6 +127,19 @@ export function tokenValue(parameter: string, value: string): TokenValue {
   }
   if (system.length === 0) return { system: null, code };
   return code.length === 0 ? { system } : { system, code };
+}
+
+/** `system|code|value` of `:of-type` (search.html#modifiers): all three parts are required. */
+function ofTypeValue(parameter: string, value: string): IdentifierOfTypeValue {
+  const parts = splitUnescaped(value, '|').map(unescapeSearchValue);
+  const [system = '', code = '', identifier = ''] = parts;
+  if (parts.length !== 3 || system === '' || code === '' || identifier === '') {
+    throw malformed(
+      parameter,
+      `':of-type' takes system|code|value (the identifier type's system and code, then the value), not '${value}'`,
+    );
+  }
+  return { system, code, value: identifier };
 }
 
 const ABSOLUTE_REFERENCE =

@@ -16,3 +16,12 @@ export function malformed(parameter: string, diagnostics: string): FhirError {
 export function unsupported(parameter: string, diagnostics: string): FhirError {
   return parameterError(parameter, 'not-supported', diagnostics);
 }
+
+/** A custom parameter registered but not yet searchable (SearchParameterDefinition.indexing). */
+export function beingIndexed(parameter: string, code: string, resourceType: string): FhirError {
+  return parameterError(
+    parameter,
+    'not-supported',
+    `Search parameter '${code}' of ${resourceType} is being indexed: it can be searched once a $reindex covering ${resourceType} has completed`,
+  );
+}

@@ -5,9 +5,13 @@
  */
 import { FhirError } from '../../outcome.ts';
 import type { SearchParameterRegistry } from '../search-parameters.ts';
-import { valueFilter } from './filter-values.ts';
-import { malformed, unsupported } from './parameter-issue.ts';
+import { compositeFilter } from './composite-filter.ts';
+import { type FilterContext, valueFilter } from './filter-values.ts';
+import { LIST_PARAMETER, listFilter } from './list-filter.ts';
+import { nearFilter } from './near-filter.ts';
+import { beingIndexed, malformed, unsupported } from './parameter-issue.ts';
 import type { SearchFilter } from './search-query.ts';
+import { textFilter } from './text-query.ts';
 
 /** Deeper chains are almost certainly mistakes and each level is a join. */
 const MAX_DEPTH = 4;
@@ -28,22 +32,27 @@ export function parseFilter(
   const [code = '', modifier, ...rest] = name.split(':');
   if (code.length === 0) throw malformed(written, `Search parameter name is empty in '${written}'`);
   if (rest.length > 0) throw malformed(written, `Search parameter '${written}' has more than one modifier`);
+  if (code === LIST_PARAMETER) return listFilter(written, modifier, value);
   const definition = registry.get(resourceType, code);
   if (definition === undefined) {
     throw malformed(written, `Unknown search parameter '${code}' for ${resourceType}`);
   }
+  if (definition.indexing === true) throw beingIndexed(written, code, resourceType);
+  if (code === '_text' || code === '_content') return textFilter(written, code, modifier, value);
   if (definition.expression === undefined && code !== '_id' && code !== '_lastUpdated') {
     throw unsupported(written, `Search parameter '${code}' is not supported yet`);
   }
-  return valueFilter(
-    {
-      parameter: written,
-      definition,
-      ...(modifier !== undefined ? { modifier } : {}),
-      isResourceType: (type) => registry.isResourceType(type),
-    },
-    value,
-  );
+  const context: FilterContext = {
+    parameter: written,
+    definition,
+    ...(modifier !== undefined ? { modifier } : {}),
+    isResourceType: (type) => registry.isResourceType(type),
+  };
+  if (definition.type === 'composite') {
+    return compositeFilter(context, value, (url) => registry.typeOfDefinition(url));
+  }
+  if (definition.type === 'special') return nearFilter(context, value);
+  return valueFilter(context, value);
 }
 
 function chainFilter(
@@ -61,6 +70,7 @@ function chainFilter(
   const definition = registry.get(resourceType, code);
   if (definition === undefined)
     throw malformed(written, `Unknown search parameter '${code}' for ${resourceType}`);
+  if (definition.indexing === true) throw beingIndexed(written, code, resourceType);
   if (definition.type !== 'reference') {
     throw malformed(written, `Only reference parameters can be chained; '${code}' is a ${definition.type}`);
   }

@@ -5,6 +5,7 @@
  */
 import { FhirError, type OutcomeIssue } from '../../outcome.ts';
 import { r4SearchParameters, type SearchParameterRegistry } from '../search-parameters.ts';
+import { LIST_PARAMETER } from './list-filter.ts';
 import { malformed } from './parameter-issue.ts';
 import { parseFilter } from './parse-filter.ts';
 import { applyResultParameter, RESULT_PARAMETERS } from './result-parameters.ts';
@@ -111,7 +112,8 @@ const RESOURCE_LEVEL_TYPE = 'Parameters';
 
 function commonFilter(registry: SearchParameterRegistry, name: string, value: string): SearchFilter {
   const code = name.split(/[:.]/)[0] ?? '';
-  if (registry.get(RESOURCE_LEVEL_TYPE, code) === undefined) {
+  // `_list` has no SearchParameter in R4 but applies to every type (search.html#list).
+  if (code !== LIST_PARAMETER && registry.get(RESOURCE_LEVEL_TYPE, code) === undefined) {
     throw malformed(name, `'${code}' is not a parameter of every resource type; add _type`);
   }
   return parseFilter(registry, RESOURCE_LEVEL_TYPE, name, value);

@@ -3,6 +3,7 @@
  * number, a date or a quantity, each read as the range its precision covers, because a search
  * value of `2020` or `100` stands for every value that rounds to it.
  */
+import { formatDecimal, implicitRange, parseDecimal } from '../decimal.ts';
 import { splitUnescaped, unescapeSearchValue } from './escaping.ts';
 import { malformed } from './parameter-issue.ts';
 import type { DateValue, NumberValue, Prefix, QuantityValue } from './search-query.ts';
@@ -43,7 +44,9 @@ export function parseDateValue(parameter: string, raw: string): DateValue {
     const base = Date.UTC(y, mo - 1, d, Number(hour), Number(minute), Number(second ?? 0));
     const millis = fraction === undefined ? 0 : Math.floor(Number(`0${fraction}`) * 1000);
     low = base + millis - offset * 60_000;
-    const step = second === undefined ? 60_000 : fraction === undefined ? 1000 : 1;
+    // A fraction has the precision of its digits: `.5` is [.500, .600), as the indexer reads it.
+    const step =
+      second === undefined ? 60_000 : fraction === undefined ? 1000 : 10 ** Math.max(0, 4 - fraction.length);
     high = low + step;
   }
   if (!Number.isFinite(low) || !Number.isFinite(high)) {
@@ -58,17 +61,16 @@ function zoneOffsetMinutes(zone: string | undefined): number {
   return sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
 }
 
-const DECIMAL = /^[+-]?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
-
-/** search.html#number: the range is ± half a unit of the last significant digit. */
+/**
+ * search.html#number: the range is ± half a unit of the last significant digit, computed on the
+ * decimal text (binary floats would make `5.4` start at 5.3500000000000005 and miss a stored 5.35).
+ */
 export function parseNumberValue(parameter: string, raw: string): NumberValue {
   const { prefix, rest } = splitPrefix(raw);
-  const match = DECIMAL.exec(rest);
-  if (match === null) throw malformed(parameter, `'${raw}' is not a number`);
-  const decimals = (match[2] ?? '').length - Number(match[3] ?? 0);
-  const value = Number(rest);
-  const half = 0.5 * 10 ** -decimals;
-  return { prefix, value: rest, low: String(value - half), high: String(value + half) };
+  const value = parseDecimal(rest);
+  if (value === undefined) throw malformed(parameter, `'${raw}' is not a number`);
+  const { low, high } = implicitRange(value);
+  return { prefix, value: rest, low: formatDecimal(low), high: formatDecimal(high) };
 }
 
 /** search.html#quantity: `[prefix]number|system|code`, `number||code` or `number`. */

@@ -5,7 +5,7 @@
 import { parseElementsParameter } from '../../shaping/elements.ts';
 import { parseSummaryMode } from '../../shaping/summary.ts';
 import type { SearchParameterRegistry } from '../search-parameters.ts';
-import { malformed, unsupported } from './parameter-issue.ts';
+import { beingIndexed, malformed, unsupported } from './parameter-issue.ts';
 import type { IncludeDirective, SearchQuery, SortKey, TotalMode } from './search-query.ts';
 
 export const RESULT_PARAMETERS: ReadonlySet<string> = new Set([
@@ -76,6 +76,8 @@ function sortKey(registry: SearchParameterRegistry, resourceTypes: readonly stri
   ) {
     throw malformed('_sort', `'${code}' is not a search parameter of ${resourceTypes.join(', ')}`);
   }
+  const indexingOn = resourceTypes.find((type) => registry.get(type, code)?.indexing === true);
+  if (indexingOn !== undefined) throw beingIndexed('_sort', code, indexingOn);
   return { code, type: definition.type, descending };
 }
 
@@ -101,6 +103,7 @@ function includeDirective(
     if (definition?.type !== 'reference') {
       throw malformed(name, `'${param}' is not a reference parameter of ${sourceType}`);
     }
+    if (definition.indexing === true) throw beingIndexed(name, param, sourceType);
     if (targetType !== undefined && !definition.targets.includes(targetType)) {
       throw malformed(name, `'${targetType}' is not a target of ${sourceType}:${param}`);
     }

@@ -18,6 +18,16 @@ export interface TokenValue {
 /** search.html#modifiers on token parameters that only need the index. */
 export type TokenModifier = 'not' | 'text' | 'of-type';
 
+/**
+ * `identifier:of-type=system|code|value` (search.html#modifiers): an Identifier whose
+ * `type.coding` has this system and code, and whose `value` is `value`. All three are required.
+ */
+export interface IdentifierOfTypeValue {
+  system: string;
+  code: string;
+  value: string;
+}
+
 /** Modifiers that need a terminology server: parsed so a terminology hook can take them over. */
 export type TerminologyModifier = 'in' | 'not-in' | 'above' | 'below';
 
@@ -54,6 +64,61 @@ export interface ReferenceValue {
   url?: string;
 }
 
+/**
+ * A full-text query of `_text` or `_content` (search.html#text): words ANDed, `OR`, `AND`,
+ * parentheses, "quoted phrases" and `word*` prefixes (text-query.ts). Words are as written;
+ * the store folds them like the index.
+ */
+export type TextQuery =
+  | { kind: 'word'; text: string; prefix: boolean }
+  | { kind: 'phrase'; text: string }
+  | { kind: 'and' | 'or'; operands: TextQuery[] };
+
+/**
+ * A list `_list` names (search.html#list): a List resource by id, or a functional list of the
+ * patient in context (lifecycle.html#lists), which the server finds as that patient's current List
+ * with the matching code.
+ */
+export type ListValue =
+  | { kind: 'id'; id: string }
+  | {
+      kind: 'functional';
+      name: FunctionalListName;
+      /** The patient in context; the caller fills it in from the compartment or a patient filter. */
+      patient?: string;
+    };
+
+export type FunctionalListName = 'current-allergies' | 'current-problems' | 'current-medications';
+
+/**
+ * One component of a composite value (`8480-6$lt60`, search.html#composite): a value of the type
+ * of the parameter the component names, parsed as that type is. Strings are as written (the store
+ * folds them); composite components take no modifiers.
+ */
+export type CompositeComponentValue =
+  | { type: 'token'; value: TokenValue }
+  | { type: 'number'; value: NumberValue }
+  | { type: 'quantity'; value: QuantityValue }
+  | { type: 'date'; value: DateValue }
+  | { type: 'string'; value: string }
+  | { type: 'reference'; value: ReferenceValue }
+  | { type: 'uri'; value: string };
+
+/** A composite value: a token, then a value, then optionally a number (composite-components.ts). */
+export interface CompositeValue {
+  components: CompositeComponentValue[];
+}
+
+/**
+ * `near=latitude|longitude|distance|unit` (search.html#special, SearchParameter Location-near):
+ * WGS84 degrees and the radius of the circle around them, in metres.
+ */
+export interface NearValue {
+  latitude: number;
+  longitude: number;
+  radiusMetres: number;
+}
+
 interface FilterBase {
   /** The parameter as written (`subject:Patient.name:exact`), named in issues. */
   parameter: string;
@@ -62,7 +127,10 @@ interface FilterBase {
 }
 
 export type SearchFilter =
-  | (FilterBase & { kind: 'token'; modifier?: TokenModifier; values: TokenValue[] })
+  | (FilterBase & { kind: 'token'; modifier?: 'not'; values: TokenValue[] })
+  /** `:text`: string search (starts-with, case- and accent-folded) on the code's or type's text. */
+  | (FilterBase & { kind: 'token'; modifier: 'text'; values: string[] })
+  | (FilterBase & { kind: 'token'; modifier: 'of-type'; values: IdentifierOfTypeValue[] })
   | (FilterBase & { kind: 'terminology'; modifier: TerminologyModifier; values: string[] })
   | (FilterBase & { kind: 'string'; match: 'starts-with' | 'exact' | 'contains'; values: string[] })
   | (FilterBase & { kind: 'reference'; values: ReferenceValue[] })
@@ -72,6 +140,14 @@ export type SearchFilter =
   | (FilterBase & { kind: 'quantity'; values: QuantityValue[] })
   | (FilterBase & { kind: 'uri'; match: 'equals' | 'above' | 'below'; values: string[] })
   | (FilterBase & { kind: 'missing'; type: SearchParamType; missing: boolean })
+  /** `code-value-quantity=http://loinc.org|8480-6$lt60` (search.html#composite). */
+  | (FilterBase & { kind: 'composite'; values: CompositeValue[] })
+  /** `near=42.25|-83.69|10|km`: a special parameter with xpathUsage `nearby` (search.html#special). */
+  | (FilterBase & { kind: 'near'; values: NearValue[] })
+  /** `_text` (narrative) and `_content` (every string): search.html#text, #content. */
+  | (FilterBase & { kind: 'text'; field: 'narrative' | 'content'; values: TextQuery[] })
+  /** `_list=42`, `_list=$current-allergies` (search.html#list). */
+  | (FilterBase & { kind: 'list'; values: ListValue[] })
   /** `subject:Patient.name=x` (search.html#chaining): `code` is the reference parameter. */
   | (FilterBase & { kind: 'chain'; targetTypes: string[]; inner: SearchFilter })
   /** `_has:Observation:patient:code=x` (search.html#has): `code` is `referenceParam`. */

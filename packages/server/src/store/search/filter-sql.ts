@@ -4,24 +4,51 @@
  * from the most selective one. Values are bound parameters only (sql.ts).
  * Filters reach here only after `unsupportedFilterReason` accepted them.
  */
-import type { DateValue, ReferenceValue, SearchFilter, SearchParamType, TokenValue } from '@concordia/fhir';
+import {
+  type DateValue,
+  identifierOfTypeCode,
+  identifierOfTypeParam,
+  type ReferenceValue,
+  referenceIdentifierParam,
+  type SearchFilter,
+  type SearchParamType,
+  type TokenValue,
+  tokenTextParam,
+} from '@concordia/fhir';
 import { indexTableFor, tableName } from '../index-tables.ts';
 import { joinSql, type Sql, sql } from '../sql.ts';
+import { compositeCondition } from './composite-sql.ts';
+import { listCondition } from './list-sql.ts';
+import { nearCondition } from './near-sql.ts';
+import { quantityCondition } from './quantity-sql.ts';
 import { approximately, dateCondition, numberCondition, uriCondition } from './range-sql.ts';
 import { nestedScope, type SearchScope } from './search-scope.ts';
+import { textCondition } from './text-sql.ts';
 
 export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
   const { row } = scope;
   switch (filter.kind) {
     case 'token': {
+      if (filter.modifier === 'text') {
+        // search.html#modifiers: a string search on the texts indexed under `code:text`.
+        const values = filter.values.map((value) => stringCondition('starts-with', value, scope));
+        return sql`exists (select 1 from search_string s
+          where s.resource_type = ${row}.resource_type and s.id = ${row}.id
+          and s.param = ${tokenTextParam(filter.code)} and ${anyOf(values)})`;
+      }
+      if (filter.modifier === 'of-type') {
+        const values = filter.values.map(
+          ({ system, code, value }) =>
+            sql`(t.system = ${system} and t.code = ${identifierOfTypeCode(code, value)})`,
+        );
+        return tokenRows(row, identifierOfTypeParam(filter.code), values);
+      }
       if (filter.code === '_id') {
         const ids = filter.values.flatMap((value) => (value.code === undefined ? [] : [value.code]));
         const match = sql`${row}.id = any(${ids}::text[])`;
         return filter.modifier === 'not' ? sql`not (${match})` : match;
       }
-      const match = sql`exists (select 1 from search_token t
-        where t.resource_type = ${row}.resource_type and t.id = ${row}.id and t.param = ${filter.code}
-        and ${anyOf(filter.values.map(tokenCondition))})`;
+      const match = tokenRows(row, filter.code, filter.values.map(tokenCondition));
       // search.html#modifiers: `:not` also matches resources with no value at all.
       return filter.modifier === 'not' ? sql`not ${match}` : match;
     }
@@ -35,6 +62,9 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
       return sql`exists (select 1 from search_reference x
         where x.resource_type = ${row}.resource_type and x.id = ${row}.id and x.param = ${filter.code}
         and ${anyOf(filter.values.map(referenceCondition))})`;
+    case 'reference-identifier':
+      // search.html#reference: `Reference.identifier`, indexed as a token under `code:identifier`.
+      return tokenRows(row, referenceIdentifierParam(filter.code), filter.values.map(tokenCondition));
     case 'date':
       if (filter.code === '_lastUpdated') {
         return anyOf(filter.values.map((value) => lastUpdatedCondition(row, value, scope.now)));
@@ -46,16 +76,32 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
       return sql`exists (select 1 from search_number n
         where n.resource_type = ${row}.resource_type and n.id = ${row}.id and n.param = ${filter.code}
         and ${anyOf(filter.values.map(numberCondition))})`;
+    case 'quantity':
+      return sql`exists (select 1 from search_quantity q
+        where q.resource_type = ${row}.resource_type and q.id = ${row}.id and q.param = ${filter.code}
+        and ${anyOf(filter.values.map(quantityCondition))})`;
     case 'uri':
       return sql`exists (select 1 from search_uri u
         where u.resource_type = ${row}.resource_type and u.id = ${row}.id and u.param = ${filter.code}
         and ${anyOf(filter.values.map((value) => uriCondition(filter.match, value)))})`;
+    case 'text':
+      return textCondition(filter.field, filter.values, scope);
+    case 'list':
+      return listCondition(filter.values, scope);
+    case 'composite':
+      return compositeCondition(filter, scope);
+    case 'near':
+      return nearCondition(filter, scope);
     case 'missing':
       return missingCondition(row, filter.code, filter.type, filter.missing);
     case 'chain': {
       const target = scope.fresh();
+      // One target type as a constant: the planner then knows the inner filter's resource_type
+      // and uses its lookup index (resource_type, param, …); `= any(…)` does not propagate.
+      const [only, ...others] = filter.targetTypes;
+      const targetType = only !== undefined && others.length === 0 ? sql`${only}` : sql`x.target_type`;
       return sql`exists (select 1 from search_reference x
-        join resource ${target} on ${target}.resource_type = x.target_type and ${target}.id = x.target_id
+        join resource ${target} on ${target}.resource_type = ${targetType} and ${target}.id = x.target_id
           and not ${target}.deleted
         where x.resource_type = ${row}.resource_type and x.id = ${row}.id and x.param = ${filter.code}
         and x.target_type = any(${filter.targetTypes}::text[])
@@ -78,6 +124,13 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
 /** OR of the values; no values matches nothing rather than being malformed SQL. */
 function anyOf(conditions: readonly Sql[]): Sql {
   return conditions.length === 0 ? sql`false` : sql`(${joinSql(conditions, ' or ')})`;
+}
+
+/** Some `search_token` row of `param` on `row` meets one of `values` (`t.system`, `t.code`). */
+function tokenRows(row: Sql, param: string, values: readonly Sql[]): Sql {
+  return sql`exists (select 1 from search_token t
+    where t.resource_type = ${row}.resource_type and t.id = ${row}.id and t.param = ${param}
+    and ${anyOf(values)})`;
 }
 
 /** search.html#token: `system|code`, `|code` (no system), `system|` (any code), `code` (any system). */

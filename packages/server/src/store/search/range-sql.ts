@@ -8,28 +8,35 @@ import { type Sql, sql } from '../sql.ts';
 
 /** `d` is a `search_date` row. */
 export function dateCondition(value: DateValue, now: number): Sql {
+  return dateConditionOn({ low: sql`d.low`, high: sql`d.high` }, value, now);
+}
+
+/** `range` holds a stored date's inclusive bounds (`d.low`/`d.high`, or a composite's columns). */
+export function dateConditionOn(range: { low: Sql; high: Sql }, value: DateValue, now: number): Sql {
   const low = sql`${value.low}::timestamptz`;
   const high = sql`${value.high}::timestamptz`;
   switch (value.prefix) {
     case 'eq':
-      return sql`(d.low >= ${low} and d.high < ${high})`;
+      return sql`(${range.low} >= ${low} and ${range.high} < ${high})`;
     case 'ne':
-      return sql`(d.low < ${low} or d.high >= ${high})`;
+      return sql`(${range.low} < ${low} or ${range.high} >= ${high})`;
     case 'gt':
-      return sql`d.high >= ${high}`;
+      return sql`${range.high} >= ${high}`;
     case 'lt':
-      return sql`d.low < ${low}`;
+      return sql`${range.low} < ${low}`;
+    // ge is gt or eq, le is lt or eq: a stored range that only overlaps the search range's
+    // lower (upper) end is neither.
     case 'ge':
-      return sql`d.high >= ${low}`;
+      return sql`(${range.high} >= ${high} or ${range.low} >= ${low})`;
     case 'le':
-      return sql`d.low < ${high}`;
+      return sql`(${range.low} < ${low} or ${range.high} < ${high})`;
     case 'sa':
-      return sql`d.low >= ${high}`;
+      return sql`${range.low} >= ${high}`;
     case 'eb':
-      return sql`d.high < ${low}`;
+      return sql`${range.high} < ${low}`;
     case 'ap': {
       const { from, to } = approximately(value, now);
-      return sql`(d.low < ${to}::timestamptz and d.high >= ${from}::timestamptz)`;
+      return sql`(${range.low} < ${to}::timestamptz and ${range.high} >= ${from}::timestamptz)`;
     }
   }
 }
@@ -50,25 +57,30 @@ export function approximately(value: DateValue, now: number): { from: string; to
  * (100 matches [99.5, 100.5)); the other prefixes compare with the value itself.
  */
 export function numberCondition(value: NumberValue): Sql {
+  return numberConditionOn(sql`n.value`, value);
+}
+
+/** `stored` is a stored number's value (`n.value`, or a composite's column). */
+export function numberConditionOn(stored: Sql, value: NumberValue): Sql {
   const exact = sql`${value.value}::numeric`;
   switch (value.prefix) {
     case 'eq':
-      return sql`(n.value >= ${value.low}::numeric and n.value < ${value.high}::numeric)`;
+      return sql`(${stored} >= ${value.low}::numeric and ${stored} < ${value.high}::numeric)`;
     case 'ne':
-      return sql`(n.value < ${value.low}::numeric or n.value >= ${value.high}::numeric)`;
+      return sql`(${stored} < ${value.low}::numeric or ${stored} >= ${value.high}::numeric)`;
     case 'gt':
     case 'sa':
-      return sql`n.value > ${exact}`;
+      return sql`${stored} > ${exact}`;
     case 'lt':
     case 'eb':
-      return sql`n.value < ${exact}`;
+      return sql`${stored} < ${exact}`;
     case 'ge':
-      return sql`n.value >= ${exact}`;
+      return sql`${stored} >= ${exact}`;
     case 'le':
-      return sql`n.value <= ${exact}`;
+      return sql`${stored} <= ${exact}`;
     case 'ap':
       // Within 10% of the value (search.html#prefix).
-      return sql`(n.value >= ${exact} - abs(${exact}) * 0.1 and n.value <= ${exact} + abs(${exact}) * 0.1)`;
+      return sql`(${stored} >= ${exact} - abs(${exact}) * 0.1 and ${stored} <= ${exact} + abs(${exact}) * 0.1)`;
   }
 }
 

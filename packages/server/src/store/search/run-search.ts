@@ -2,13 +2,14 @@
  * Runs a `StoreSearch`: the page, its neighbours' cursors, the total when asked, and the include
  * levels (`:iterate` directives reapplied to what the previous level added, until nothing new).
  */
-import type { IncludeDirective } from '@concordia/fhir';
+import { type IncludeDirective, isRecord, type TotalMode } from '@concordia/fhir';
 import type { Row, SqlExecutor } from '../database.ts';
 import type { SearchPage, StoredMatch, StoreSearch } from '../port.ts';
 import { readNumber, readOptionalString, readString } from '../rows.ts';
+import type { Sql } from '../sql.ts';
 import { includeStatement } from './include-statement.ts';
 import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from './search-cursor.ts';
-import { countStatement, matchConditions, pageStatement } from './search-statement.ts';
+import { countStatement, estimateStatement, matchConditions, pageStatement } from './search-statement.ts';
 import { sortColumns } from './sort-sql.ts';
 import type { StringNormalizer } from './string-normalizer.ts';
 
@@ -21,7 +22,7 @@ export async function runSearch(
   normalize: StringNormalizer,
 ): Promise<SearchPage> {
   const where = matchConditions(search, normalize, Date.now());
-  const total = search.total ? await countMatches(db, where) : undefined;
+  const total = await totalOf(db, where, search.total);
   const withTotal = total === undefined ? {} : { total };
   if (search.count === 0) return { matches: [], included: [], ...withTotal };
 
@@ -40,19 +41,42 @@ export async function runSearch(
     cursor?.direction === 'after' || (cursor?.direction === 'before' && more)
       ? anchor(pageRows[0], 'before')
       : undefined;
-  const included = await includes(db, search.includes, matches);
+  const { included, limitReached } = await includes(db, search.includes, matches, search.includeLimit);
   return {
     matches,
     included,
+    ...(limitReached ? { includeLimitReached: true } : {}),
     ...(next !== undefined ? { next } : {}),
     ...(previous !== undefined ? { previous } : {}),
     ...withTotal,
   };
 }
 
-async function countMatches(db: SqlExecutor, where: ReturnType<typeof matchConditions>): Promise<number> {
+/**
+ * Below this many estimated matches `_total=estimate` counts exactly: a small count is cheap, and
+ * the planner's guesses are coarsest for the small, selective searches where a user notices.
+ */
+export const EXACT_TOTAL_BELOW = 1000;
+
+/** search.html#total; `none` counts nothing. */
+async function totalOf(db: SqlExecutor, where: Sql, mode: TotalMode): Promise<number | undefined> {
+  if (mode === 'none') return undefined;
+  if (mode === 'estimate') {
+    const estimate = await estimateMatches(db, where);
+    if (estimate >= EXACT_TOTAL_BELOW) return estimate;
+  }
   const [row] = await db.query(countStatement(where));
   return row === undefined ? 0 : readNumber(row, 'total');
+}
+
+/** The planner's row estimate for the matches (no rows are read), from `EXPLAIN (FORMAT JSON)`. */
+async function estimateMatches(db: SqlExecutor, where: Sql): Promise<number> {
+  const [row] = await db.query(estimateStatement(where));
+  const cell = row?.['QUERY PLAN'];
+  const plan: unknown = typeof cell === 'string' ? JSON.parse(cell) : cell;
+  const rows =
+    Array.isArray(plan) && isRecord(plan[0]) && isRecord(plan[0].Plan) ? plan[0].Plan['Plan Rows'] : 0;
+  return typeof rows === 'number' && Number.isFinite(rows) && rows > 0 ? Math.round(rows) : 0;
 }
 
 function storedMatch(row: Row): StoredMatch {
@@ -68,27 +92,31 @@ function cursorAt(row: Row, keyCount: number, direction: SearchCursor['direction
   return { direction, keys, resourceType: readString(row, 'resource_type'), id: readString(row, 'id') };
 }
 
+/**
+ * The include levels, at most `limit` resources in all: each level asks for one more than it may
+ * keep, so a cut is known without counting.
+ */
 async function includes(
   db: SqlExecutor,
   directives: readonly IncludeDirective[],
   matches: readonly StoredMatch[],
-): Promise<StoredMatch[]> {
-  if (directives.length === 0 || matches.length === 0) return [];
-  const seen = new Set(matches.map(identity));
+  limit: number,
+): Promise<{ included: StoredMatch[]; limitReached: boolean }> {
   const included: StoredMatch[] = [];
+  if (directives.length === 0 || matches.length === 0) return { included, limitReached: false };
   let frontier: readonly StoredMatch[] = matches;
   let level: readonly IncludeDirective[] = directives;
   for (let depth = 0; depth < MAX_INCLUDE_LEVELS && frontier.length > 0 && level.length > 0; depth++) {
-    const rows = await db.query(includeStatement(level, frontier));
-    const added = rows.map(storedMatch).filter((match) => !seen.has(identity(match)));
-    for (const match of added) seen.add(identity(match));
+    const room = limit - included.length;
+    const seen = [...matches, ...included];
+    const rows = await db.query(
+      includeStatement({ directives: level, from: frontier, seen, limit: room + 1 }),
+    );
+    const added = rows.slice(0, room).map(storedMatch);
     included.push(...added);
+    if (rows.length > room) return { included, limitReached: true };
     frontier = added;
     level = directives.filter((directive) => directive.iterate);
   }
-  return included;
-}
-
-function identity(match: StoredMatch): string {
-  return `${match.resourceType}/${match.id}`;
+  return { included, limitReached: false };
 }

@@ -51,3 +51,8 @@ export function pageStatement(
 export function countStatement(where: Sql): Sql {
   return sql`select count(*) as total from resource r0 where ${where}`;
 }
+
+/** The plan of the matches, not run: its top node's row estimate answers `_total=estimate`. */
+export function estimateStatement(where: Sql): Sql {
+  return sql`explain (format json) select r0.id from resource r0 where ${where}`;
+}

@@ -4,7 +4,6 @@
  * accepted here, so neither can claim more than the store does.
  */
 import {
-  type IncludeDirective,
   ROW_SEARCH_PARAMETERS,
   type SearchFilter,
   type SearchParamType,
@@ -18,7 +17,12 @@ const INDEXED_TYPES: ReadonlySet<SearchParamType> = new Set([
   'reference',
   'date',
   'number',
+  'quantity',
   'uri',
+  // search_composite and search_position (0003). Special means `near`: the only special
+  // parameter of R4; parseFilter refuses any special parameter that is not `nearby`.
+  'composite',
+  'special',
 ]);
 
 /** Whether a parameter of this code and type can be searched at all. */
@@ -30,40 +34,62 @@ export function isSearchableParameter(code: string, type: SearchParamType): bool
 export function unsupportedFilterReason(filter: SearchFilter): string | undefined {
   switch (filter.kind) {
     case 'token':
-      if (filter.modifier === 'text') return 'the token modifier :text is not supported yet';
-      if (filter.modifier === 'of-type') return 'the token modifier :of-type is not supported yet';
-      return undefined;
+      // `_id` is answered from the resource row, which has no texts or identifier types.
+      return filter.modifier !== undefined &&
+        filter.modifier !== 'not' &&
+        ROW_SEARCH_PARAMETERS.has(filter.code)
+        ? `the modifier :${filter.modifier} is not defined for '${filter.code}'`
+        : undefined;
     case 'terminology':
       return `the modifier :${filter.modifier} needs terminology services, which are not available yet`;
     case 'string':
     case 'reference':
-      return undefined;
     case 'reference-identifier':
-      return 'the reference modifier :identifier is not supported yet';
+      return undefined;
     case 'date':
     case 'number':
+    case 'quantity':
     case 'uri':
       return undefined;
-    case 'quantity':
-      return 'quantity parameters are not supported yet';
     case 'missing':
       return INDEXED_TYPES.has(filter.type) && !ROW_SEARCH_PARAMETERS.has(filter.code)
         ? undefined
         : `:missing is not supported on ${filter.type} parameter '${filter.code}'`;
+    case 'text':
+    case 'composite':
+    case 'near':
+      return undefined;
+    case 'list': {
+      // search.html#list: a functional list belongs to a patient, named by the compartment or a filter.
+      const unplaced = filter.values.find(
+        (value) => value.kind === 'functional' && value.patient === undefined,
+      );
+      return unplaced?.kind === 'functional'
+        ? `$${unplaced.name} needs a patient: search in Patient/[id]/[type], or add patient=[id]`
+        : undefined;
+    }
     case 'chain':
     case 'has':
       return unsupportedFilterReason(filter.inner);
   }
 }
 
-const SORTABLE_TYPES: ReadonlySet<SearchParamType> = new Set(['string', 'token', 'date']);
+/** Parameters searched as text (search.html#text), with no expression and no order to sort by. */
+export const TEXT_SEARCH_PARAMETERS: ReadonlySet<string> = new Set(['_text', '_content']);
 
-/** Sort keys with a defined order (search.html#sort): the row's own columns, strings, tokens, dates. */
+const SORTABLE_TYPES: ReadonlySet<SearchParamType> = new Set([
+  'string',
+  'token',
+  'date',
+  'number',
+  'quantity',
+  'uri',
+  'reference',
+]);
+
+/** Sort keys with a defined order (search.html#sort): the row's own columns and every indexed type. */
 export function unsupportedSortReason(key: SortKey): string | undefined {
+  if (TEXT_SEARCH_PARAMETERS.has(key.code)) return `'${key.code}' is a text search and has no order`;
   if (ROW_SEARCH_PARAMETERS.has(key.code) || SORTABLE_TYPES.has(key.type)) return undefined;
   return `sorting by ${key.type} parameter '${key.code}' is not supported yet`;
-}
-
-export function unsupportedIncludeReason(include: IncludeDirective): string | undefined {
-  return include.sourceType === '*' ? '_include=* is not supported; name the source type' : undefined;
 }

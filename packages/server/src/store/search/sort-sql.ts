@@ -11,34 +11,61 @@ export interface SortColumn {
   /** Expression over the resource row `r0`. */
   expression: Sql;
   descending: boolean;
-  /** Cursor values are bound as text; timestamps are cast back to compare. */
-  timestamp: boolean;
+  /** Cursor values are bound as text; timestamps and numbers are cast back to compare. */
+  cast: Sql | undefined;
 }
+
+const TIMESTAMP = sql`::timestamptz`;
+const NUMERIC = sql`::numeric`;
 
 export function sortColumns(keys: readonly SortKey[]): SortColumn[] {
   return keys.map((key) => ({
     expression: keyExpression(key),
     descending: key.descending,
-    timestamp: key.code === '_lastUpdated',
+    cast: castOf(key),
   }));
+}
+
+/** `_lastUpdated` is a date parameter; `_id` a token. */
+function castOf(key: SortKey): Sql | undefined {
+  if (key.type === 'date') return TIMESTAMP;
+  return key.type === 'number' || key.type === 'quantity' ? NUMERIC : undefined;
 }
 
 function keyExpression(key: SortKey): Sql {
   if (key.code === '_id') return sql`r0.id`;
   if (key.code === '_lastUpdated') return sql`r0.last_updated`;
-  const aggregate = key.descending ? sql`max` : sql`min`;
-  if (key.type === 'date') {
-    // Ascending by the earliest instant a resource covers, descending by the latest.
-    const bound = key.descending ? sql`max(d.high)` : sql`min(d.low)`;
-    return sql`(select ${bound} from search_date d
-      where d.resource_type = r0.resource_type and d.id = r0.id and d.param = ${key.code})`;
+  const { code, descending } = key;
+  const extreme = (value: Sql) => (descending ? sql`max(${value})` : sql`min(${value})`);
+  switch (key.type) {
+    case 'date':
+      // Ascending by the earliest instant a resource covers, descending by the latest.
+      return ofIndexRows(descending ? sql`max(v.high)` : sql`min(v.low)`, sql`search_date`, code);
+    case 'string':
+      return ofIndexRows(extreme(sql`v.normalized`), sql`search_string`, code);
+    case 'token':
+      return ofIndexRows(extreme(sql`v.code`), sql`search_token`, code);
+    case 'number':
+      return ofIndexRows(extreme(sql`v.value`), sql`search_number`, code);
+    case 'quantity':
+      // By the value in canonical UCUM units where the unit converts, so 5400 ug sorts with
+      // 5.4 mg; as written otherwise. Values in units of different dimensions do not compare
+      // meaningfully either way; a comparator (`<5`) sorts by its value.
+      return ofIndexRows(extreme(sql`coalesce(v.canonical_value, v.value)`), sql`search_quantity`, code);
+    case 'uri':
+      return ofIndexRows(extreme(sql`v.value`), sql`search_uri`, code);
+    case 'reference':
+      // By the target's `Type/id`, the only form the index keeps.
+      return ofIndexRows(extreme(sql`v.target_type || '/' || v.target_id`), sql`search_reference`, code);
+    default:
+      throw new Error(`Sorting by ${key.type} parameter '${code}' reached the SQL compiler unchecked`);
   }
-  if (key.type === 'string') {
-    return sql`(select ${aggregate}(s.normalized) from search_string s
-      where s.resource_type = r0.resource_type and s.id = r0.id and s.param = ${key.code})`;
-  }
-  return sql`(select ${aggregate}(t.code) from search_token t
-    where t.resource_type = r0.resource_type and t.id = r0.id and t.param = ${key.code})`;
+}
+
+/** `aggregate` over the index rows `v` of parameter `code` of the resource row `r0`. */
+function ofIndexRows(aggregate: Sql, table: Sql, code: string): Sql {
+  return sql`(select ${aggregate} from ${table} v
+    where v.resource_type = r0.resource_type and v.id = r0.id and v.param = ${code})`;
 }
 
 /** A column as the page query sees it (`m.k0`), with the direction the page is read in. */
@@ -46,7 +73,7 @@ interface PageColumn {
   name: Sql;
   descending: boolean;
   nullsLast: boolean;
-  timestamp: boolean;
+  cast: Sql | undefined;
 }
 
 /**
@@ -58,14 +85,14 @@ export function pageColumns(columns: readonly SortColumn[], backwards: boolean):
     name: sql`m.${keyName(index)}`,
     descending: column.descending !== backwards,
     nullsLast: !backwards,
-    timestamp: column.timestamp,
+    cast: column.cast,
   }));
   // Ties fall back to the resource's identity, which is unique: the order is total.
   const identity = [sql`m.resource_type`, sql`m.id`].map((name) => ({
     name,
     descending: backwards,
     nullsLast: true,
-    timestamp: false,
+    cast: undefined,
   }));
   return [...keys, ...identity];
 }
@@ -114,5 +141,5 @@ function strictlyAfter(column: PageColumn, value: string | null): Sql | undefine
 }
 
 function bound(column: PageColumn, value: string): Sql {
-  return column.timestamp ? sql`${value}::timestamptz` : sql`${value}`;
+  return column.cast === undefined ? sql`${value}` : sql`${value}${column.cast}`;
 }

@@ -1,0 +1,103 @@
+/**
+ * Verifies the access tokens our authorization server issues (RFC 9068 JWT access tokens) where
+ * they are used, without a database round trip: signature against the published signing keys,
+ * `iss`, `aud` = the FHIR base, `exp`/`nbf`. A token signed with a key this process has not seen
+ * (another node rotated) makes it reload the keys, at most once per `reloadAfterMs`.
+ */
+import { createLocalJWKSet, errors, type JWK, type JWTPayload, jwtVerify } from 'jose';
+import type { ClientPrincipal, UserPrincipal } from './request-context.ts';
+import { isRole, type Role } from './roles.ts';
+import { parseScopes } from './smart-scopes.ts';
+
+export interface BearerVerifierOptions {
+  issuer: string;
+  /** The FHIR base URL: the only audience the FHIR door accepts. */
+  audience: string;
+  /** Public signing keys, newest first; called again when a token names an unknown key. */
+  loadKeys(): Promise<JWK[]>;
+  algorithms: string[];
+  reloadAfterMs?: number;
+}
+
+export type TokenPrincipal = UserPrincipal | ClientPrincipal;
+
+export type BearerVerification = { ok: true; principal: TokenPrincipal } | { ok: false; reason: string };
+
+export type BearerVerifier = (token: string) => Promise<BearerVerification>;
+
+export async function createBearerVerifier(options: BearerVerifierOptions): Promise<BearerVerifier> {
+  let keys = await options.loadKeys();
+  let jwks = createLocalJWKSet({ keys });
+  let loadedAt = Date.now();
+  const reloadAfter = options.reloadAfterMs ?? 30_000;
+
+  const verify = (token: string) =>
+    jwtVerify(token, jwks, {
+      issuer: options.issuer,
+      audience: options.audience,
+      algorithms: options.algorithms,
+      typ: 'at+jwt',
+      clockTolerance: 5,
+    });
+
+  return async (token) => {
+    try {
+      let result: Awaited<ReturnType<typeof verify>>;
+      try {
+        result = await verify(token);
+      } catch (error) {
+        if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - loadedAt < reloadAfter) throw error;
+        keys = await options.loadKeys();
+        jwks = createLocalJWKSet({ keys });
+        loadedAt = Date.now();
+        result = await verify(token);
+      }
+      return principalFromClaims(result.payload);
+    } catch (error) {
+      return { ok: false, reason: describe(error) };
+    }
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'The access token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return `The access token is not for this server (${error.claim})`;
+  if (error instanceof errors.JOSEError) return 'The access token is not valid';
+  throw error;
+}
+
+function principalFromClaims(claims: JWTPayload): BearerVerification {
+  const { sub, exp } = claims;
+  const clientId = stringClaim(claims, 'client_id');
+  if (sub === undefined || exp === undefined || clientId === undefined) {
+    return { ok: false, reason: 'The access token lacks sub, exp or client_id' };
+  }
+  const rawRoles = claims.roles;
+  const roles: Role[] = Array.isArray(rawRoles)
+    ? rawRoles.filter((role): role is Role => typeof role === 'string' && isRole(role))
+    : [];
+  const patient = stringClaim(claims, 'patient');
+  const organization = stringClaim(claims, 'organization');
+  const fhirUser = stringClaim(claims, 'fhirUser');
+  const base = {
+    id: sub,
+    roles,
+    scopes: parseScopes(stringClaim(claims, 'scope')),
+    clientId,
+    expiresAt: exp,
+    ...(claims.jti !== undefined ? { tokenId: claims.jti } : {}),
+    ...(patient !== undefined ? { patient } : {}),
+    ...(organization !== undefined ? { organization } : {}),
+  };
+  // A client's own token carries the `system` role, which no person can hold (identity/users.ts).
+  const principal: TokenPrincipal = roles.includes('system')
+    ? { kind: 'client', ...base }
+    : { kind: 'user', ...base, ...(fhirUser !== undefined ? { fhirUser } : {}) };
+  return { ok: true, principal };
+}
+
+function stringClaim(claims: JWTPayload, name: string): string | undefined {
+  const value = claims[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

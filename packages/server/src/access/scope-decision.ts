@@ -1,0 +1,126 @@
+/**
+ * "May this token do X on type T (with these search parameters)?" — answered from the token's
+ * SMART scopes alone. This bounds what an app may ever do; the relationship-, consent- and
+ * purpose-based access decision (DESIGN.md D6) narrows it further and comes in a later slice.
+ *
+ * `patient/` scopes already keep a token inside its launch patient's record where the request
+ * itself shows it: `Patient/<id>` interactions, `Patient/<id>/<Type>` compartment searches and
+ * type searches that name the patient through a Patient-compartment parameter. Anything the
+ * request does not confine (a read of `Observation/123`) is refused until the access decision
+ * can check the stored resource.
+ */
+import { patientCompartmentDefinition, searchParameter } from '@concordia/fhir';
+import type { TokenGrant } from './request-context.ts';
+import type { Permission, ResourceScope } from './smart-scopes.ts';
+
+export interface ScopeRequest {
+  permission: Permission;
+  /** The resource type acted on, or `*` for requests that span every type (system search). */
+  resourceType: string;
+  /** The search parameters of a search (for v2 query scopes and patient confinement). */
+  query?: readonly (readonly [string, string])[];
+  /** The Patient id the request is confined to by its URL (`Patient/<id>`, compartment search). */
+  patient?: string;
+  /** Reached only through the results of a search confined to the token's patient (`_include`). */
+  throughConfinedSearch?: boolean;
+}
+
+export type ScopeDecision = { allowed: true } | { allowed: false; reason: string };
+
+const ALLOWED: ScopeDecision = { allowed: true };
+
+export function decideScopes(grant: TokenGrant, request: ScopeRequest): ScopeDecision {
+  const candidates = grant.scopes.resources.filter(
+    (scope) =>
+      scope.permissions.has(request.permission) &&
+      (scope.resourceType === '*' || scope.resourceType === request.resourceType),
+  );
+  if (candidates.length === 0) {
+    return {
+      allowed: false,
+      reason: `The access token has no scope that grants '${request.permission}' (${PERMISSION_NAMES[request.permission]}) on ${request.resourceType === '*' ? 'all resource types' : request.resourceType}`,
+    };
+  }
+  let refusal = '';
+  for (const scope of candidates) {
+    const why = whyNot(scope, grant, request);
+    if (why === undefined) return ALLOWED;
+    refusal ||= why;
+  }
+  return { allowed: false, reason: refusal };
+}
+
+const PERMISSION_NAMES: Record<Permission, string> = {
+  c: 'create',
+  r: 'read',
+  u: 'update',
+  d: 'delete',
+  s: 'search',
+};
+
+/** Why `scope` does not cover `request`, or `undefined` when it does. */
+function whyNot(scope: ResourceScope, grant: TokenGrant, request: ScopeRequest): string | undefined {
+  if (scope.query.length > 0) {
+    // A query-restricted scope covers the resources its search matches: a search that carries the
+    // same criteria returns only those. Reads would need the stored resource checked (later slice).
+    if (request.permission !== 's') {
+      return `Scope ${scope.raw} is restricted by search parameters and grants search only`;
+    }
+    const query = request.query ?? [];
+    const missing = scope.query.find(([name, value]) => !query.some(([n, v]) => n === name && v === value));
+    if (missing !== undefined) {
+      return `Scope ${scope.raw} requires the search to include ${missing[0]}=${missing[1]}`;
+    }
+  }
+  if (scope.context !== 'patient') return undefined;
+  if (grant.patient === undefined) {
+    return `Scope ${scope.raw} needs a patient in context, and the access token has none`;
+  }
+  if (request.throughConfinedSearch === true) return undefined;
+  if (request.patient !== undefined) {
+    return request.patient === grant.patient
+      ? undefined
+      : `Scope ${scope.raw} covers only the record of Patient/${grant.patient}`;
+  }
+  if (
+    request.permission === 's' &&
+    searchConfinedToPatient(request.resourceType, request.query ?? [], grant.patient)
+  ) {
+    return undefined;
+  }
+  return request.permission === 's'
+    ? `Scope ${scope.raw} covers only the record of Patient/${grant.patient}: search with patient=${grant.patient} or under Patient/${grant.patient}/${request.resourceType}`
+    : `Scope ${scope.raw} covers only the record of Patient/${grant.patient}; this request does not show that it stays in it`;
+}
+
+/**
+ * Whether a type search can match only resources of `patientId`'s compartment: `_id` for
+ * Patient, else one of the type's Patient-compartment parameters (`subject`, `performer`…) or
+ * `patient`, with that single patient as its value.
+ */
+export function searchConfinedToPatient(
+  resourceType: string,
+  query: readonly (readonly [string, string])[],
+  patientId: string,
+): boolean {
+  // `patient` is not a compartment parameter of every type (Observation's are subject and
+  // performer) but, where defined, it is a reference to a Patient only.
+  const names =
+    resourceType === 'Patient'
+      ? ['_id']
+      : [
+          ...patientCompartmentDefinition().paramsFor(resourceType),
+          ...(searchParameter(resourceType, 'patient') !== undefined ? ['patient'] : []),
+        ];
+  if (names.length === 0) return false;
+  const typed = `Patient/${patientId}`;
+  return query.some(([name, value]) => {
+    const typedByModifier = name.endsWith(':Patient');
+    const base = typedByModifier ? name.slice(0, -':Patient'.length) : name;
+    if (!names.includes(base)) return false;
+    // A bare id is a Patient id only where the parameter can point at nothing else (`subject=1`
+    // would also match Group/1).
+    const bareIsPatient = typedByModifier || base === 'patient' || base === '_id';
+    return value === typed || (bareIsPatient && value === patientId);
+  });
+}

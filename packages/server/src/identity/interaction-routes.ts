@@ -1,0 +1,330 @@
+/**
+ * The pages oidc-provider sends a browser to (its "interactions"): sign in with a password, then
+ * the second factor (or its enrolment) for roles that require one, then consent — with the
+ * patient picker when the app asks for `launch/patient`.
+ *
+ * CSRF: every form carries an HMAC of the interaction id, and the interaction itself is bound to
+ * a SameSite=Lax cookie that a cross-site POST does not carry; either alone stops a forged post.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Provider } from 'oidc-provider';
+import { requiresMfa } from '../access/roles.ts';
+import { parseResourceScope } from '../access/smart-scopes.ts';
+import { OAUTH_PREFIX } from './authorization-server.ts';
+import type { LaunchContexts } from './launch-context.ts';
+import type { LoginChallenges } from './login-challenges.ts';
+import {
+  renderConsentPage,
+  renderEnrolPage,
+  renderErrorPage,
+  renderLoginPage,
+  renderMfaPage,
+} from './pages.ts';
+import type { PatientDirectory } from './patient-picker.ts';
+import type { SecretBox } from './secret-box.ts';
+import { newTotpSecret, totpUri } from './totp.ts';
+import type { User, UserDirectory } from './users.ts';
+
+export interface InteractionRoutesOptions {
+  provider: Provider;
+  users: UserDirectory;
+  launchContexts: LaunchContexts;
+  challenges: LoginChallenges;
+  patients: PatientDirectory;
+  box: SecretBox;
+}
+
+type Form = Record<string, string>;
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const SIGN_IN_FAILED = 'The user name or password is wrong, or the account is locked or disabled.';
+
+export async function interactionRoutes(
+  app: FastifyInstance,
+  options: InteractionRoutesOptions,
+): Promise<void> {
+  const { provider, users, challenges, box } = options;
+  const csrfKey = box.derive('csrf');
+  const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 16_384 },
+    (_r, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      done(null, Object.fromEntries(new URLSearchParams(text)));
+    },
+  );
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('x-frame-options', 'DENY');
+    reply.header(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    );
+  });
+
+  const html = (reply: FastifyReply, body: string, status = 200) =>
+    reply.code(status).header('content-type', 'text/html; charset=utf-8').send(body);
+
+  /** The interaction of this request, or an answered error page when it is unknown or expired. */
+  async function interactionOf(request: FastifyRequest, reply: FastifyReply): Promise<Details | undefined> {
+    try {
+      const details = await provider.interactionDetails(request.raw, reply.raw);
+      const uid = paramUid(request);
+      if (details.uid !== uid) throw new Error('interaction mismatch');
+      return details;
+    } catch {
+      html(
+        reply,
+        renderErrorPage(
+          'invalid_request',
+          'This sign-in has expired or is not yours; start again from the app.',
+        ),
+        400,
+      );
+      return undefined;
+    }
+  }
+
+  function checkCsrf(request: FastifyRequest, reply: FastifyReply, uid: string): Form | undefined {
+    const form = formOf(request);
+    const expected = Buffer.from(csrfFor(uid));
+    const given = Buffer.from(form.csrf ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      html(reply, renderErrorPage('invalid_request', 'The form has expired; start again from the app.'), 403);
+      return undefined;
+    }
+    return form;
+  }
+
+  const action = (uid: string, step: string) => `${OAUTH_PREFIX}/interaction/${uid}/${step}`;
+
+  async function clientName(details: Details): Promise<string> {
+    const clientId = String(details.params.client_id ?? '');
+    const client = await provider.Client.find(clientId);
+    return client?.clientName ?? clientId;
+  }
+
+  async function finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    result: Parameters<Provider['interactionFinished']>[2],
+  ) {
+    reply.hijack();
+    await provider.interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: true });
+  }
+
+  async function consentPage(details: Details, reply: FastifyReply, error?: string) {
+    const user = await users.byId(String(details.session?.accountId ?? ''));
+    const scopes = user === undefined ? [] : consentScopes(details, user);
+    const needsPatient = user !== undefined && needsPatientChoice(details, user);
+    return html(
+      reply,
+      renderConsentPage({
+        action: action(details.uid, 'consent'),
+        csrf: csrfFor(details.uid),
+        clientName: await clientName(details),
+        scopes,
+        ...(needsPatient ? { patients: await options.patients.list() } : {}),
+        ...(error !== undefined ? { error } : {}),
+      }),
+      error === undefined ? 200 : 400,
+    );
+  }
+
+  app.get(`${OAUTH_PREFIX}/interaction/:uid`, async (request, reply) => {
+    const details = await interactionOf(request, reply);
+    if (details === undefined) return reply;
+    if (details.prompt.name === 'login') {
+      return html(
+        reply,
+        renderLoginPage({
+          action: action(details.uid, 'login'),
+          csrf: csrfFor(details.uid),
+          clientName: await clientName(details),
+        }),
+      );
+    }
+    return consentPage(details, reply);
+  });
+
+  app.post(`${OAUTH_PREFIX}/interaction/:uid/login`, async (request, reply) => {
+    const details = await interactionOf(request, reply);
+    if (details === undefined) return reply;
+    const form = checkCsrf(request, reply, details.uid);
+    if (form === undefined) return reply;
+    const username = (form.username ?? '').trim().toLowerCase();
+    const check = await users.checkPassword(username, form.password ?? '');
+    if (!check.ok) {
+      const page = renderLoginPage({
+        action: action(details.uid, 'login'),
+        csrf: csrfFor(details.uid),
+        clientName: await clientName(details),
+        error: SIGN_IN_FAILED,
+        username,
+      });
+      return html(reply, page, 401);
+    }
+    const { user } = check;
+    if (user.mfaEnrolled) {
+      await challenges.save(details.uid, { accountId: user.id });
+      return html(reply, renderMfaPage({ action: action(details.uid, 'mfa'), csrf: csrfFor(details.uid) }));
+    }
+    if (requiresMfa(user.roles)) {
+      const secret = newTotpSecret();
+      await challenges.save(details.uid, { accountId: user.id, enrolSecret: secret });
+      return html(
+        reply,
+        renderEnrolPage({
+          action: action(details.uid, 'enrol'),
+          csrf: csrfFor(details.uid),
+          secret,
+          uri: totpUri(secret, user.username),
+        }),
+      );
+    }
+    return finish(request, reply, { login: { accountId: user.id, amr: ['pwd'] } });
+  });
+
+  app.post(`${OAUTH_PREFIX}/interaction/:uid/mfa`, async (request, reply) => {
+    const details = await interactionOf(request, reply);
+    if (details === undefined) return reply;
+    const form = checkCsrf(request, reply, details.uid);
+    if (form === undefined) return reply;
+    const challenge = await challenges.find(details.uid);
+    if (challenge === undefined || challenge.enrolSecret !== undefined) {
+      return html(reply, renderErrorPage('invalid_request', 'Sign in with your password first.'), 400);
+    }
+    if (!(await users.checkMfa(challenge.accountId, (form.code ?? '').trim()))) {
+      return html(
+        reply,
+        renderMfaPage({
+          action: action(details.uid, 'mfa'),
+          csrf: csrfFor(details.uid),
+          error: 'That code is not valid.',
+        }),
+        401,
+      );
+    }
+    await challenges.delete(details.uid);
+    return finish(request, reply, { login: { accountId: challenge.accountId, amr: ['pwd', 'otp'] } });
+  });
+
+  app.post(`${OAUTH_PREFIX}/interaction/:uid/enrol`, async (request, reply) => {
+    const details = await interactionOf(request, reply);
+    if (details === undefined) return reply;
+    const form = checkCsrf(request, reply, details.uid);
+    if (form === undefined) return reply;
+    const challenge = await challenges.find(details.uid);
+    if (challenge?.enrolSecret === undefined) {
+      return html(reply, renderErrorPage('invalid_request', 'Sign in with your password first.'), 400);
+    }
+    const user = await users.byId(challenge.accountId);
+    if (
+      user === undefined ||
+      !(await users.enrolMfa(user.id, challenge.enrolSecret, (form.code ?? '').trim()))
+    ) {
+      const secret = challenge.enrolSecret;
+      const page = renderEnrolPage({
+        action: action(details.uid, 'enrol'),
+        csrf: csrfFor(details.uid),
+        secret,
+        uri: totpUri(secret, user?.username ?? ''),
+        error: 'That code is not valid.',
+      });
+      return html(reply, page, 401);
+    }
+    await challenges.delete(details.uid);
+    return finish(request, reply, { login: { accountId: user.id, amr: ['pwd', 'otp'] } });
+  });
+
+  app.post(`${OAUTH_PREFIX}/interaction/:uid/consent`, async (request, reply) => {
+    const details = await interactionOf(request, reply);
+    if (details === undefined) return reply;
+    const form = checkCsrf(request, reply, details.uid);
+    if (form === undefined) return reply;
+    if (details.prompt.name !== 'consent')
+      return html(reply, renderErrorPage('invalid_request', 'Sign in first.'), 400);
+    if (form.decision !== 'allow') {
+      return finish(request, reply, {
+        error: 'access_denied',
+        error_description: 'The user did not allow access',
+      });
+    }
+    const accountId = String(details.session?.accountId ?? '');
+    const user = await users.byId(accountId);
+    if (user === undefined) return html(reply, renderErrorPage('access_denied', 'The account is gone.'), 400);
+    let patient: string | undefined;
+    if (needsPatientChoice(details, user)) {
+      patient = form.patient ?? '';
+      if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patient) || !(await options.patients.exists(patient))) {
+        return consentPage(details, reply, 'Choose a patient from the list.');
+      }
+    }
+    const grant =
+      (details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId)) ??
+      new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+    const promptDetails = details.prompt.details;
+    const oidcScopes = stringList(promptDetails.missingOIDCScope);
+    if (oidcScopes.length > 0) grant.addOIDCScope(oidcScopes.join(' '));
+    const claims = stringList(promptDetails.missingOIDCClaims);
+    if (claims.length > 0) grant.addOIDCClaims(claims);
+    const resourceScopes = promptDetails.missingResourceScopes;
+    if (typeof resourceScopes === 'object' && resourceScopes !== null) {
+      for (const [indicator, scopes] of Object.entries(resourceScopes)) {
+        const allowed = stringList(scopes).filter((scope) => scopeFitsUser(scope, user));
+        if (allowed.length > 0) grant.addResourceScope(indicator, allowed.join(' '));
+      }
+    }
+    const grantId = await grant.save();
+    if (patient !== undefined) await options.launchContexts.set(grantId, patient);
+    return finish(request, reply, { consent: { grantId } });
+  });
+}
+
+function paramUid(request: FastifyRequest): string {
+  const params = request.params;
+  return typeof params === 'object' && params !== null && 'uid' in params ? String(params.uid) : '';
+}
+
+function formOf(request: FastifyRequest): Form {
+  const body = request.body;
+  if (typeof body !== 'object' || body === null) return {};
+  return Object.fromEntries(
+    Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+/** What the consent page lists: identity scopes and the resource scopes this user may hold. */
+function consentScopes(details: Details, user: User): string[] {
+  const requested = String(details.params.scope ?? '')
+    .split(' ')
+    .filter((scope) => scope !== '');
+  return requested.filter((scope) => parseResourceScope(scope) === undefined || scopeFitsUser(scope, user));
+}
+
+/**
+ * A patient or proxy signs in for one record: `patient/` scopes only. Staff may hold `user/` and
+ * `patient/` scopes; `system/` scopes are for backend clients and never come from a sign-in.
+ */
+function scopeFitsUser(scope: string, user: User): boolean {
+  const parsed = parseResourceScope(scope);
+  if (parsed === undefined) return false;
+  if (parsed.context === 'system') return false;
+  const patientSide = user.roles.some((role) => role === 'patient' || role === 'proxy');
+  return !patientSide || parsed.context === 'patient';
+}
+
+/** `launch/patient` asked for, and the user is not a patient (whose own record is the context). */
+function needsPatientChoice(details: Details, user: User): boolean {
+  const requested = String(details.params.scope ?? '').split(' ');
+  return requested.includes('launch/patient') && !(user.fhirUser ?? '').startsWith('Patient/');
+}

@@ -1,0 +1,108 @@
+/**
+ * The real application with its authorization server, on a fresh database, for the identity and
+ * access tests: store, core, FHIR door, OAuth door — nothing mocked. Helpers drive the token
+ * endpoint the way a client does, through HTTP (`inject`).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { indexResource } from '@concordia/fhir';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { createFhirCore } from '../../src/fhir/core.ts';
+import type { FhirCore } from '../../src/fhir/interaction.ts';
+import { createIdentity, type Identity } from '../../src/identity/identity.ts';
+import { corePatientDirectory } from '../../src/identity/patient-picker.ts';
+import { createLogger } from '../../src/ops/logger.ts';
+import { createMetrics } from '../../src/ops/metrics.ts';
+import type { Database } from '../../src/store/database.ts';
+import type { ResourceStore } from '../../src/store/port.ts';
+import { createResourceStore } from '../../src/store/resource-store.ts';
+import type { TestDatabase } from '../support/databases.ts';
+
+export const BASE_URL = 'http://fhir.test';
+export const FHIR_BASE = `${BASE_URL}/fhir`;
+export const TOKEN_ENDPOINT = `${BASE_URL}/oauth2/token`;
+
+export interface IdentityTestApp {
+  app: FastifyInstance;
+  identity: Identity;
+  core: FhirCore;
+  store: ResourceStore;
+  db: Database;
+  config: Config;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function createIdentityTestApp(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+): Promise<IdentityTestApp> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'concordia-identity-'));
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    CONCORDIA_BASE_URL: BASE_URL,
+    CONCORDIA_DATA_DIR: dataDir,
+    CONCORDIA_AUTH: 'required',
+    ...env,
+  });
+  const db = await database.create();
+  const store = createResourceStore(db, indexResource);
+  const core = createFhirCore({
+    store,
+    config,
+    software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
+  });
+  const identity = await createIdentity({ config, db, patients: corePatientDirectory(core) });
+  const app = await buildApp({
+    config,
+    store,
+    core,
+    identity,
+    logger: createLogger(config),
+    metrics: createMetrics(),
+  });
+  await app.ready();
+  return {
+    app,
+    identity,
+    core,
+    store,
+    db,
+    config,
+    dataDir,
+    async close() {
+      await app.close();
+      await store.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function form(values: Record<string, string>): string {
+  return new URLSearchParams(values).toString();
+}
+
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+export function basic(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+/** client_credentials with client_secret_basic; returns the parsed token response. */
+export async function clientCredentialsToken(
+  app: FastifyInstance,
+  clientId: string,
+  secret: string,
+  scope: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: { ...FORM, authorization: basic(clientId, secret) },
+    payload: form({ grant_type: 'client_credentials', scope }),
+  });
+  return { status: response.statusCode, body: JSON.parse(response.body) };
+}
