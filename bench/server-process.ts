@@ -4,7 +4,9 @@
  * (port, database, data directory, log level) and write their logs to a file, not to a pipe the
  * runner would have to drain while it is measuring.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -56,6 +58,8 @@ export async function startServer(kind: ServerKind, launch: ServerLaunch): Promi
   return { kind, baseUrl, logPath, stop: () => stopProcess(child) };
 }
 
+const BENCH_IDENTITY_KEY = createHash('sha256').update('concordia-bench').digest('base64');
+
 function serverEnvironment(port: number, launch: ServerLaunch): NodeJS.ProcessEnv {
   // Start from the runner's environment (PATH, NODE_OPTIONS…) but never inherit a DATABASE_URL:
   // the servers must use the scratch database, or PGlite when there is none.
@@ -65,6 +69,9 @@ function serverEnvironment(port: number, launch: ServerLaunch): NodeJS.ProcessEn
     PORT: String(port),
     HOST: '127.0.0.1',
     CONCORDIA_DATA_DIR: launch.database.dataDir,
+    // A fixed identity key: the data directory is new on every run, and a kept --dataset-db holds
+    // signing keys sealed under the key of the run that created them. Not a secret: bench data only.
+    CONCORDIA_IDENTITY_KEY: BENCH_IDENTITY_KEY,
     LOG_LEVEL: launch.logLevel,
     ...(launch.database.databaseUrl !== undefined ? { DATABASE_URL: launch.database.databaseUrl } : {}),
   };

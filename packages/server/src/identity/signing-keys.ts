@@ -34,12 +34,29 @@ export async function activeSigningKeys(db: SqlExecutor, box: SecretBox): Promis
     sql`select kid, alg, private_jwk, created_at from identity_signing_key
         where retired_at is null order by created_at desc, kid`,
   );
-  return rows.map((row) => ({
-    kid: readString(row, 'kid'),
-    alg: readString(row, 'alg'),
-    privateJwk: parseJwk(box.open(readString(row, 'private_jwk'))),
-    createdAt: readString(row, 'created_at'),
-  }));
+  return rows.map((row) => {
+    const kid = readString(row, 'kid');
+    return {
+      kid,
+      alg: readString(row, 'alg'),
+      privateJwk: parseJwk(openSealedKey(box, kid, readString(row, 'private_jwk'))),
+      createdAt: readString(row, 'created_at'),
+    };
+  });
+}
+
+/** An unreadable key means the identity key changed: say so, rather than a bare crypto error. */
+function openSealedKey(box: SecretBox, kid: string, sealed: string): string {
+  try {
+    return box.open(sealed);
+  } catch (error) {
+    throw new Error(
+      `Signing key ${kid} in the database was sealed under another identity key. Start with the ` +
+        'CONCORDIA_IDENTITY_KEY (or <data dir>/identity.key) it was created with; every node of one ' +
+        'database must share that key (docs/configuration.md).',
+      { cause: error },
+    );
+  }
 }
 
 function parseJwk(text: string): JWK {
