@@ -5,7 +5,7 @@
  */
 import { normalizeString } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
-import type { Database, SqlExecutor, TransactionExecutor } from './database.ts';
+import { type Database, type SqlExecutor, sqlState, type TransactionExecutor } from './database.ts';
 import { readHistory } from './history.ts';
 import { INDEX_TABLES } from './index-tables.ts';
 import { pendingMigrations } from './migrate.ts';
@@ -30,6 +30,9 @@ import { applyChange, type ResourceIndexer } from './write-change.ts';
 
 export type { StringNormalizer } from './search/string-normalizer.ts';
 export type { ResourceIndexer } from './write-change.ts';
+
+/** SQLSTATE 25001: the statement cannot run inside a transaction block. */
+const ACTIVE_SQL_TRANSACTION = '25001';
 
 /** Every table the store writes: the resources, their history, the search index, compartments. */
 const STORE_TABLES = ['resource', 'resource_history', ...INDEX_TABLES.map((table) => table.name)];
@@ -71,7 +74,15 @@ export function createResourceStore(
       return countCurrent(db, resourceTypes);
     },
     async refreshStatistics(): Promise<void> {
-      await db.executeScript(`analyze ${STORE_TABLES.join(', ')}`);
+      const tables = STORE_TABLES.join(', ');
+      try {
+        await db.executeScript(`vacuum (analyze) ${tables}`);
+      } catch (error) {
+        // An adapter that wraps every statement in a transaction (a schema on a shared PGlite, in
+        // tests) cannot VACUUM; the statistics are the part searches cannot do without.
+        if (sqlState(error) !== ACTIVE_SQL_TRANSACTION) throw error;
+        await db.executeScript(`analyze ${tables}`);
+      }
     },
     async readiness() {
       try {

@@ -94,19 +94,8 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
       return nearCondition(filter, scope);
     case 'missing':
       return missingCondition(row, filter.code, filter.type, filter.missing);
-    case 'chain': {
-      const target = scope.fresh();
-      // One target type as a constant: the planner then knows the inner filter's resource_type
-      // and uses its lookup index (resource_type, param, …); `= any(…)` does not propagate.
-      const [only, ...others] = filter.targetTypes;
-      const targetType = only !== undefined && others.length === 0 ? sql`${only}` : sql`x.target_type`;
-      return sql`exists (select 1 from search_reference x
-        join resource ${target} on ${target}.resource_type = ${targetType} and ${target}.id = x.target_id
-          and not ${target}.deleted
-        where x.resource_type = ${row}.resource_type and x.id = ${row}.id and x.param = ${filter.code}
-        and x.target_type = any(${filter.targetTypes}::text[])
-        and ${filterCondition(filter.inner, nestedScope(scope, target))})`;
-    }
+    case 'chain':
+      return chainCondition(filter, scope);
     case 'has': {
       const source = scope.fresh();
       return sql`exists (select 1 from search_reference x
@@ -119,6 +108,34 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
     default:
       throw new Error(`Filter kind ${filter.kind} reached the SQL compiler unchecked`);
   }
+}
+
+/**
+ * search.html#chaining as an uncorrelated `in`: the set of resources whose reference points at a
+ * target passing the inner filter, one `union all` branch per target type with the type as a
+ * constant. Being uncorrelated, the planner may compute it from the inside out (52 Patients named
+ * x → their Encounters → those Encounters' Observations) instead of testing every outer row, and a
+ * constant type lets every inner filter use its lookup index; nested chains nest the same way.
+ */
+function chainCondition(filter: Extract<SearchFilter, { kind: 'chain' }>, scope: SearchScope): Sql {
+  const sourceTypes = scope.types;
+  const [onlySource] = sourceTypes ?? [];
+  const source =
+    sourceTypes === undefined
+      ? sql``
+      : sourceTypes.length === 1 && onlySource !== undefined
+        ? sql`x.resource_type = ${onlySource} and`
+        : sql`x.resource_type = any(${[...sourceTypes]}::text[]) and`;
+  const branches = filter.targetTypes.map((targetType) => {
+    const target = scope.fresh();
+    const inner = filterCondition(filter.inner, nestedScope(scope, target, [targetType]));
+    return sql`select x.resource_type, x.id from search_reference x
+      where ${source} x.param = ${filter.code} and x.target_type = ${targetType}
+      and x.target_id in (select ${target}.id from resource ${target}
+        where ${target}.resource_type = ${targetType} and not ${target}.deleted and ${inner})`;
+  });
+  if (branches.length === 0) return sql`false`;
+  return sql`(${scope.row}.resource_type, ${scope.row}.id) in (${joinSql(branches, ' union all ')})`;
 }
 
 /** OR of the values; no values matches nothing rather than being malformed SQL. */

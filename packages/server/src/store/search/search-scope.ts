@@ -14,17 +14,20 @@ export interface SearchScope {
   normalize: StringNormalizer;
   /** The instant `ap` is measured from (search.html#prefix). */
   now: number;
+  /** The resource types `row` can be, when known (a type search, a chain's target): lets SQL name them. */
+  types?: readonly string[];
 }
 
-export function rootScope(normalize: StringNormalizer, now: number): SearchScope {
+export function rootScope(normalize: StringNormalizer, now: number, types?: readonly string[]): SearchScope {
   let counter = 0;
   const fresh = () => {
     counter += 1;
     return sql`${identifier(`r${counter}`)}`;
   };
-  return { row: sql`${identifier('r0')}`, fresh, normalize, now };
+  return { row: sql`${identifier('r0')}`, fresh, normalize, now, ...(types ? { types } : {}) };
 }
 
-export function nestedScope(scope: SearchScope, row: Sql): SearchScope {
-  return { ...scope, row };
+export function nestedScope(scope: SearchScope, row: Sql, types?: readonly string[]): SearchScope {
+  const { types: _outer, ...rest } = scope;
+  return { ...rest, row, ...(types ? { types } : {}) };
 }

@@ -13,7 +13,7 @@ import { keyName, keysetCondition, orderBy, pageColumns, type SortColumn } from 
 import type { StringNormalizer } from './string-normalizer.ts';
 
 export function matchConditions(search: StoreSearch, normalize: StringNormalizer, now: number): Sql {
-  const scope = rootScope(normalize, now);
+  const scope = rootScope(normalize, now, search.allTypes ? undefined : search.resourceTypes);
   const conditions: Sql[] = [sql`not r0.deleted`];
   if (!search.allTypes) {
     const [only] = search.resourceTypes;
@@ -27,8 +27,23 @@ export function matchConditions(search: StoreSearch, normalize: StringNormalizer
     conditions.push(sql`exists (select 1 from compartment c
       where c.patient_id = ${search.compartment.id} and c.resource_type = r0.resource_type and c.id = r0.id)`);
   }
+  if (search.patientCompartments !== undefined) {
+    conditions.push(inPatientCompartments(search.patientCompartments));
+  }
   for (const filter of search.filters) conditions.push(filterCondition(filter, scope));
   return joinSql(conditions, ' and ');
+}
+
+/**
+ * A scalar subquery, not EXISTS, as in everything-statement.ts: a per-row probe of the
+ * `compartment_resource` index, so a keyset page stops as soon as it is full instead of the
+ * planner building the whole semi-join first.
+ */
+function inPatientCompartments(patients: readonly string[] | 'any'): Sql {
+  const which = patients === 'any' ? sql`` : sql`and c.patient_id = any(${[...patients]}::text[])`;
+  return sql`coalesce((select true from compartment c
+    join resource p on p.resource_type = 'Patient' and p.id = c.patient_id and not p.deleted
+    where c.resource_type = r0.resource_type and c.id = r0.id ${which} limit 1), false)`;
 }
 
 export function pageStatement(
