@@ -34,6 +34,18 @@ export interface Config {
    */
   maxIncludes: number;
   /**
+   * Most entries in one transaction or batch Bundle (`CONCORDIA_MAX_BUNDLE_ENTRIES`, default
+   * 10,000: the largest Synthea patient Bundle in the shared data has 3,419); more is 413.
+   */
+  maxBundleEntries: number;
+  /**
+   * The only directory `$import` may read server-side files from (`CONCORDIA_IMPORT_DIR`); unset:
+   * `$import` takes uploaded bodies only.
+   */
+  importDir?: string;
+  /** Largest NDJSON body `$import` accepts (`CONCORDIA_IMPORT_MAX_UPLOAD_BYTES`, default 4 GiB). */
+  importMaxUploadBytes: number;
+  /**
    * `CONCORDIA_AUTH` (legacy name `CONCORDIA_AUTH_MODE`): `required` — every FHIR request needs a
    * bearer token except the CapabilityStatement; `open` (default for now) — a request without a
    * token is served as the open development principal and the server warns at start. A token that
@@ -67,6 +79,22 @@ export interface Config {
    * (`CONCORDIA_SEARCH_PARAMETER_REFRESH_MS`, default 5000).
    */
   searchParameterRefreshMs: number;
+  /**
+   * Where bulk `$export` writes its NDJSON files, one directory per job (`CONCORDIA_EXPORT_DIR`,
+   * default `<dataDir>/exports`). Every node that serves downloads must see the same directory.
+   */
+  exportDir: string;
+  /**
+   * How long the files of a finished export stay downloadable (`CONCORDIA_EXPORT_RETENTION_HOURS`,
+   * default 24); then they are deleted and the status URL answers 404.
+   */
+  exportRetentionHours: number;
+  /** Resources read per database page by an export (`CONCORDIA_EXPORT_PAGE_SIZE`, default 1000). */
+  exportPageSize: number;
+  /** An export file is closed and the next one started after this many resources (`CONCORDIA_EXPORT_FILE_MAX_RESOURCES`, default 100000)… */
+  exportFileMaxResources: number;
+  /** …or before it would pass this many bytes (`CONCORDIA_EXPORT_FILE_MAX_BYTES`, default 512 MiB). */
+  exportFileMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -106,11 +134,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (defaultPageSize > maxPageSize)
     problems.push('CONCORDIA_DEFAULT_PAGE_SIZE must not exceed CONCORDIA_MAX_PAGE_SIZE');
 
+  const dataDir = resolve(read.string('CONCORDIA_DATA_DIR', './data'));
   const config: Config = {
     port,
     host,
     ...(databaseUrl !== undefined ? { databaseUrl } : {}),
-    dataDir: resolve(read.string('CONCORDIA_DATA_DIR', './data')),
+    dataDir,
     dbPoolSize: read.integer('CONCORDIA_DB_POOL_SIZE', 10, 1, 1000),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     baseUrl: baseUrl.replace(/\/+$/, ''),
@@ -119,6 +148,9 @@ export function loadConfig(env: Env = process.env): Config {
     defaultPageSize,
     maxPageSize,
     maxIncludes: read.integer('CONCORDIA_MAX_INCLUDES', 1000, 0, 100_000),
+    maxBundleEntries: read.integer('CONCORDIA_MAX_BUNDLE_ENTRIES', 10_000, 1, 1_000_000),
+    ...importDirOf(read.optionalString('CONCORDIA_IMPORT_DIR')),
+    importMaxUploadBytes: read.integer('CONCORDIA_IMPORT_MAX_UPLOAD_BYTES', 4 * 1024 ** 3, 1024, 2 ** 50),
     authMode,
     ...(identityKey !== undefined ? { identityKey } : {}),
     accessTokenSeconds: read.integer('CONCORDIA_ACCESS_TOKEN_SECONDS', 300, 30, 86_400),
@@ -129,9 +161,18 @@ export function loadConfig(env: Env = process.env): Config {
     jobPollIntervalMs: read.integer('CONCORDIA_JOB_POLL_INTERVAL_MS', 1000, 10, 600_000),
     jobLeaseSeconds: read.integer('CONCORDIA_JOB_LEASE_SECONDS', 60, 1, 3600),
     searchParameterRefreshMs: read.integer('CONCORDIA_SEARCH_PARAMETER_REFRESH_MS', 5000, 10, 600_000),
+    exportDir: resolve(read.string('CONCORDIA_EXPORT_DIR', `${dataDir}/exports`)),
+    exportRetentionHours: read.integer('CONCORDIA_EXPORT_RETENTION_HOURS', 24, 1, 24 * 365),
+    exportPageSize: read.integer('CONCORDIA_EXPORT_PAGE_SIZE', 1000, 1, 10_000),
+    exportFileMaxResources: read.integer('CONCORDIA_EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 100_000_000),
+    exportFileMaxBytes: read.integer('CONCORDIA_EXPORT_FILE_MAX_BYTES', 512 * 1024 * 1024, 1024, 2 ** 40),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function importDirOf(value: string | undefined): { importDir?: string } {
+  return value === undefined ? {} : { importDir: resolve(value) };
 }
 
 class EnvReader {

@@ -13,6 +13,9 @@ import serverPackage from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { loadDemoData } from './demo/load-demo-data.ts';
+import { bulkExportOperations } from './fhir/bulk-export.ts';
+import { bulkExportStatusOperations } from './fhir/bulk-export-status.ts';
+import { bulkImportOperation } from './fhir/bulk-import.ts';
 import { createFhirCore } from './fhir/core.ts';
 import { CustomSearchParameters } from './fhir/custom-search-parameters.ts';
 import { patientEverything } from './fhir/everything.ts';
@@ -23,6 +26,10 @@ import { searchParameterWrites } from './fhir/search-parameter-writes.ts';
 import { prepareDemoIdentity } from './identity/demo-identity.ts';
 import { createIdentity } from './identity/identity.ts';
 import { corePatientDirectory } from './identity/patient-picker.ts';
+import { importUploads } from './import/import-uploads.ts';
+import { bulkExportJobHandler } from './jobs/bulk-export-job.ts';
+import { bulkImportJobHandler } from './jobs/bulk-import-job.ts';
+import { sweepExpiredExports } from './jobs/export-retention.ts';
 import { createJobStore, type JobStore } from './jobs/job-store.ts';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.ts';
 import { reindexJobHandler } from './jobs/reindex-job.ts';
@@ -151,9 +158,21 @@ export async function buildComponents(
   await searchParameters.refresh(true);
   const store = createResourceStore(database, searchParameters.index);
   const jobs = createJobStore(database);
+  const uploads = importUploads(config.dataDir, config.importMaxUploadBytes);
   const worker = createJobWorker({
     store: jobs,
-    handlers: [reindexJobHandler({ store, searchParameters, source })],
+    handlers: [
+      reindexJobHandler({ store, searchParameters, source }),
+      // The import job loads through the core, which is built below with the worker's queue.
+      bulkImportJobHandler({ core: () => core, uploads, updateCreate: config.updateCreate }),
+      bulkExportJobHandler({
+        store,
+        searchParameters: searchParameters.registry,
+        exportDir: config.exportDir,
+        pageSize: config.exportPageSize,
+        limits: { maxResources: config.exportFileMaxResources, maxBytes: config.exportFileMaxBytes },
+      }),
+    ],
     pollIntervalMs: config.jobPollIntervalMs,
     leaseSeconds: config.jobLeaseSeconds,
     logger,
@@ -166,6 +185,13 @@ export async function buildComponents(
       patientEverything,
       reindexOperation({ jobs: worker.queue, searchParameters }),
       jobStatusOperation(worker.queue),
+      bulkImportOperation({ jobs: worker.queue, uploads, importDir: config.importDir }),
+      ...bulkExportOperations(worker.queue),
+      ...bulkExportStatusOperations({
+        jobs: worker.queue,
+        exportDir: config.exportDir,
+        retentionHours: config.exportRetentionHours,
+      }),
     ],
     searchParameters: searchParameters.registry,
     writeHooks: [searchParameterWrites(searchParameters, worker.queue, logger)],
@@ -214,7 +240,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       );
     }
     const app = await buildApp({ config, store, core, logger, metrics, identity });
+    const sweep = setInterval(() => {
+      sweepExpiredExports(config.exportDir, jobs, config.exportRetentionHours).catch((error: unknown) =>
+        logger.warn({ err: error }, 'removing expired bulk export files failed'),
+      );
+    }, EXPORT_SWEEP_MS);
+    sweep.unref();
     const stopBackground = async (): Promise<void> => {
+      clearInterval(sweep);
       searchParameters.stop();
       await worker.stop();
     };
@@ -270,6 +303,9 @@ async function loadDemo(core: FhirCore, store: ResourceStore, logger: Logger): P
 }
 
 const IDLE_SWEEP_MS = 50;
+
+/** How often expired bulk export files are looked for (export-retention.ts). */
+const EXPORT_SWEEP_MS = 10 * 60 * 1000;
 
 function shutdownOnce(
   app: FastifyInstance,

@@ -26,6 +26,8 @@ describe('loadConfig', () => {
       defaultPageSize: 20,
       maxPageSize: 1000,
       maxIncludes: 1000,
+      maxBundleEntries: 10_000,
+      importMaxUploadBytes: 4 * 1024 ** 3,
       authMode: 'open',
       accessTokenSeconds: 300,
       refreshTokenSeconds: 30 * 86_400,
@@ -35,7 +37,36 @@ describe('loadConfig', () => {
       jobPollIntervalMs: 1000,
       jobLeaseSeconds: 60,
       searchParameterRefreshMs: 5000,
+      exportDir: resolve('./data/exports'),
+      exportRetentionHours: 24,
+      exportPageSize: 1000,
+      exportFileMaxResources: 100_000,
+      exportFileMaxBytes: 512 * 1024 * 1024,
     });
+  });
+
+  it('reads the bulk export settings; the export directory defaults to <data dir>/exports', () => {
+    expect(loadConfig({ CONCORDIA_DATA_DIR: '/srv/concordia' }).exportDir).toBe(
+      resolve('/srv/concordia/exports'),
+    );
+    expect(
+      loadConfig({
+        CONCORDIA_EXPORT_DIR: '/mnt/exports',
+        CONCORDIA_EXPORT_RETENTION_HOURS: '48',
+        CONCORDIA_EXPORT_PAGE_SIZE: '200',
+        CONCORDIA_EXPORT_FILE_MAX_RESOURCES: '5000',
+        CONCORDIA_EXPORT_FILE_MAX_BYTES: '1048576',
+      }),
+    ).toMatchObject({
+      exportDir: resolve('/mnt/exports'),
+      exportRetentionHours: 48,
+      exportPageSize: 200,
+      exportFileMaxResources: 5000,
+      exportFileMaxBytes: 1_048_576,
+    });
+    expect(() => loadConfig({ CONCORDIA_EXPORT_RETENTION_HOURS: '0' })).toThrow(
+      /CONCORDIA_EXPORT_RETENTION_HOURS/,
+    );
   });
 
   it('reads every setting from its variable', () => {
@@ -87,6 +118,21 @@ describe('loadConfig', () => {
       jobLeaseSeconds: 120,
       searchParameterRefreshMs: 2000,
     });
+  });
+
+  it('reads the Bundle and import limits and resolves the import directory', () => {
+    expect(
+      loadConfig({
+        CONCORDIA_MAX_BUNDLE_ENTRIES: '500',
+        CONCORDIA_IMPORT_DIR: 'incoming',
+        CONCORDIA_IMPORT_MAX_UPLOAD_BYTES: '1048576',
+      }),
+    ).toMatchObject({
+      maxBundleEntries: 500,
+      importDir: resolve('incoming'),
+      importMaxUploadBytes: 1_048_576,
+    });
+    expect(() => loadConfig({ CONCORDIA_MAX_BUNDLE_ENTRIES: '0' })).toThrow(/CONCORDIA_MAX_BUNDLE_ENTRIES/);
   });
 
   it('brackets an IPv6 host in the default base URL', () => {

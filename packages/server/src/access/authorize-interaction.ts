@@ -214,6 +214,7 @@ function operationAccess(request: RoutedRequest, operations: readonly FhirOperat
     request.resourceType === undefined ? 'system' : request.id === undefined ? 'type' : 'instance';
   const name = (segments.find((segment) => segment.startsWith('$')) ?? '$').slice(1);
   const operation = findOperation(operations, name, level, request.resourceType);
+  if (operation?.checksAccessItself === true) return [];
   const readOnly = operation?.methods.includes('GET') ?? false;
   const patient = request.resourceType === 'Patient' ? request.id : undefined;
   const resourceType = level === 'system' || patient !== undefined ? '*' : (request.resourceType ?? '*');

@@ -68,7 +68,10 @@ export function capabilityStatement(
   operations: readonly FhirOperation[] = [],
   registry: SearchParameterRegistry = r4SearchParameters(),
 ): FhirResource {
-  const listed = (operation: FhirOperation) => ({ name: operation.name, definition: operation.definition });
+  const listed = (operation: FhirOperation) => ({
+    name: operation.capabilityName ?? operation.name,
+    definition: operation.definition,
+  });
   const appliesTo = (operation: FhirOperation, type: string) =>
     [operation.type, operation.instance].some((scope) => scope === '*' || scope?.includes(type));
   return {

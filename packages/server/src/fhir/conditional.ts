@@ -36,6 +36,7 @@ const CRITERIA_LIMITS: CoreConfig = {
   defaultPageSize: 2,
   maxPageSize: 2,
   maxIncludes: 0,
+  maxBundleEntries: 0,
 };
 
 export async function findConditionalMatch(

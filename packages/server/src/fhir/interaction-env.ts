@@ -15,6 +15,8 @@ export interface CoreConfig {
   maxPageSize: number;
   /** Most `_include`/`_revinclude` resources in one search page. */
   maxIncludes: number;
+  /** Most entries in one transaction or batch Bundle; more is 413. */
+  maxBundleEntries: number;
 }
 
 export interface InteractionEnv {

@@ -3,6 +3,7 @@
  * plain data, and nothing here knows HTTP. The HTTP door, transaction/batch entries, the importer
  * and (later) the HL7 and DICOM mappings all go through `FhirCore.handle`.
  */
+import type { Readable } from 'node:stream';
 import type { FhirResource } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 
@@ -41,6 +42,11 @@ export interface FhirRequest {
    * other entries' references can point at it. Doors never set it.
    */
   assignedId?: string;
+  /**
+   * Set only by the importer: an update whose content equals the stored resource (ignoring the
+   * server's meta, unchanged-content.ts) writes no version and answers 200 with the current one.
+   */
+  skipUnchanged?: boolean;
 }
 
 export interface FhirRequestHeaders {
@@ -52,6 +58,8 @@ export interface FhirRequestHeaders {
   prefer?: string;
   /** `Content-Type` of the body, needed to tell JSON Patch from FHIRPath Patch. */
   contentType?: string;
+  /** `Accept` as sent; bulk `$export` requires it (export.html#headers). */
+  accept?: string;
 }
 
 export interface FhirResponse {
@@ -61,7 +69,15 @@ export interface FhirResponse {
    * The body: a resource object, or an already serialised resource (`json`) so that reads can send
    * stored bytes without parsing and re-serialising them.
    */
-  body?: { kind: 'resource'; resource: FhirResource } | { kind: 'json'; json: string };
+  body?:
+    | { kind: 'resource'; resource: FhirResource }
+    /** `contentType` set: JSON that is not FHIR (a bulk export manifest), sent as that type. */
+    | { kind: 'json'; json: string; contentType?: string };
+  /**
+   * Instead of `body`: bytes of another media type (bulk export NDJSON files), streamed as they
+   * are read. Only the HTTP door sends it; other callers see a response without a body.
+   */
+  stream?: { contentType: string; stream: Readable };
   headers?: FhirResponseHeaders;
 }
 
@@ -73,6 +89,12 @@ export interface FhirResponseHeaders {
   /** Absolute URL of the version written (`…/Patient/1/_history/3`). */
   location?: string;
   contentLocation?: string;
+  /** Seconds until an asynchronous job is worth polling again (async.html, RFC 9110 Retry-After). */
+  retryAfter?: number;
+  /** `X-Progress` of a bulk export status: a short text such as `42% (Observation)`. */
+  progress?: string;
+  /** RFC 7231 HTTP-date after which a bulk export's files are gone (`Expires`). */
+  expires?: string;
 }
 
 export interface FhirCore {

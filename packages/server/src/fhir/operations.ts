@@ -14,6 +14,8 @@ export type OperationScope = '*' | readonly string[];
 export interface FhirOperation {
   /** The name without `$` (`everything`, `reindex`). */
   name: string;
+  /** The name the CapabilityStatement lists, when an IG fixes another (`patient-export`); default `name`. */
+  capabilityName?: string;
   /** Canonical URL of its OperationDefinition, listed in the CapabilityStatement. */
   definition: string;
   system?: boolean;
@@ -24,6 +26,12 @@ export interface FhirOperation {
    * operation accepts POST. DELETE is for operations that manage a job they started.
    */
   methods: readonly FhirMethod[];
+  /**
+   * The handler decides access itself from `env.ctx` instead of the token scopes the core checks
+   * for operations (access/authorize-interaction.ts): bulk `$export` narrows its types to the
+   * token's scopes, and its status and files answer only the client that started it.
+   */
+  checksAccessItself?: boolean;
   handler: InteractionHandler;
 }
 

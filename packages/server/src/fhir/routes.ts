@@ -154,6 +154,7 @@ function pick(
     headers: request.headers,
     body: request.body,
     assignedId: request.assignedId,
+    skipUnchanged: request.skipUnchanged,
     resourceType,
     id,
     versionId,

@@ -3,21 +3,26 @@
  *
  * A transaction runs every entry in one store transaction: all succeed or nothing is written, and
  * the first failing entry's error is the answer. Entries run in the order the spec prescribes
- * (DELETE, POST, PUT/PATCH, GET/HEAD); ids for POST entries are assigned up front so that
- * references to their fullUrls (`urn:uuid:…`) and conditional references (`Patient?identifier=…`)
- * are rewritten before anything is stored. A batch runs each entry on its own and reports each.
- *
- * The transaction issue (#4) adds entry/size limits and concurrency tests; the shape stays.
+ * (http.html#trules: DELETE, POST, PUT/PATCH, GET/HEAD). After the deletes, ids are decided up
+ * front — for POST entries (or the resource an `If-None-Exist` matched) and conditional PUTs (the
+ * resource their criteria match) — so that references to their fullUrls (`urn:uuid:…`) and
+ * conditional references (`Patient?identifier=…`) are rewritten before anything is stored.
+ * Deletes and updates of one class run in (type, id) order, so two transactions writing the same
+ * resources lock them in the same order; a deadlock that still happens is retried
+ * (transaction-retry.ts). A batch runs each entry on its own and reports each.
  */
 import { randomUUID } from 'node:crypto';
 import { FhirError, type FhirResource, fhirError, isRecord } from '@concordia/fhir';
 import type { StoreTransaction } from '../store/port.ts';
 import { type BundleEntryRequest, bundleEntryRequests, bundleType } from './bundle-entries.ts';
 import { rewriteReferences } from './bundle-references.ts';
+import { type EntryAnswer, errorResponse, responseBundle } from './bundle-response.ts';
 import { findConditionalMatch, multipleMatches } from './conditional.ts';
 import type { FhirRequest, FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { preferToken } from './prefer.ts';
+import { criteriaQuery } from './query.ts';
+import { withTransientRetry } from './transaction-retry.ts';
 import { writeResponse } from './version-response.ts';
 
 export type Dispatch = (request: FhirRequest, env: InteractionEnv) => Promise<FhirResponse>;
@@ -28,6 +33,15 @@ export function bundleHandler(dispatch: Dispatch) {
   return async (request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> => {
     const type = bundleType(request.body);
     const entries = bundleEntryRequests(request.body, env.fhirBase);
+    const limit = env.config.maxBundleEntries;
+    if (entries.length > limit) {
+      throw fhirError(
+        'too-large',
+        'too-costly',
+        `The Bundle has ${entries.length} entries; this server accepts at most ${limit} (CONCORDIA_MAX_BUNDLE_ENTRIES)`,
+        ['Bundle.entry'],
+      );
+    }
     const withResources = preferToken(request.headers.prefer, 'return') === 'representation';
     if (type === 'batch') return runBatch(entries, env, dispatch, withResources);
     return runTransaction(entries, env, dispatch, withResources);
@@ -40,22 +54,50 @@ async function runTransaction(
   dispatch: Dispatch,
   withResources: boolean,
 ): Promise<FhirResponse> {
-  const responses = await env.write(async (tx) => {
-    const inner: InteractionEnv = { ...env, reads: tx, write: (work) => work(tx) };
-    const prepared = await assignTargets(entries, tx, inner);
-    const ordered = [...prepared].sort(
-      (a, b) =>
-        (PROCESSING_ORDER[a.request.method] ?? 9) - (PROCESSING_ORDER[b.request.method] ?? 9) ||
-        a.index - b.index,
-    );
-    const results = new Map<number, FhirResponse>();
-    for (const entry of ordered) {
-      results.set(entry.index, entry.matched ?? (await runEntry(entry, inner, dispatch)));
-    }
-    return prepared.map((entry) => results.get(entry.index));
-  });
-  const json = responseBundle('transaction-response', responses, withResources);
+  for (const entry of entries) refuseNestedBundle(entry);
+  const answers = await withTransientRetry(() =>
+    env.write(async (tx) => {
+      const inner: InteractionEnv = { ...env, reads: tx, write: (work) => work(tx) };
+      const results = new Map<number, FhirResponse>();
+      const deletes = entries.filter((entry) => entry.request.method === 'DELETE');
+      for (const entry of inProcessingOrder(deletes)) {
+        results.set(entry.index, await runEntry(entry, inner, dispatch));
+      }
+      const others = entries.filter((entry) => entry.request.method !== 'DELETE');
+      const prepared = await assignTargets(others, tx, inner);
+      for (const entry of inProcessingOrder(prepared)) {
+        results.set(entry.index, entry.matched ?? (await runEntry(entry, inner, dispatch)));
+      }
+      return entries.map((entry): EntryAnswer => {
+        const response = results.get(entry.index);
+        if (response === undefined) throw new Error(`Bundle.entry[${entry.index}] was not processed`);
+        return { method: entry.request.method, response };
+      });
+    }),
+  );
+  const json = responseBundle('transaction-response', answers, withResources);
   return { status: 200, interaction: 'transaction', body: { kind: 'resource', resource: json } };
+}
+
+/** http.html#trules order; within DELETE and PUT/PATCH by target, so writers lock rows alike. */
+function inProcessingOrder<T extends BundleEntryRequest>(entries: readonly T[]): T[] {
+  const rank = (entry: T) => PROCESSING_ORDER[entry.request.method] ?? 9;
+  const byTarget = (entry: T) => (entry.request.method === 'POST' ? '' : entry.request.path);
+  return [...entries].sort(
+    (a, b) =>
+      rank(a) - rank(b) ||
+      (byTarget(a) < byTarget(b) ? -1 : byTarget(a) > byTarget(b) ? 1 : 0) ||
+      a.index - b.index,
+  );
+}
+
+function refuseNestedBundle(entry: BundleEntryRequest): void {
+  if (entry.request.path === '' && entry.request.method === 'POST') {
+    throw entryError(
+      entry,
+      fhirError('invalid', 'not-supported', 'A transaction entry cannot be another transaction'),
+    );
+  }
 }
 
 async function runBatch(
@@ -64,19 +106,20 @@ async function runBatch(
   dispatch: Dispatch,
   withResources: boolean,
 ): Promise<FhirResponse> {
-  const responses: FhirResponse[] = [];
+  const answers: EntryAnswer[] = [];
   for (const entry of entries) {
+    const { method } = entry.request;
     try {
-      if (entry.request.path === '' && entry.request.method === 'POST') {
+      if (entry.request.path === '' && method === 'POST') {
         throw fhirError('invalid', 'not-supported', 'A batch entry cannot be another batch or transaction');
       }
-      responses.push(await dispatch(entry.request, env));
+      answers.push({ method, response: await dispatch(entry.request, env) });
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;
-      responses.push(errorResponse(error));
+      answers.push({ method, response: errorResponse(error) });
     }
   }
-  const json = responseBundle('batch-response', responses, withResources);
+  const json = responseBundle('batch-response', answers, withResources);
   return { status: 200, interaction: 'batch', body: { kind: 'resource', resource: json } };
 }
 
@@ -87,7 +130,8 @@ interface PreparedEntry extends BundleEntryRequest {
 
 /**
  * Decides the id every POST entry will get (or the existing resource a conditional create
- * matched), then rewrites references in all entries to those ids.
+ * matched) and the resource every conditional PUT writes, then rewrites references in all
+ * entries to those ids.
  */
 async function assignTargets(
   entries: BundleEntryRequest[],
@@ -96,15 +140,10 @@ async function assignTargets(
 ): Promise<PreparedEntry[]> {
   const targets = new Map<string, string>();
   const prepared: PreparedEntry[] = [];
-  for (const entry of entries) {
+  for (const original of entries) {
+    const entry = await resolveConditionalUpdate(original, tx, env);
     const { request } = entry;
     const resourceType = request.path.split('/')[0] ?? '';
-    if (request.path === '' && request.method === 'POST') {
-      throw entryError(
-        entry,
-        fhirError('invalid', 'not-supported', 'A transaction entry cannot be another transaction'),
-      );
-    }
     if (request.method === 'POST' && !request.path.includes('/')) {
       const existing =
         request.headers.ifNoneExist === undefined
@@ -150,6 +189,32 @@ async function assignTargets(
     }
   }
   return prepared;
+}
+
+/**
+ * A conditional update (`PUT Patient?identifier=…`, http.html#cond-update) becomes an update of
+ * the one resource its criteria match, or of a new id when none does, so that other entries can
+ * refer to its fullUrl. The criteria stay locked until the transaction ends (conditional.ts).
+ */
+async function resolveConditionalUpdate(
+  entry: BundleEntryRequest,
+  tx: StoreTransaction,
+  env: InteractionEnv,
+): Promise<BundleEntryRequest> {
+  const { request } = entry;
+  if (request.method !== 'PUT' || request.path.includes('/') || !isRecord(request.body)) return entry;
+  const criteria = criteriaQuery(request.query);
+  if (criteria.length === 0) return entry;
+  try {
+    const match = await findConditionalMatch(tx, env, request.path, criteria);
+    if (match.kind === 'many') multipleMatches(request.path);
+    const bodyId = typeof request.body.id === 'string' ? request.body.id : undefined;
+    const id = match.kind === 'one' ? match.id : (bodyId ?? randomUUID());
+    const body = { ...request.body, id: bodyId ?? id };
+    return { ...entry, request: { ...request, path: `${request.path}/${id}`, query: [], body } };
+  } catch (error) {
+    throw error instanceof FhirError ? entryError(entry, error) : error;
+  }
 }
 
 async function conditionalCreateMatch(
@@ -230,63 +295,4 @@ function entryError(entry: BundleEntryRequest, error: FhirError): FhirError {
       ],
     })),
   );
-}
-
-function errorResponse(error: FhirError): FhirResponse {
-  return {
-    status: error.status,
-    interaction: 'batch',
-    body: { kind: 'resource', resource: error.toOperationOutcome() },
-  };
-}
-
-function responseBundle(
-  type: 'transaction-response' | 'batch-response',
-  responses: (FhirResponse | undefined)[],
-  withResources: boolean,
-): FhirResource {
-  return {
-    resourceType: 'Bundle',
-    type,
-    entry: responses.map((response) =>
-      response === undefined ? {} : responseEntry(response, withResources),
-    ),
-  };
-}
-
-function responseEntry(response: FhirResponse, withResources: boolean): Record<string, unknown> {
-  const entryResponse: Record<string, unknown> = { status: statusLine(response.status) };
-  const { headers, body } = response;
-  if (headers?.location !== undefined) entryResponse.location = headers.location;
-  if (headers?.etag !== undefined) entryResponse.etag = headers.etag;
-  if (headers?.lastModified !== undefined)
-    entryResponse.lastModified = new Date(headers.lastModified).toISOString();
-  const resource =
-    body === undefined ? undefined : body.kind === 'resource' ? body.resource : JSON.parse(body.json);
-  if (isRecord(resource) && resource.resourceType === 'OperationOutcome' && response.status >= 400) {
-    entryResponse.outcome = resource;
-    return { response: entryResponse };
-  }
-  return withResources && resource !== undefined
-    ? { resource, response: entryResponse }
-    : { response: entryResponse };
-}
-
-const REASONS: Record<number, string> = {
-  200: 'OK',
-  201: 'Created',
-  204: 'No Content',
-  304: 'Not Modified',
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  410: 'Gone',
-  412: 'Precondition Failed',
-  422: 'Unprocessable Entity',
-};
-
-function statusLine(status: number): string {
-  const reason = REASONS[status];
-  return reason === undefined ? String(status) : `${status} ${reason}`;
 }

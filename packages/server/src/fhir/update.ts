@@ -12,6 +12,7 @@ import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { returnPreference } from './prefer.ts';
 import { criteriaQuery } from './query.ts';
 import { assertIdMatches, assertValidId, resourceFromBody } from './resource-body.ts';
+import { sameContent } from './unchanged-content.ts';
 import { writeResponse } from './version-response.ts';
 import { parseETagVersion } from './versioning.ts';
 
@@ -26,7 +27,22 @@ export async function update(request: RoutedRequest, env: InteractionEnv): Promi
 
   return env.write(async (tx) => {
     const id = request.id ?? (await conditionalTarget(tx, request, env, resource));
-    const { version, created } = await writeVersion(tx, env, { ...resource, id }, 'PUT', ifMatch);
+    const previous = await tx.read(env.ctx, resourceType, id);
+    if (request.skipUnchanged === true && ifMatch === undefined && previous?.json !== undefined) {
+      if (sameContent(previous.json, { ...resource, id })) {
+        return writeResponse(
+          previous,
+          200,
+          'update',
+          env.fhirBase,
+          preference,
+          `${resourceType}/${id} is unchanged; no new version`,
+        );
+      }
+    }
+    const { version, created } = await writeVersion(tx, env, { ...resource, id }, 'PUT', ifMatch, {
+      previous,
+    });
     return writeResponse(
       version,
       created ? 201 : 200,
@@ -48,8 +64,11 @@ export async function writeVersion(
   resource: FhirResource & { id: string },
   method: 'PUT' | 'PATCH',
   ifMatch: number | undefined,
+  /** The current version when the caller has already read it. */
+  known?: { previous: StoredVersion | undefined },
 ): Promise<{ version: StoredVersion; created: boolean }> {
-  const previous = await tx.read(env.ctx, resource.resourceType, resource.id);
+  const previous =
+    known !== undefined ? known.previous : await tx.read(env.ctx, resource.resourceType, resource.id);
   if (previous === undefined && !env.config.updateCreate) {
     throw fhirError(
       'method-not-allowed',

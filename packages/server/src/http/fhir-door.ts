@@ -20,8 +20,10 @@ import type {
   FhirRequestHeaders,
   FhirResponse,
 } from '../fhir/interaction.ts';
+import { importUploads } from '../import/import-uploads.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { FHIR_JSON, REQUEST_JSON_TYPES, responseContentType } from './content-negotiation.ts';
+import { acceptImportUploads, discardUnclaimedUpload } from './import-upload.ts';
 
 export interface FhirDoorOptions {
   core: FhirCore;
@@ -59,6 +61,8 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
       done(fhirError('invalid', 'structure', `The body is not valid JSON: ${reason}`), undefined);
     }
   });
+  const uploads = importUploads(options.config.dataDir, options.config.importMaxUploadBytes);
+  acceptImportUploads(app, uploads);
   // `POST [type]/_search` sends its parameters as a form (http.html#search); they join the URL's.
   app.addContentTypeParser(FORM_TYPE, { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -92,10 +96,16 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const query = queryPairs(request.url);
-    const contentType = responseContentType(lastValue(query, '_format'), request.headers.accept);
+    const negotiated = negotiate(lastValue(query, '_format'), request.headers.accept);
+    // A read-only request may ask for a type only some answers have (`Accept:
+    // application/fhir+ndjson` on a bulk export file): the answer decides. Anything else is refused
+    // before it runs.
+    if (negotiated instanceof FhirError && request.method !== 'GET' && request.method !== 'HEAD')
+      throw negotiated;
     const fhirRequest = toFhirRequest(request, query);
     const authentication = await authenticate(headerText(request.headers.authorization));
     if (!authentication.ok) {
+      await discardUnclaimedUpload(uploads, request.body, 401);
       metrics.observeInteraction('unknown', 401, elapsedSeconds(reply));
       reply.header('www-authenticate', bearerChallenge(realm, authentication));
       return sendOutcome(
@@ -104,7 +114,21 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
         operationOutcome([{ severity: 'error', code: 'login', diagnostics: authentication.description }]),
       );
     }
-    const response = await core.handle(requestContext(request, authentication), fhirRequest);
+    let response: FhirResponse | undefined;
+    try {
+      response = await core.handle(requestContext(request, authentication), fhirRequest);
+    } finally {
+      await discardUnclaimedUpload(uploads, request.body, response?.status);
+    }
+    const ownType =
+      response.stream !== undefined ||
+      (response.body?.kind === 'json' && response.body.contentType !== undefined);
+    // An error is answered as an OperationOutcome whatever the Accept header asked for.
+    if (negotiated instanceof FhirError && !ownType && response.status < 400) {
+      response.stream?.stream.destroy();
+      throw negotiated;
+    }
+    const contentType = negotiated instanceof FhirError ? FHIR_JSON : negotiated;
     metrics.observeInteraction(response.interaction, response.status, elapsedSeconds(reply));
     // RFC 6750 §3: a request without credentials learns how to authenticate.
     if (response.status === 401) reply.header('www-authenticate', bearerChallenge(realm));
@@ -138,6 +162,8 @@ function toFhirRequest(request: FastifyRequest, query: [string, string][]): Fhir
   if (prefer !== undefined) headers.prefer = prefer;
   const contentType = headerText(raw['content-type']);
   if (contentType !== undefined) headers.contentType = contentType;
+  const accept = headerText(raw.accept);
+  if (accept !== undefined) headers.accept = accept;
   const path = decodePath(typeof wildcard === 'string' ? wildcard : '');
   if (request.body instanceof SearchForm) {
     if (method !== 'POST' || !(path === '_search' || path.endsWith('/_search'))) {
@@ -185,9 +211,19 @@ function sendResponse(
   if (headers?.lastModified !== undefined) reply.header('last-modified', headers.lastModified);
   if (headers?.location !== undefined) reply.header('location', headers.location);
   if (headers?.contentLocation !== undefined) reply.header('content-location', headers.contentLocation);
+  if (headers?.retryAfter !== undefined) reply.header('retry-after', String(headers.retryAfter));
+  if (headers?.progress !== undefined) reply.header('x-progress', headers.progress);
+  if (headers?.expires !== undefined) reply.header('expires', headers.expires);
+  if (response.stream !== undefined) {
+    reply.header('content-type', response.stream.contentType);
+    if (!head) return reply.send(response.stream.stream);
+    response.stream.stream.destroy();
+    return reply.send();
+  }
   const body = response.body;
   if (body === undefined || response.status === 304 || response.status === 204) return reply.send();
-  reply.header('content-type', `${contentType}; charset=utf-8`);
+  const type = body.kind === 'json' ? (body.contentType ?? contentType) : contentType;
+  reply.header('content-type', `${type}; charset=utf-8`);
   if (head) return reply.send();
   if (body.kind === 'json')
     return reply.send(pretty ? JSON.stringify(JSON.parse(body.json), null, 2) : body.json);
@@ -228,6 +264,16 @@ function asFhirError(error: FastifyError | FhirError, request: FastifyRequest): 
     'exception',
     `Internal server error; quote request id ${String(request.id)} when reporting it`,
   );
+}
+
+/** The negotiated response type, or the 406 to answer when no FHIR answer can be sent. */
+function negotiate(format: string | undefined, accept: string | undefined): string | FhirError {
+  try {
+    return responseContentType(format, accept);
+  } catch (error) {
+    if (error instanceof FhirError) return error;
+    throw error;
+  }
 }
 
 function queryPairs(url: string): [string, string][] {

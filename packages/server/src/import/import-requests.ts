@@ -62,7 +62,12 @@ function resourceUnit(resource: Record<string, unknown>, location: ItemLocation)
   if (typeof id !== 'string' || !isValidId(id)) {
     return rejected(location, `${resourceType}.id ${JSON.stringify(id)} is not a valid FHIR id`);
   }
-  return { kind: 'resource', location, request: request('PUT', `${resourceType}/${id}`, resource) };
+  // Re-running an import leaves unchanged resources at their version (fhir/unchanged-content.ts).
+  return {
+    kind: 'resource',
+    location,
+    request: { ...request('PUT', `${resourceType}/${id}`, resource), skipUnchanged: true },
+  };
 }
 
 function request(method: 'POST' | 'PUT', path: string, body: unknown): FhirRequest {

@@ -52,7 +52,7 @@ for (const database of testDatabases()) {
       expect(await store.read(ctx, 'Patient', 'import-batch-bad')).toBeUndefined();
     });
 
-    it('PUTs resources with ids, so importing the same file again updates the same resources', async () => {
+    it('PUTs resources with ids, so importing the same file again adds no resource and no version', async () => {
       const plan = {
         first: [],
         rest: [join(FIXTURES, 'patient-with-id.json'), join(FIXTURES, 'collection.json')],
@@ -63,11 +63,12 @@ for (const database of testDatabases()) {
       const patient = await store.read(ctx, 'Patient', 'import-fixture-patient');
       expect(patient?.json).toContain('Gonçalves');
       expect(await store.read(ctx, 'Organization', 'import-collection-org')).toBeDefined();
-      // The second run wrote new versions of the same resources; it did not create new ones.
+      // The second run found every resource unchanged: no new resource, no new version.
       const organizations = await store.history(ctx, { resourceType: 'Organization', count: 10 });
-      expect(new Set(organizations.versions.map((version) => version.id))).toEqual(
-        new Set(['import-collection-org']),
-      );
+      expect(organizations.versions.map((version) => [version.id, version.versionId])).toEqual([
+        ['import-collection-org', 1],
+      ]);
+      expect(patient?.versionId).toBe(1);
     });
   });
 }

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { CustomSearchParameters } from '../../src/fhir/custom-search-parameters.ts';
+import type { FhirCore } from '../../src/fhir/interaction.ts';
 import type { JobStore } from '../../src/jobs/job-store.ts';
 import type { JobWorker } from '../../src/jobs/job-worker.ts';
 import { buildComponents } from '../../src/main.ts';
@@ -19,6 +20,8 @@ import type { TestDatabase } from './databases.ts';
 export interface TestApp {
   app: FastifyInstance;
   store: ResourceStore;
+  /** The FHIR core the door serves (for running job handlers directly). */
+  core: FhirCore;
   config: Config;
   /** The server's search parameters (R4 plus stored SearchParameters) and its job worker. */
   searchParameters: CustomSearchParameters;
@@ -51,6 +54,7 @@ export async function createTestApp(
   return {
     app,
     store,
+    core,
     config,
     searchParameters,
     jobs,
