@@ -20,3 +20,16 @@ create statistics search_number_param_stats (mcv) on resource_type, param from s
 create statistics search_quantity_param_stats (mcv, dependencies) on resource_type, param, canonical_code
   from search_quantity;
 create statistics search_uri_param_stats (mcv) on resource_type, param from search_uri;
+
+-- Values of one parameter are a sliver of each table (Patient genders among millions of codes), so
+-- the default 100-entry most-common-value lists miss them and the estimate falls to one row: a
+-- larger sample and list keep such values in (the gender/birthdate search above was still planned
+-- as one row of `female` against 1,600 until this).
+alter statistics search_token_value_stats set statistics 1000;
+alter table search_token alter column code set statistics 1000;
+alter table search_string alter column normalized set statistics 1000;
+alter table search_reference alter column target_id set statistics 1000;
+
+-- Extended statistics are empty until the tables are analysed; on an existing database that could
+-- be long after this migration, and until then the plans stay as bad as before.
+analyze search_token, search_string, search_reference, search_date, search_number, search_quantity, search_uri;
