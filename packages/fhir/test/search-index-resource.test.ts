@@ -160,10 +160,9 @@ describe('reference parameters (search.html#reference)', () => {
     expect(references(index, 'performer')).toEqual(['Practitioner/gp-1']);
   });
 
-  it('ignore contained, urn: and logical references', () => {
+  it('ignore urn: and logical references', () => {
     const index = indexResource(
       observation({
-        subject: { reference: '#p1' },
         performer: [
           { reference: 'urn:uuid:8c7c1d2e-5b6a-4c21-9a35-0f1c8b2d9e11' },
           { identifier: { value: 'x' } },
@@ -171,7 +170,20 @@ describe('reference parameters (search.html#reference)', () => {
         encounter: { reference: 'http://example.org/not/a/fhir/url' },
       }),
     );
-    expect(index.references).toEqual([]);
+    expect(references(index, 'performer')).toEqual([]);
+    expect(references(index, 'encounter')).toEqual([]);
+  });
+
+  it('keep contained references under their `#id`, which no search or compartment can name (references.html#contained, search.html#missing)', () => {
+    const index = indexResource(
+      observation({
+        contained: [{ resourceType: 'Patient', id: 'p1' }],
+        subject: { reference: '#p1' },
+        performer: [{ reference: '#gone' }, { reference: '#' }],
+      }),
+    );
+    expect(references(index, 'subject')).toEqual(['Patient/#p1']);
+    expect(references(index, 'performer')).toEqual(['Resource/#gone', 'Observation/#']);
     expect(index.patientCompartments).toEqual([]);
   });
 

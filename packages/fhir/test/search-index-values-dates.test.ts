@@ -45,6 +45,14 @@ describe('date precision sets the range a value covers (search.html#date)', () =
       low: '0050-01-01T00:00:00.000Z',
       high: '0050-12-31T23:59:59.999Z',
     });
+    expect(dateTimeRange('0099-01-01T10:00:00Z')).toEqual({
+      low: '0099-01-01T10:00:00.000Z',
+      high: '0099-01-01T10:00:00.999Z',
+    });
+    expect(dateTimeRange('0004-02-29')).toEqual({
+      low: '0004-02-29T00:00:00.000Z',
+      high: '0004-02-29T23:59:59.999Z',
+    });
   });
 
   it.each([
@@ -52,7 +60,10 @@ describe('date precision sets the range a value covers (search.html#date)', () =
     '21',
     '2021-13',
     '2021-02-30',
+    '2021-02-30T10:00Z',
+    '0003-02-29',
     '2021-03-15T24:00:00Z',
+    '2021-03-15T10:30:60Z',
     '0000',
     'yesterday',
     '2021-03-15 10:30',

@@ -104,6 +104,46 @@ describe('search filters (search.html#ptypes)', () => {
     ]);
   });
 
+  it('keeps years 0001–0099 as written (datatypes.html#date: YYYY is 0001–9999)', () => {
+    const { query, issues } = search('Patient', 'birthdate=0099-01-01&birthdate=0050');
+    expect(issues).toEqual([]);
+    expect(query.filters.map((filter) => (filter.kind === 'date' ? filter.values : []))).toEqual([
+      [
+        {
+          prefix: 'eq',
+          low: '0099-01-01T00:00:00.000Z',
+          high: '0099-01-02T00:00:00.000Z',
+          text: '0099-01-01',
+        },
+      ],
+      [{ prefix: 'eq', low: '0050-01-01T00:00:00.000Z', high: '0051-01-01T00:00:00.000Z', text: '0050' }],
+    ]);
+  });
+
+  it.each([
+    '2021-02-30T10:00Z',
+    '2021-02-29',
+    '2021-04-31T10:00:00Z',
+    '2021-13',
+    '2021-00-10',
+    '2021-03-15T24:00Z',
+    '2021-03-15T10:60Z',
+    '2021-03-15T10:30:60Z',
+    '0000',
+    'ge0000-06-01',
+  ])('reports %s, a date the calendar does not have, as malformed (datatypes.html#dateTime)', (value) => {
+    const { query, issues } = search('Patient', `birthdate=${encodeURIComponent(value)}`);
+    expect(query.filters).toEqual([]);
+    expect(issues).toEqual([
+      expect.objectContaining({ severity: 'error', code: 'invalid', expression: ['birthdate'] }),
+    ]);
+  });
+
+  it('accepts 29 February in a leap year, including years before 100 (datatypes.html#date)', () => {
+    const { issues } = search('Patient', 'birthdate=2024-02-29T10:00Z&birthdate=0004-02-29');
+    expect(issues).toEqual([]);
+  });
+
   it('reads numbers and quantities with their implied precision (search.html#number, #quantity)', () => {
     const { query } = search('RiskAssessment', 'probability=gt0.8');
     expect(query.filters[0]).toMatchObject({ kind: 'number', values: [{ prefix: 'gt', value: '0.8' }] });

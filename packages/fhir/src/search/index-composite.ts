@@ -71,6 +71,7 @@ export function componentEntries(
   type: CompositeValueType,
   values: readonly TypedValue[],
   isResourceType: (type: string) => boolean,
+  container: unknown,
 ): CompositeValueEntry[] {
   // The entry builders name a parameter; the composite row names its own.
   const param = '';
@@ -86,7 +87,7 @@ export function componentEntries(
     case 'string':
       return stringEntries(param, values).map(({ normalized }) => ({ type, normalized }));
     case 'reference':
-      return referenceEntries(param, values, isResourceType).map(({ targetType, targetId }) => ({
+      return referenceEntries(param, values, isResourceType, container).map(({ targetType, targetId }) => ({
         type,
         targetType,
         targetId,

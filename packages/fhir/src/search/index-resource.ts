@@ -33,7 +33,7 @@ import {
   uriEntries,
 } from './index-values.ts';
 import { itemPresenceGuard, type PresenceGuard, presenceGuard } from './presence-guard.ts';
-import { referenceTarget } from './reference-target.ts';
+import { isContainedTargetId, referenceTarget } from './reference-target.ts';
 import {
   r4SearchParameters,
   type SearchParameterDefinition,
@@ -122,7 +122,7 @@ export class ResourceIndexer {
       }
       if (!selected) continue;
       if (parameter.type === 'composite') this.addComposites(index, parameter, selected, resource, memo);
-      else this.addEntries(index, parameter, typedValues(selected));
+      else this.addEntries(index, parameter, typedValues(selected), resource);
     }
     const texts = textEntry(resource);
     if (texts !== undefined) index.texts = texts;
@@ -130,7 +130,12 @@ export class ResourceIndexer {
     return index;
   }
 
-  private addEntries(index: ResourceIndex, parameter: CompiledParameter, values: TypedValue[]): void {
+  private addEntries(
+    index: ResourceIndex,
+    parameter: CompiledParameter,
+    values: TypedValue[],
+    resource: FhirResource,
+  ): void {
     const { code } = parameter;
     switch (parameter.type) {
       case 'token':
@@ -141,7 +146,7 @@ export class ResourceIndexer {
         index.strings.push(...stringEntries(code, values));
         return;
       case 'reference':
-        index.references.push(...referenceEntries(code, values, this.isResourceType));
+        index.references.push(...referenceEntries(code, values, this.isResourceType, resource));
         index.tokens.push(...referenceIdentifierEntries(code, values));
         return;
       case 'date':
@@ -194,7 +199,7 @@ export class ResourceIndexer {
           found =
             results.length === 0
               ? []
-              : componentEntries(component.type, typedValues(results), this.isResourceType);
+              : componentEntries(component.type, typedValues(results), this.isResourceType, resource);
           known.set(component.key, found);
         }
         if (found.length === 0) break;
@@ -213,6 +218,8 @@ export class ResourceIndexer {
       ids.add(resource.id);
     }
     for (const reference of index.references) {
+      // A contained Patient (`#p1`) is part of this resource, not a compartment of its own.
+      if (isContainedTargetId(reference.targetId)) continue;
       if (reference.targetType === this.patientCompartment.code && params.has(reference.param)) {
         ids.add(reference.targetId);
       }

@@ -18,7 +18,7 @@ import {
   type UriIndexEntry,
 } from './index-types.ts';
 import { normalizeString } from './normalize-string.ts';
-import { referenceTarget } from './reference-target.ts';
+import { containedTarget, referenceTarget } from './reference-target.ts';
 
 /** One selected value with its FHIR type (`Coding`, `code`, `System.String`, …) when known. */
 export interface TypedValue {
@@ -154,16 +154,21 @@ function stringsOf(type: string | null, data: unknown): string[] {
   return [];
 }
 
+/**
+ * @param container the resource being indexed, whose `contained` names the type of a `#id` target.
+ */
 export function referenceEntries(
   param: string,
   values: readonly TypedValue[],
   isResourceType: (type: string) => boolean,
+  container: unknown,
 ): ReferenceIndexEntry[] {
   const entries: ReferenceIndexEntry[] = [];
   for (const { type, data } of values) {
     // canonical/uri values of reference parameters are matched by URL, not by `Type/id`.
     if (type !== 'Reference' || !isRecord(data) || typeof data.reference !== 'string') continue;
-    const target = referenceTarget(data.reference, isResourceType);
+    const target =
+      containedTarget(data.reference, container) ?? referenceTarget(data.reference, isResourceType);
     if (target) entries.push({ param, targetType: target.type, targetId: target.id });
   }
   return unique(entries, (entry) => `${entry.targetType}/${entry.targetId}`);

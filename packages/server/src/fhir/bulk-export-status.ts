@@ -16,10 +16,11 @@
 import { open } from 'node:fs/promises';
 import { fhirError, informationOutcome, isRecord } from '@concordia/fhir';
 import { decideScopes } from '../access/scope-decision.ts';
-import { BULK_EXPORT_JOB, exportParamsOf, mayManageExport } from '../jobs/bulk-export-params.ts';
+import { BULK_EXPORT_JOB, exportParamsOf } from '../jobs/bulk-export-params.ts';
 import { exportExists, exportFilePath, removeExport } from '../jobs/export-files.ts';
 import { exportExpires, exportIsLive } from '../jobs/export-retention.ts';
 import type { Job, JobQueue } from '../jobs/job.ts';
+import { mayManageJob } from '../jobs/job-owner.ts';
 import type { FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { type FhirOperation, operationParameters, singleParameter } from './operations.ts';
@@ -160,7 +161,7 @@ async function ownedExport(
   if (job === undefined || job.kind !== BULK_EXPORT_JOB || job.status === 'cancelled') {
     throw fhirError('not-found', 'not-found', `No bulk export ${id}`);
   }
-  if (!mayManageExport(env.ctx.principal, exportParamsOf(job.params).owner)) {
+  if (!mayManageJob(env.ctx.principal, exportParamsOf(job.params).owner)) {
     throw fhirError('forbidden', 'forbidden', `Bulk export ${id} belongs to another client`);
   }
   return job;

@@ -19,13 +19,9 @@ import {
 } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import { decideScopes } from '../access/scope-decision.ts';
-import {
-  BULK_EXPORT_JOB,
-  type ExportLevel,
-  exportOwner,
-  exportParamsJson,
-} from '../jobs/bulk-export-params.ts';
+import { BULK_EXPORT_JOB, type ExportLevel, exportParamsJson } from '../jobs/bulk-export-params.ts';
 import type { JobQueue } from '../jobs/job.ts';
+import { jobOwner } from '../jobs/job-owner.ts';
 import {
   outputFormat,
   patientsOf,
@@ -138,7 +134,7 @@ async function kickOff(
       ...(patients !== undefined ? { patients } : {}),
       ...(level === 'group' && request.id !== undefined ? { groupId: request.id } : {}),
       ...(elements.length > 0 ? { elements } : {}),
-      owner: exportOwner(env.ctx.principal),
+      owner: jobOwner(env.ctx.principal),
       ignored: issues.map((i) => i.diagnostics ?? i.code),
     }),
   );

@@ -4,11 +4,15 @@
  * job is queued or running and 200 once it has ended, with a Parameters resource (status,
  * progress, result or error); `DELETE [base]/$job?id=…` cancels it — a running job stops at its
  * next checkpoint — and answers 202 (200 when it had already ended).
+ *
+ * A job that records its owner (a bulk export) is the owner's: anyone else, short of an
+ * administrator, gets the 404 of an unknown job, so that its existence is not revealed either.
  */
 import { type FhirResource, fhirError } from '@concordia/fhir';
 import { isFinished, type Job, type JobQueue, type JsonValue } from '../jobs/job.ts';
+import { mayManageJob, recordedJobOwner } from '../jobs/job-owner.ts';
 import type { FhirResponse } from './interaction.ts';
-import type { RoutedRequest } from './interaction-env.ts';
+import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { type FhirOperation, operationParameters, singleParameter } from './operations.ts';
 
 export const JOB_STATUS_DEFINITION = 'https://concordia.example/fhir/OperationDefinition/job';
@@ -24,13 +28,22 @@ export function jobStatusOperation(jobs: JobQueue): FhirOperation {
     definition: JOB_STATUS_DEFINITION,
     system: true,
     methods: ['GET', 'DELETE'],
-    handler: async (request) => {
+    handler: async (request, env) => {
       const id = jobId(request);
-      const job = request.method === 'DELETE' ? await jobs.cancel(id) : await jobs.get(id);
-      if (job === undefined) throw fhirError('not-found', 'not-found', `No job ${id}`, ['id']);
-      return jobResponse(job);
+      const notFound = () => fhirError('not-found', 'not-found', `No job ${id}`, ['id']);
+      const job = await jobs.get(id);
+      if (job === undefined || !mayManage(job, env)) throw notFound();
+      if (request.method !== 'DELETE') return jobResponse(job);
+      const cancelled = await jobs.cancel(id);
+      if (cancelled === undefined) throw notFound();
+      return jobResponse(cancelled);
     },
   };
+}
+
+function mayManage(job: Job, env: InteractionEnv): boolean {
+  const owner = recordedJobOwner(job.params);
+  return owner === undefined || mayManageJob(env.ctx.principal, owner);
 }
 
 function jobId(request: RoutedRequest): string {

@@ -5,17 +5,12 @@
  * it: only that client (or an administrator) may poll, download or cancel it.
  */
 import { isRecord } from '@concordia/fhir';
-import type { Principal } from '../access/request-context.ts';
 import type { JsonObject, JsonValue } from './job.ts';
+import { type JobOwner, recordedJobOwner } from './job-owner.ts';
 
 export const BULK_EXPORT_JOB = 'bulk-export';
 
 export type ExportLevel = 'system' | 'patient' | 'group';
-
-export interface ExportOwner {
-  kind: Principal['kind'];
-  id: string;
-}
 
 export interface ExportParams {
   level: ExportLevel;
@@ -35,7 +30,7 @@ export interface ExportParams {
   groupId?: string;
   /** `_elements`: only these top-level elements (plus mandatory ones), tagged SUBSETTED. */
   elements?: string[];
-  owner: ExportOwner;
+  owner: JobOwner;
   /** Parameters ignored under `Prefer: handling=lenient`, reported in the manifest's `error`. */
   ignored: string[];
 }
@@ -57,14 +52,13 @@ export function exportParamsJson(params: ExportParams): JsonObject {
 
 /** Reads back what `exportParamsJson` stored. @throws TypeError when the job was not written by it. */
 export function exportParamsOf(json: JsonObject): ExportParams {
-  const { level, request, since, typeFilters, groupId, owner } = json;
+  const { level, request, since, typeFilters, groupId } = json;
+  const owner = recordedJobOwner(json);
   if (level !== 'system' && level !== 'patient' && level !== 'group') {
     throw new TypeError(`bulk export job: unknown level ${String(level)}`);
   }
   if (typeof request !== 'string') throw new TypeError('bulk export job: no request');
-  if (!isRecord(owner) || typeof owner.id !== 'string' || !isPrincipalKind(owner.kind)) {
-    throw new TypeError('bulk export job: no owner');
-  }
+  if (owner === undefined) throw new TypeError('bulk export job: no owner');
   const filters: Record<string, string[]> = {};
   if (isRecord(typeFilters)) {
     for (const [type, queries] of Object.entries(typeFilters)) filters[type] = strings(queries);
@@ -78,43 +72,9 @@ export function exportParamsOf(json: JsonObject): ExportParams {
     ...(Array.isArray(json.patients) ? { patients: strings(json.patients) } : {}),
     ...(typeof groupId === 'string' ? { groupId } : {}),
     ...(Array.isArray(json.elements) ? { elements: strings(json.elements) } : {}),
-    owner: { kind: owner.kind, id: owner.id },
+    owner,
     ignored: strings(json.ignored),
   };
-}
-
-/** Who an export belongs to: the client (or user) of the token, or the open development principal. */
-export function exportOwner(principal: Principal): ExportOwner {
-  switch (principal.kind) {
-    case 'open-development':
-    case 'anonymous':
-      return { kind: principal.kind, id: principal.kind };
-    default:
-      return { kind: principal.kind, id: principal.id };
-  }
-}
-
-/**
- * Only the one who started an export may see or cancel it (export.html: the files hold
- * everything the client was allowed to read); administrators and the server itself may too.
- */
-export function mayManageExport(principal: Principal, owner: ExportOwner): boolean {
-  if (principal.kind === 'system') return true;
-  if (principal.kind === 'user' && principal.roles.includes('administrator')) return true;
-  const asker = exportOwner(principal);
-  return asker.kind === owner.kind && asker.id === owner.id;
-}
-
-const PRINCIPAL_KINDS: readonly Principal['kind'][] = [
-  'open-development',
-  'anonymous',
-  'system',
-  'user',
-  'client',
-];
-
-function isPrincipalKind(value: unknown): value is Principal['kind'] {
-  return PRINCIPAL_KINDS.some((kind) => kind === value);
 }
 
 function strings(value: JsonValue | undefined): string[] {

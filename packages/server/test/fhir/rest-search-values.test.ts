@@ -75,6 +75,17 @@ for (const database of testDatabases()) {
       expect(await observations('2020-05-02T10:00:00.4Z')).toEqual([]);
     });
 
+    it('accepts the ends of the FHIR calendar, years 0001 and 9999 (datatypes.html#date)', async () => {
+      const both = [born1984, born1990].sort();
+      expect(await birthdate('le9999-12-31')).toEqual(both);
+      expect(await birthdate('lt9999')).toEqual(both);
+      expect(await birthdate('eq9999-12-31')).toEqual([]);
+      expect(await birthdate('ge0001-01-01')).toEqual(both);
+      expect(await birthdate('ap0001')).toEqual([]);
+      const updated = await searchBundle(t, `/fhir/Patient?family=${family}&_lastUpdated=le9999-12-31`);
+      expect(matchIds(updated).sort()).toEqual(both);
+    });
+
     it('sorts by a date parameter (search.html#sort)', async () => {
       const newestFirst = await searchBundle(t, `/fhir/Patient?family=${family}&_sort=-birthdate`);
       expect(matchIds(newestFirst)).toEqual([born1990, born1984]);

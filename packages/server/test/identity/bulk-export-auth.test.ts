@@ -125,6 +125,34 @@ describe.each(testDatabases())('bulk export with CONCORDIA_AUTH=required on $nam
     ).toBe(200);
   });
 
+  it('answers $job for an export only to its owner: another client gets 404 and cancels nothing (async.html)', async () => {
+    const started = await kickOff(app, '/fhir/$export?_type=Patient', { authorization: bearer.exporter });
+    expect(started.statusCode, started.body).toBe(202);
+    const statusUrl = String(started.headers['content-location']);
+    const jobId = new URL(statusUrl).searchParams.get('job') ?? '';
+    const jobUrl = `/fhir/$job?id=${encodeURIComponent(jobId)}`;
+    for (const method of ['GET', 'DELETE'] as const) {
+      const refused = await app.inject({ method, url: jobUrl, headers: { authorization: bearer.other } });
+      expect(refused.statusCode, refused.body).toBe(404);
+      expect(refused.body).not.toContain('bulk-export');
+    }
+    const manifest = await awaitManifest(app, statusUrl, bearer.exporter);
+    expect(manifest.output.map((entry) => entry.type)).toEqual(['Patient']);
+    const owned = await app.inject({
+      method: 'GET',
+      url: jobUrl,
+      headers: { authorization: bearer.exporter },
+    });
+    expect(owned.statusCode, owned.body).toBe(200);
+    expect(json(owned.body).parameter).toEqual(
+      expect.arrayContaining([
+        { name: 'id', valueString: jobId },
+        { name: 'kind', valueCode: 'bulk-export' },
+        { name: 'status', valueCode: 'completed' },
+      ]),
+    );
+  });
+
   it('narrows an export without _type to the types the token may read, and refuses a _type it may not', async () => {
     const started = await kickOff(app, '/fhir/$export', { authorization: bearer.observations });
     expect(started.statusCode, started.body).toBe(202);

@@ -3,6 +3,7 @@
  * number, a date or a quantity, each read as the range its precision covers, because a search
  * value of `2020` or `100` stands for every value that rounds to it.
  */
+import { dateTimeRange } from '../date-range.ts';
 import { formatDecimal, implicitRange, parseDecimal } from '../decimal.ts';
 import { splitUnescaped, unescapeSearchValue } from './escaping.ts';
 import { malformed } from './parameter-issue.ts';
@@ -16,49 +17,24 @@ function splitPrefix(value: string): { prefix: Prefix; rest: string } {
   return prefix === undefined ? { prefix: 'eq', rest: value } : { prefix, rest: value.slice(2) };
 }
 
-const DATE =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+// The search syntax: at most nine fraction digits (nanoseconds); the calendar is checked by
+// `dateTimeRange`, which the indexer uses too, so a value and a stored date share one reading.
+const DATE = /^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
 /**
  * `2020` → [2020-01-01, 2021-01-01). A dateTime without a zone is read as UTC (the spec leaves it
- * to the server; UTC keeps results independent of where the server runs).
+ * to the server; UTC keeps results independent of where the server runs). A value the calendar
+ * does not have (`2021-02-30T10:00Z`, `T24:00`, year 0000) is malformed, not rolled over: R4 dates
+ * are YYYY(-MM(-DD(Thh:mm(:ss(.sss))(zone)))) with years 0001–9999 (datatypes.html#date, #dateTime).
  */
 export function parseDateValue(parameter: string, raw: string): DateValue {
   const { prefix, rest } = splitPrefix(raw);
-  const match = DATE.exec(rest);
-  if (match === null) throw malformed(parameter, `'${raw}' is not a FHIR date or dateTime`);
-  const [, year, month, day, hour, minute, second, fraction, zone] = match;
-  const y = Number(year);
-  const mo = month === undefined ? 1 : Number(month);
-  const d = day === undefined ? 1 : Number(day);
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) throw malformed(parameter, `'${raw}' is not a valid date`);
-  let low: number;
-  let high: number;
-  if (hour === undefined || minute === undefined) {
-    low = Date.UTC(y, mo - 1, d);
-    high =
-      month === undefined ? Date.UTC(y + 1, 0, 1) : day === undefined ? Date.UTC(y, mo, 1) : low + 86_400_000;
-    if (new Date(low).getUTCDate() !== d) throw malformed(parameter, `'${raw}' is not a valid date`);
-  } else {
-    const offset = zoneOffsetMinutes(zone);
-    const base = Date.UTC(y, mo - 1, d, Number(hour), Number(minute), Number(second ?? 0));
-    const millis = fraction === undefined ? 0 : Math.floor(Number(`0${fraction}`) * 1000);
-    low = base + millis - offset * 60_000;
-    // A fraction has the precision of its digits: `.5` is [.500, .600), as the indexer reads it.
-    const step =
-      second === undefined ? 60_000 : fraction === undefined ? 1000 : 10 ** Math.max(0, 4 - fraction.length);
-    high = low + step;
-  }
-  if (!Number.isFinite(low) || !Number.isFinite(high)) {
-    throw malformed(parameter, `'${raw}' is not a valid date`);
-  }
-  return { prefix, low: new Date(low).toISOString(), high: new Date(high).toISOString(), text: rest };
-}
-
-function zoneOffsetMinutes(zone: string | undefined): number {
-  if (zone === undefined || zone === 'Z') return 0;
-  const sign = zone.startsWith('-') ? -1 : 1;
-  return sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  if (!DATE.test(rest)) throw malformed(parameter, `'${raw}' is not a FHIR date or dateTime`);
+  const range = dateTimeRange(rest);
+  if (range === undefined) throw malformed(parameter, `'${raw}' is not a valid date`);
+  // The index keeps the last millisecond covered; a search value is the half-open [low, high).
+  const high = new Date(Date.parse(range.high) + 1).toISOString();
+  return { prefix, low: range.low, high, text: rest };
 }
 
 /**

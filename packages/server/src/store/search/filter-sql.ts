@@ -21,7 +21,7 @@ import { compositeCondition } from './composite-sql.ts';
 import { listCondition } from './list-sql.ts';
 import { nearCondition } from './near-sql.ts';
 import { quantityCondition } from './quantity-sql.ts';
-import { approximately, dateCondition, numberCondition, uriCondition } from './range-sql.ts';
+import { approximately, dateCondition, instantBound, numberCondition, uriCondition } from './range-sql.ts';
 import { nestedScope, type SearchScope } from './search-scope.ts';
 import { textCondition } from './text-sql.ts';
 
@@ -200,8 +200,8 @@ function referenceCondition(value: ReferenceValue): Sql {
  */
 function lastUpdatedCondition(row: Sql, value: DateValue, now: number): Sql {
   const at = sql`${row}.last_updated`;
-  const low = sql`${value.low}::timestamptz`;
-  const high = sql`${value.high}::timestamptz`;
+  const low = sql`${instantBound(value.low)}::timestamptz`;
+  const high = sql`${instantBound(value.high)}::timestamptz`;
   switch (value.prefix) {
     case 'eq':
       return sql`(${at} >= ${low} and ${at} < ${high})`;
@@ -219,7 +219,7 @@ function lastUpdatedCondition(row: Sql, value: DateValue, now: number): Sql {
       return sql`${at} < ${high}`;
     case 'ap': {
       const { from, to } = approximately(value, now);
-      return sql`(${at} >= ${from}::timestamptz and ${at} < ${to}::timestamptz)`;
+      return sql`(${at} >= ${instantBound(from)}::timestamptz and ${at} < ${instantBound(to)}::timestamptz)`;
     }
   }
 }

@@ -13,8 +13,8 @@ export function dateCondition(value: DateValue, now: number): Sql {
 
 /** `range` holds a stored date's inclusive bounds (`d.low`/`d.high`, or a composite's columns). */
 export function dateConditionOn(range: { low: Sql; high: Sql }, value: DateValue, now: number): Sql {
-  const low = sql`${value.low}::timestamptz`;
-  const high = sql`${value.high}::timestamptz`;
+  const low = sql`${instantBound(value.low)}::timestamptz`;
+  const high = sql`${instantBound(value.high)}::timestamptz`;
   switch (value.prefix) {
     case 'eq':
       return sql`(${range.low} >= ${low} and ${range.high} < ${high})`;
@@ -36,9 +36,21 @@ export function dateConditionOn(range: { low: Sql; high: Sql }, value: DateValue
       return sql`${range.high} < ${low}`;
     case 'ap': {
       const { from, to } = approximately(value, now);
-      return sql`(${range.low} < ${to}::timestamptz and ${range.high} >= ${from}::timestamptz)`;
+      return sql`(${range.low} < ${instantBound(to)}::timestamptz and ${range.high} >= ${instantBound(from)}::timestamptz)`;
     }
   }
+}
+
+/**
+ * An instant as PostgreSQL reads it. JavaScript writes years outside 0–9999 in the expanded form
+ * (`+010000-01-01T…`, the exclusive end of `9999-12-31`; `-000180-…`, an `ap` widened far into the
+ * past), which PostgreSQL refuses; no FHIR date lies outside 0001–9999, so such a bound is as good
+ * as an open end.
+ */
+export function instantBound(iso: string): string {
+  if (iso.startsWith('+')) return 'infinity';
+  if (iso.startsWith('-')) return '-infinity';
+  return iso;
 }
 
 /** The search range widened by 10% of its distance from now, as search.html#prefix suggests for `ap`. */

@@ -12,13 +12,9 @@ export const referenceMatcher: ParameterMatcher = {
   type: 'reference',
   // Any resource type may be the modifier (`subject:Patient=1`); the parser checks it is a target.
   modifiers: ['*'],
-  // A reference to a contained resource (`#coverage`) counts as no value: contained resources are
-  // not searchable on this server (docs/search.md, `_contained`), so `:missing` cannot see them.
-  hasValue: (values) =>
-    values.some((value) => {
-      const text = referenceText(value);
-      return text !== undefined && !text.startsWith('#');
-    }),
+  // search.html#missing: a reference to a contained resource (`#coverage`) is a value too, though
+  // no `Type/id` search can match it.
+  hasValue: (values) => values.some((value) => referenceText(value) !== undefined),
   matches(values, alternatives, modifier) {
     return alternatives.some((alternative) => {
       const wanted = unescapeSearchValue(alternative);
