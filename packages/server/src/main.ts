@@ -23,6 +23,7 @@ import type { FhirCore } from './fhir/interaction.ts';
 import { jobStatusOperation } from './fhir/job-status.ts';
 import { reindexOperation } from './fhir/reindex.ts';
 import { searchParameterWrites } from './fhir/search-parameter-writes.ts';
+import { capabilitySecurity } from './identity/capability-security.ts';
 import { prepareDemoIdentity } from './identity/demo-identity.ts';
 import { createIdentity } from './identity/identity.ts';
 import { corePatientDirectory } from './identity/patient-picker.ts';
@@ -195,6 +196,7 @@ export async function buildComponents(
     ],
     searchParameters: searchParameters.registry,
     writeHooks: [searchParameterWrites(searchParameters, worker.queue, logger)],
+    security: capabilitySecurity(config),
   });
   return { store, core, searchParameters, jobs, worker };
 }

@@ -61,12 +61,52 @@ export interface SoftwareInfo {
   releaseDate: string;
 }
 
+/** Where tokens come from and whether the API demands them (the SMART `oauth-uris` extension). */
+export interface CapabilitySecurity {
+  /** Requests without a valid bearer token are refused (`CONCORDIA_AUTH=required`). */
+  required: boolean;
+  authorize: string;
+  token: string;
+  revoke: string;
+  introspect: string;
+}
+
+/**
+ * `rest.security` as SMART App Launch asks (https://hl7.org/fhir/smart-app-launch/conformance.html):
+ * the SMART-on-FHIR service and the OAuth endpoints in the `oauth-uris` extension.
+ */
+function securityElement(security: CapabilitySecurity): Record<string, unknown> {
+  const uri = (url: string, valueUri: string) => ({ url, valueUri });
+  return {
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [
+          uri('authorize', security.authorize),
+          uri('token', security.token),
+          uri('revoke', security.revoke),
+          uri('introspect', security.introspect),
+        ],
+      },
+    ],
+    service: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' },
+        ],
+        text: 'OAuth 2.0 with the SMART App Launch profile',
+      },
+    ],
+  };
+}
+
 export function capabilityStatement(
   config: CoreConfig,
   fhirBase: string,
   software: SoftwareInfo,
   operations: readonly FhirOperation[] = [],
   registry: SearchParameterRegistry = r4SearchParameters(),
+  security?: CapabilitySecurity,
 ): FhirResource {
   const listed = (operation: FhirOperation) => ({
     name: operation.capabilityName ?? operation.name,
@@ -88,8 +128,12 @@ export function capabilityStatement(
     rest: [
       {
         mode: 'server',
-        documentation:
-          'Open development mode: requests are not authenticated. Search supports the parameters listed per type; see docs/search.md for modifiers and limits.',
+        documentation: `${
+          security?.required === true
+            ? 'Requests need a bearer token whose SMART scopes allow them.'
+            : 'Open development mode: requests are not authenticated.'
+        } Search supports the parameters listed per type; see docs/search.md for modifiers and limits.`,
+        ...(security !== undefined ? { security: securityElement(security) } : {}),
         resource: resourceTypes().map((type) => ({
           type,
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,

@@ -13,7 +13,7 @@ import {
 import { interactionAuthorizer } from '../access/authorize-interaction.ts';
 import type { RequestContext } from '../access/request-context.ts';
 import type { ResourceStore } from '../store/port.ts';
-import { capabilityStatement, type SoftwareInfo } from './capabilities.ts';
+import { type CapabilitySecurity, capabilityStatement, type SoftwareInfo } from './capabilities.ts';
 import { create } from './create.ts';
 import { deleteResource } from './delete.ts';
 import { history } from './history.ts';
@@ -42,6 +42,8 @@ export interface CoreDeps {
   searchParameters?: SearchParameterRegistry;
   /** Observers of writes of some resource types (write-hooks.ts), e.g. SearchParameter. */
   writeHooks?: readonly WriteHook[];
+  /** The authorization server's endpoints, listed in the CapabilityStatement's `rest.security`. */
+  security?: CapabilitySecurity;
 }
 
 export function createFhirCore(deps: CoreDeps): FhirCore {
@@ -55,7 +57,14 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
     if (statement?.version !== searchParameters.version) {
       statement = {
         version: searchParameters.version,
-        resource: capabilityStatement(deps.config, fhirBase, deps.software, operations, searchParameters),
+        resource: capabilityStatement(
+          deps.config,
+          fhirBase,
+          deps.software,
+          operations,
+          searchParameters,
+          deps.security,
+        ),
       };
     }
     return statement.resource;

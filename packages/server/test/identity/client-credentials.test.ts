@@ -105,6 +105,29 @@ describe.each(testDatabases())('client credentials and the FHIR door on $name', 
     expect((await t.app.inject({ method: 'GET', url: '/fhir/metadata' })).statusCode).toBe(200);
   });
 
+  it('names the OAuth endpoints of discovery in the CapabilityStatement (SMART conformance, oauth-uris)', async () => {
+    const discovery = json(
+      (await t.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).body,
+    );
+    const metadata = json((await t.app.inject({ method: 'GET', url: '/fhir/metadata' })).body);
+    const [rest] = metadata.rest as { security: Record<string, unknown>; documentation: string }[];
+    if (rest === undefined) throw new Error('CapabilityStatement.rest is empty');
+    const [oauthUris] = rest.security.extension as {
+      url: string;
+      extension: { url: string; valueUri: string }[];
+    }[];
+    expect(oauthUris?.url).toBe('http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
+    const uris = Object.fromEntries((oauthUris?.extension ?? []).map((e) => [e.url, e.valueUri]));
+    expect(uris).toEqual({
+      authorize: discovery.authorization_endpoint,
+      token: discovery.token_endpoint,
+      revoke: discovery.revocation_endpoint,
+      introspect: discovery.introspection_endpoint,
+    });
+    expect(JSON.stringify(rest.security.service)).toContain('SMART-on-FHIR');
+    expect(rest.documentation).toMatch(/^Requests need a bearer token/);
+  });
+
   it('answers 401 invalid_token to a forged or tampered token', async () => {
     const { body } = await clientCredentialsToken(t.app, clientId, secret, 'system/*.rs');
     const token = String(body.access_token);

@@ -12,6 +12,7 @@ import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createFhirCore } from '../../src/fhir/core.ts';
 import type { FhirCore } from '../../src/fhir/interaction.ts';
+import { capabilitySecurity } from '../../src/identity/capability-security.ts';
 import { createIdentity, type Identity } from '../../src/identity/identity.ts';
 import { corePatientDirectory } from '../../src/identity/patient-picker.ts';
 import { createLogger } from '../../src/ops/logger.ts';
@@ -54,6 +55,7 @@ export async function createIdentityTestApp(
     store,
     config,
     software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
+    security: capabilitySecurity(config),
   });
   const identity = await createIdentity({ config, db, patients: corePatientDirectory(core) });
   const app = await buildApp({
