@@ -59,6 +59,8 @@ describe.each(testDatabases())('a bulk export resumed after its worker died, on 
       exportDir: dir,
       pageSize,
       limits: { maxResources: 5, maxBytes: 1024 * 1024 },
+      // A checkpoint after every page, so the crash points below fall between pages.
+      checkpointIntervalMs: 0,
     });
 
   /** Dies (as a crashed node would: no release, the lease left to run out) at checkpoint `at`. */
