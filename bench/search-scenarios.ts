@@ -17,6 +17,7 @@ export const searchScenarioNames = [
   'search-chain-2',
   'search-include',
   'search-revinclude',
+  'everything',
 ] as const;
 export type SearchScenarioName = (typeof searchScenarioNames)[number];
 
@@ -112,6 +113,11 @@ export const searchScenarios: Record<SearchScenarioName, SearchScenario> = {
     description: 'GET /fhir/Patient?_id=<id>&_revinclude=Observation:patient',
     p99TargetMs: commonP99Ms,
     queries: (s) => s.patients.map((p) => fhir('Patient', { _id: p.id, _revinclude: 'Observation:patient' })),
+  },
+  everything: {
+    description: 'GET /fhir/Patient/<id>/$everything (a whole chart, issue 4)',
+    p99TargetMs: 100,
+    queries: (s) => s.patients.map((p) => `/fhir/Patient/${p.id}/$everything`),
   },
 };
 
