@@ -5,7 +5,7 @@
  * table is one descriptor here and one migration.
  */
 import type { CompositeIndexEntry, ResourceIndex, SearchParamType } from '@concordia/fhir';
-import { identifier, type Sql, sql } from './sql.ts';
+import { identifier, joinSql, type Sql, sql } from './sql.ts';
 
 /** A value bound in an index row: text, numbers as decimal text, instants as ISO text, or null. */
 export type IndexCell = string | null;
@@ -196,4 +196,23 @@ export function indexTableFor(type: SearchParamType): IndexTable | undefined {
 
 export function tableName(table: IndexTable): Sql {
   return sql`${identifier(table.name)}`;
+}
+
+/** `"param", "system", …`: the table's written columns, for an insert list or an `unnest` alias. */
+export function columnNames(table: IndexTable): Sql {
+  return joinSql(
+    table.columns.map((column) => sql`${identifier(column.name)}`),
+    ', ',
+  );
+}
+
+/** The inserted value of each column from the unnested row `u` (`to_tsvector(…)` where a column says so). */
+export function selectedColumns(table: IndexTable): Sql {
+  return joinSql(
+    table.columns.map((column) => {
+      const value = sql`u.${identifier(column.name)}`;
+      return column.select ? column.select(value) : value;
+    }),
+    ', ',
+  );
 }

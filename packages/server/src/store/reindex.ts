@@ -11,7 +11,7 @@
  */
 import { type IdentifiedResource, isRecord, type ResourceIndex } from '@concordia/fhir';
 import type { Database, SqlExecutor } from './database.ts';
-import { INDEX_TABLES, type IndexCell, tableName } from './index-tables.ts';
+import { columnNames, INDEX_TABLES, type IndexCell, selectedColumns, tableName } from './index-tables.ts';
 import type { ReindexBatch, ReindexedBatch } from './port.ts';
 import { readNumber, readString } from './rows.ts';
 import { identifier, joinSql, type Sql, sql } from './sql.ts';
@@ -70,17 +70,8 @@ function rewriteStatement(
         rows.push([id, ...row]);
       }
     }
-    const names = joinSql(
-      table.columns.map((column) => sql`${identifier(column.name)}`),
-      ', ',
-    );
-    const selected = joinSql(
-      table.columns.map((column) => {
-        const value = sql`u.${identifier(column.name)}`;
-        return column.select ? column.select(value) : value;
-      }),
-      ', ',
-    );
+    const names = columnNames(table);
+    const selected = selectedColumns(table);
     const arrays = joinSql(
       [
         sql`${rows.map((row) => row[0] ?? null)}::text[]`,

@@ -11,7 +11,7 @@
  */
 import { type FhirError, fhirError, type IdentifiedResource, type ResourceIndex } from '@concordia/fhir';
 import { sqlState, type TransactionExecutor, UNIQUE_VIOLATION } from './database.ts';
-import { INDEX_TABLES, type IndexCell, tableName } from './index-tables.ts';
+import { columnNames, INDEX_TABLES, type IndexCell, selectedColumns, tableName } from './index-tables.ts';
 import type { ResourceChange, ResourceDeletion, ResourceWrite, StoredVersion } from './port.ts';
 import { readBoolean, readNumber, readString } from './rows.ts';
 import { identifier, joinSql, prepared, type Sql, sql } from './sql.ts';
@@ -179,17 +179,8 @@ function indexRows(index: ResourceIndex): IndexCell[][][] {
 function insertIndex(resourceType: string, id: string, columnsByTable: IndexCell[][][]): Sql {
   const inserts = INDEX_TABLES.map((table, position) => {
     const arrays = columnsByTable[position] ?? [];
-    const names = joinSql(
-      table.columns.map((column) => sql`${identifier(column.name)}`),
-      ', ',
-    );
-    const selected = joinSql(
-      table.columns.map((column) => {
-        const value = sql`u.${identifier(column.name)}`;
-        return column.select ? column.select(value) : value;
-      }),
-      ', ',
-    );
+    const names = columnNames(table);
+    const selected = selectedColumns(table);
     const unnested = joinSql(
       table.columns.map((column, index) => sql`${arrays[index] ?? []}${column.arrayCast}`),
       ', ',

@@ -80,10 +80,10 @@ export function supplementBundle(random: SeededRandom): unknown {
     });
   }
   for (let index = 0; index < 60; index++) {
-    const base = random.pick(VALUE_SET_BASES);
+    const base = random.pickFrom(VALUE_SET_BASES);
     const path = base.startsWith('urn:')
-      ? `${random.int(1, 9)}.${random.int(1, 99)}`
-      : `vs-${random.int(1, 40)}`;
+      ? `${random.integer(1, 9)}.${random.integer(1, 99)}`
+      : `vs-${random.integer(1, 40)}`;
     entries.push({
       fullUrl: `urn:uuid:00000000-0000-4000-a000-${String(index).padStart(12, '0')}`,
       resource: {
@@ -99,7 +99,7 @@ export function supplementBundle(random: SeededRandom): unknown {
 
 /** Probabilities written at 0–3 decimals, some integers, so implied precision matters. */
 function probability(random: SeededRandom): number {
-  const decimals = random.int(0, 3);
+  const decimals = random.integer(0, 3);
   const scale = 10 ** decimals;
   return Math.round(random.next() * scale) / scale;
 }

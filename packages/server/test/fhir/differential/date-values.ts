@@ -24,13 +24,13 @@ const ZONES = ['Z', '', '+02:00', '-05:00', '+05:30'] as const;
 
 /** A prefixed date value near one end of `range` (undefined: a random year), at a random precision. */
 export function dateSearch(random: SeededRandom, range: InstantRange | undefined): string {
-  const prefix = random.chance(0.2) ? '' : random.pick(PREFIXES);
+  const prefix = random.chance(0.2) ? '' : random.pickFrom(PREFIXES);
   const ends = range === undefined ? [] : [range.low, range.high - 1].filter(Number.isFinite);
   const anchor =
     ends.length === 0
-      ? Date.UTC(random.int(1900, 2035), random.int(0, 11), random.int(1, 28))
-      : random.pick(ends);
-  return `${prefix}${formatInstant(random, anchor, random.pick(PRECISIONS), random.pick(ZONES))}`;
+      ? Date.UTC(random.integer(1900, 2035), random.integer(0, 11), random.integer(1, 28))
+      : random.pickFrom(ends);
+  return `${prefix}${formatInstant(random, anchor, random.pickFrom(PRECISIONS), random.pickFrom(ZONES))}`;
 }
 
 /**
@@ -40,7 +40,7 @@ export function dateSearch(random: SeededRandom, range: InstantRange | undefined
 function formatInstant(random: SeededRandom, anchor: number, precision: Precision, zone: string): string {
   const offset = zoneMinutes(zone) * 60_000;
   const wall = new Date(anchor + offset);
-  const step = random.pick([0, 0, 0, 1, -1]);
+  const step = random.pickFrom([0, 0, 0, 1, -1]);
   const field = { year: 0, month: 1, day: 2, minute: 4, second: 5, ms1: 6, ms2: 6, ms3: 6 }[precision];
   const fields = [
     wall.getUTCFullYear(),

@@ -36,17 +36,17 @@ const UNIT_SHIFTS: Record<string, [string, number][]> = {
 };
 
 export function quantitySearch(random: SeededRandom, value: SelectedValue | undefined): { text: string } {
-  const prefix = random.chance(0.3) ? '' : random.pick(PREFIXES);
+  const prefix = random.chance(0.3) ? '' : random.pickFrom(PREFIXES);
   const quantity = value === undefined ? undefined : quantityOf(value);
   if (quantity === undefined) {
-    const unit = random.pick(['mg', 'kg', 'mm[Hg]', '%', '{invented}']);
-    return { text: `${prefix}${random.int(0, 300)}|${UCUM}|${escapeSearchValue(unit)}` };
+    const unit = random.pickFrom(['mg', 'kg', 'mm[Hg]', '%', '{invented}']);
+    return { text: `${prefix}${random.integer(0, 300)}|${UCUM}|${escapeSearchValue(unit)}` };
   }
   let number: ExactDecimal = rewritten(random, quantity.value);
   let code = quantity.code;
   const shifts = code === undefined ? undefined : UNIT_SHIFTS[code];
   if (quantity.system === UCUM && shifts !== undefined && random.chance(0.3)) {
-    const [other, exponent] = random.pick(shifts);
+    const [other, exponent] = random.pickFrom(shifts);
     // `/min` as `/s` is not a power of ten: written as the minute value over 60 is not exact, so skip.
     if (other !== '/s') {
       number = { ...number, exponent: number.exponent + exponent };

@@ -40,7 +40,8 @@ function valuePair(
   const { definition, entries } = parameter;
   const own = from === undefined ? entries : entries.filter((entry) => entry.resource === from);
   // Mostly values that occur; one in six invented, likely to match nothing.
-  const entry = own.length > 0 && random.chance(from === undefined ? 0.83 : 1) ? random.pick(own) : undefined;
+  const entry =
+    own.length > 0 && random.chance(from === undefined ? 0.83 : 1) ? random.pickFrom(own) : undefined;
   const value = searchValueFor(random, definition, entry?.value, { modifiers });
   if (value === undefined) return undefined;
   const name = value.modifier === undefined ? definition.code : `${definition.code}:${value.modifier}`;
@@ -54,14 +55,14 @@ function byType(type: (typeof VALUE_TYPES)[number]): Generator {
     const candidates =
       random.chance(0.9) && populated.length > 0 ? populated : pool.parameters(undefined, type);
     if (candidates.length === 0) return undefined;
-    const parameter = random.pick(candidates);
+    const parameter = random.pickFrom(candidates);
     const pair = valuePair(random, parameter);
     return pair === undefined ? undefined : { resourceType: parameter.resourceType, pairs: [pair] };
   };
 }
 
 const missing: Generator = (pool, random) => {
-  const parameter = random.pick(random.chance(0.8) ? pool.populated() : pool.parameters());
+  const parameter = random.pickFrom(random.chance(0.8) ? pool.populated() : pool.parameters());
   return {
     resourceType: parameter.resourceType,
     pairs: [[`${parameter.definition.code}:missing`, random.chance(0.5) ? 'true' : 'false']],
@@ -69,25 +70,25 @@ const missing: Generator = (pool, random) => {
 };
 
 const ids: Generator = (pool, random) => {
-  const resourceType = random.pick(pool.types());
+  const resourceType = random.pickFrom(pool.types());
   const resources = pool.search.dataset.ofType(resourceType);
-  const chosen = Array.from({ length: random.int(1, 3) }, () =>
-    random.chance(0.85) ? random.pick(resources).id : `no-such-${random.int(1, 99)}`,
+  const chosen = Array.from({ length: random.integer(1, 3) }, () =>
+    random.chance(0.85) ? random.pickFrom(resources).id : `no-such-${random.integer(1, 99)}`,
   );
   return { resourceType, pairs: [[random.chance(0.15) ? '_id:not' : '_id', chosen.join(',')]] };
 };
 
 const lastUpdated: Generator = (pool, random) => {
-  const resourceType = random.pick(pool.types());
-  const resource = random.pick(pool.search.dataset.ofType(resourceType));
+  const resourceType = random.pickFrom(pool.types());
+  const resource = random.pickFrom(pool.search.dataset.ofType(resourceType));
   const range = instantRange(resource.meta?.lastUpdated ?? '');
   return { resourceType, pairs: [['_lastUpdated', dateSearch(random, range)]] };
 };
 
 /** `subject:Patient.name=x` or `subject.name=x`, with x taken from a real target. */
 const chain: Generator = (pool, random) => {
-  const source = random.pick(pool.populated(undefined, 'reference'));
-  const entry = random.pick(source.entries);
+  const source = random.pickFrom(pool.populated(undefined, 'reference'));
+  const entry = random.pickFrom(source.entries);
   const text = referenceText(entry.value);
   const target = text === undefined ? undefined : pool.search.dataset.resolve(text);
   if (target === undefined) return undefined;
@@ -104,8 +105,8 @@ const chain: Generator = (pool, random) => {
 
 /** `_has:Observation:patient:code=x`, with x taken from a resource that does point back. */
 const has: Generator = (pool, random) => {
-  const source = random.pick(pool.populated(undefined, 'reference'));
-  const entry = random.pick(source.entries);
+  const source = random.pickFrom(pool.populated(undefined, 'reference'));
+  const entry = random.pickFrom(source.entries);
   const text = referenceText(entry.value);
   const target = text === undefined ? undefined : literalTarget(text);
   if (target === undefined || !source.definition.targets.includes(target.type)) return undefined;
@@ -130,16 +131,16 @@ function innerParameter(
   const candidates = pool
     .populated(resourceType)
     .filter((parameter) => ['token', 'string', 'date', 'reference'].includes(parameter.definition.type));
-  return candidates.length === 0 ? undefined : random.pick(candidates);
+  return candidates.length === 0 ? undefined : random.pickFrom(candidates);
 }
 
 /** Two or three parameters ANDed on one type, sometimes the same parameter twice (a range). */
 const combined: Generator = (pool, random) => {
-  const resourceType = random.pick(pool.types().filter((type) => pool.populated(type).length > 1));
-  const anchor = random.pick(pool.search.dataset.ofType(resourceType));
+  const resourceType = random.pickFrom(pool.types().filter((type) => pool.populated(type).length > 1));
+  const anchor = random.pickFrom(pool.search.dataset.ofType(resourceType));
   const pairs: [string, string][] = [];
-  for (let i = random.int(2, 3); i > 0; i--) {
-    const parameter = random.pick(pool.populated(resourceType));
+  for (let i = random.integer(2, 3); i > 0; i--) {
+    const parameter = random.pickFrom(pool.populated(resourceType));
     const pair = valuePair(random, parameter, random.chance(0.7) ? anchor : undefined);
     if (pair !== undefined) pairs.push(pair);
   }

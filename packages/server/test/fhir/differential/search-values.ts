@@ -71,13 +71,13 @@ function tokenSearch(
       : `http://invented.example|${escapeSearchValue(invented(random))}`;
     return { ...not, text };
   }
-  const token = random.pick(tokens);
+  const token = random.pickFrom(tokens);
   const system = token.system === undefined ? undefined : escapeSearchValue(token.system);
   const code = escapeSearchValue(token.code);
   const forms = [code, `|${code}`, system === undefined ? code : `${system}|${code}`];
   if (system !== undefined)
     forms.push(`${system}|`, `${system}|${code}`, `${system}|${escapeSearchValue(invented(random))}`);
-  const text = random.pick(forms);
+  const text = random.pickFrom(forms);
   if ('modifier' in not) return { ...not, text };
   // search.html#combining: a comma is OR.
   return { text: random.chance(0.25) ? `${text},${escapeSearchValue(invented(random))}` : text };
@@ -90,17 +90,17 @@ function stringSearch(
 ): SearchValue | undefined {
   const texts = value === undefined ? [] : stringsOf(value);
   if (texts.length === 0) return { text: invented(random, 'zq') };
-  const whole = random.pick(texts);
+  const whole = random.pickFrom(texts);
   const roll = random.next();
   if (modifiers && roll < 0.2) {
     return { modifier: 'exact', text: escapeSearchValue(random.chance(0.7) ? whole : recase(random, whole)) };
   }
   if (modifiers && roll < 0.4) {
-    const start = random.int(0, Math.max(0, whole.length - 1));
-    const part = whole.slice(start, start + random.int(1, 6)).trim();
+    const start = random.integer(0, Math.max(0, whole.length - 1));
+    const part = whole.slice(start, start + random.integer(1, 6)).trim();
     return part === '' ? undefined : { modifier: 'contains', text: escapeSearchValue(recase(random, part)) };
   }
-  const prefix = whole.slice(0, random.int(1, Math.min(whole.length, 8))).trim();
+  const prefix = whole.slice(0, random.integer(1, Math.min(whole.length, 8))).trim();
   if (prefix === '') return undefined;
   const text = random.chance(0.3) ? accented(prefix) : recase(random, prefix);
   return {
@@ -112,7 +112,7 @@ function stringSearch(
 
 /** Upper case, lower case, or as written: string search ignores case (but :exact does not). */
 function recase(random: SeededRandom, text: string): string {
-  return random.pick([text.toUpperCase(), text.toLowerCase(), text]);
+  return random.pickFrom([text.toUpperCase(), text.toLowerCase(), text]);
 }
 
 /** `Emile` → `Émile`-like: an accent added to the vowels, which string search must ignore. */
@@ -129,7 +129,7 @@ function referenceSearch(
   const text = value === undefined ? undefined : referenceText(value);
   const target = text === undefined ? undefined : literalTarget(text);
   if (target === undefined) {
-    const type = random.pick(definition.targets.length > 0 ? definition.targets : ['Patient']);
+    const type = random.pickFrom(definition.targets.length > 0 ? definition.targets : ['Patient']);
     return { text: `${type}/${invented(random)}` };
   }
   const roll = random.next();
@@ -144,11 +144,11 @@ function referenceSearch(
 }
 
 function numberSearch(random: SeededRandom, value: SelectedValue | undefined): SearchValue {
-  const prefix = random.chance(0.3) ? '' : random.pick(PREFIXES);
+  const prefix = random.chance(0.3) ? '' : random.pickFrom(PREFIXES);
   const number = value === undefined ? undefined : numberOf(value);
   const base =
     number === undefined ? random.next() * 2 - 0.5 : Number(`${number.coefficient}e${number.exponent}`);
-  const written = base.toFixed(random.int(0, 4));
+  const written = base.toFixed(random.integer(0, 4));
   return { text: `${prefix}${random.chance(0.1) ? `${written},${random.next().toFixed(2)}` : written}` };
 }
 
@@ -157,9 +157,9 @@ function uriSearch(random: SeededRandom, value: SelectedValue | undefined, modif
   if (uri === undefined) return { text: `http://invented.example/${invented(random)}` };
   const roll = random.next();
   if (modifiers && roll < 0.35)
-    return { modifier: 'below', text: escapeSearchValue(uri.slice(0, random.int(1, uri.length))) };
+    return { modifier: 'below', text: escapeSearchValue(uri.slice(0, random.integer(1, uri.length))) };
   if (modifiers && roll < 0.6) {
-    const longer = random.pick([uri, `${uri}/_history/1`, `${uri}.1`, `${uri}x`]);
+    const longer = random.pickFrom([uri, `${uri}/_history/1`, `${uri}.1`, `${uri}x`]);
     return { modifier: 'above', text: escapeSearchValue(random.chance(0.2) ? longer.slice(0, -2) : longer) };
   }
   return { text: escapeSearchValue(random.chance(0.8) ? uri : uri.slice(0, -1)) };

@@ -1,32 +1,13 @@
-/** A small deterministic generator (mulberry32): the same seed gives the same queries in every run. */
-export class SeededRandom {
-  private state: number;
+/**
+ * The demo's deterministic generator (mulberry32): the same seed gives the same queries in every
+ * run. `pickFrom` takes lists not known to be non-empty, as the value pools are.
+ */
+import { SeededRandom as DemoSeededRandom } from '../../../src/demo/seeded-random.ts';
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  pick<T>(items: readonly T[]): T {
+export class SeededRandom extends DemoSeededRandom {
+  pickFrom<T>(items: readonly T[]): T {
     const item = items[Math.floor(this.next() * items.length)];
     if (item === undefined) throw new Error('pick from an empty list');
     return item;
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
   }
 }
