@@ -19,6 +19,7 @@ import { deleteResource } from './delete.ts';
 import { history } from './history.ts';
 import type { FhirCore, FhirRequest, FhirResponse, InteractionName } from './interaction.ts';
 import type { CoreConfig, InteractionEnv } from './interaction-env.ts';
+import type { InteractionObserver } from './interaction-observer.ts';
 import type { FhirOperation } from './operations.ts';
 import { patch } from './patch.ts';
 import { read } from './read.ts';
@@ -44,6 +45,8 @@ export interface CoreDeps {
   writeHooks?: readonly WriteHook[];
   /** The authorization server's endpoints, listed in the CapabilityStatement's `rest.security`. */
   security?: CapabilitySecurity;
+  /** Told of every request the core answered (interaction-observer.ts), e.g. the audit. */
+  observers?: readonly InteractionObserver[];
 }
 
 export function createFhirCore(deps: CoreDeps): FhirCore {
@@ -51,6 +54,7 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
   const operations = deps.operations ?? [];
   const searchParameters = deps.searchParameters ?? r4SearchParameters();
   const writeHooks = deps.writeHooks ?? [];
+  const observers = deps.observers ?? [];
   // Rebuilt when the registry changes (a custom SearchParameter registered or searchable).
   let statement: { version: number; resource: FhirResource } | undefined;
   const currentStatement = (): FhirResource => {
@@ -125,16 +129,20 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
         searchParameters,
         write: hookedWrite(deps.store, ctx, writeHooks),
       };
+      let response: FhirResponse;
       try {
-        return await dispatch(request, env);
+        response = await dispatch(request, env);
       } catch (error) {
         if (!(error instanceof FhirError)) throw error;
-        return {
+        response = {
           status: error.status,
           interaction: interactionOf(request),
           body: { kind: 'resource', resource: error.toOperationOutcome() },
         };
       }
+      for (const observe of observers)
+        await observe({ ctx, request, interaction: response.interaction, response });
+      return response;
     },
   };
 }

@@ -17,6 +17,7 @@ import type {
   TotalMode,
 } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
+import type { Sql } from './sql.ts';
 
 /** The HTTP verb that produced a version; FHIR history reports it in `Bundle.entry.request`. */
 export type ChangeMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -56,6 +57,29 @@ export interface ResourceDeletion {
 }
 
 export type ResourceChange = ResourceWrite | ResourceDeletion;
+
+/** A version about to be written, as the store hands it to a `VersionRecorder`. */
+export interface RecordedVersion {
+  ctx: RequestContext;
+  version: StoredVersion;
+  /** The resource exactly as stored (meta stamped); absent for a tombstone. */
+  resource?: IdentifiedResource;
+}
+
+/**
+ * Rows another part of the system keeps for every version the store writes, in the same statement
+ * and so the same transaction (DESIGN.md rule 1): ledger leaves, the audit of writes, outbox events.
+ * The store calls `record` before it runs the statement that writes the version and adds what it
+ * returns as a data-modifying CTE of that statement: no extra round trip per write. The CTE named
+ * `written` (the new `resource` row) is in scope; select from it (`… select … from written`) so that
+ * nothing is recorded when the version is not written (a create that lost the race for its id).
+ */
+export interface VersionRecorder {
+  /** A name for the CTE (a SQL identifier, unique among recorders). */
+  name: string;
+  /** One data-modifying statement (`insert into … select … from written`), or nothing to record. */
+  record(recorded: RecordedVersion): Sql | undefined;
+}
 
 export interface HistoryQuery {
   resourceType?: string;

@@ -19,6 +19,7 @@ import type {
   StoredVersion,
   StoreReads,
   StoreTransaction,
+  VersionRecorder,
 } from './port.ts';
 import { countCurrent, reindexBatch } from './reindex.ts';
 import { runEverything } from './search/run-everything.ts';
@@ -26,7 +27,7 @@ import { runSearch } from './search/run-search.ts';
 import type { StringNormalizer } from './search/string-normalizer.ts';
 import { prepared, sql } from './sql.ts';
 import { storedVersionFromRow, versionColumns } from './stored-version.ts';
-import { applyChange, type ResourceIndexer } from './write-change.ts';
+import { applyChange, type ResourceIndexer, type WriteDeps } from './write-change.ts';
 
 export type { StringNormalizer } from './search/string-normalizer.ts';
 export type { ResourceIndexer } from './write-change.ts';
@@ -43,6 +44,8 @@ export interface ResourceStoreOptions {
    * must be the one the indexer uses (default: `normalizeString` of packages/fhir, which the indexer uses).
    */
   normalizeString?: StringNormalizer;
+  /** Rows kept beside every version written, in the same statement (port.ts `VersionRecorder`). */
+  recorders?: readonly VersionRecorder[];
 }
 
 export function createResourceStore(
@@ -52,11 +55,12 @@ export function createResourceStore(
 ): ResourceStore {
   const normalize = options.normalizeString ?? normalizeString;
   const reads = storeReads(db, normalize);
+  const writeDeps: WriteDeps = { indexer, recorders: options.recorders ?? [] };
   return {
     ...reads,
     transact<T>(_ctx: RequestContext, work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
       return db.transaction(async (connection) => {
-        const tx = storeTransaction(connection, indexer, normalize);
+        const tx = storeTransaction(connection, writeDeps, normalize);
         try {
           return await work(tx.transaction);
         } finally {
@@ -131,7 +135,7 @@ function storeReads(executor: SqlExecutor, normalize: StringNormalizer): StoreRe
 /** A `StoreTransaction` bound to one connection; unusable once its transaction has ended. */
 function storeTransaction(
   connection: TransactionExecutor,
-  indexer: ResourceIndexer,
+  writeDeps: WriteDeps,
   normalize: StringNormalizer,
 ): { transaction: StoreTransaction; end(): void } {
   let open = true;
@@ -152,8 +156,8 @@ function storeTransaction(
       // Transaction-scoped: released by COMMIT/ROLLBACK, so an exception cannot leak a lock.
       await live.query(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
     },
-    apply(_ctx: RequestContext, change: ResourceChange): Promise<StoredVersion> {
-      return applyChange(live, indexer, change);
+    apply(ctx: RequestContext, change: ResourceChange): Promise<StoredVersion> {
+      return applyChange(live, writeDeps, ctx, change);
     },
   };
   return {

@@ -10,11 +10,19 @@
  * the only clock. The write statements have three fixed shapes, so PostgreSQL prepares them once.
  */
 import { type FhirError, fhirError, type IdentifiedResource, type ResourceIndex } from '@concordia/fhir';
+import type { RequestContext } from '../access/request-context.ts';
 import { sqlState, type TransactionExecutor, UNIQUE_VIOLATION } from './database.ts';
 import { columnNames, INDEX_TABLES, type IndexCell, selectedColumns, tableName } from './index-tables.ts';
-import type { ResourceChange, ResourceDeletion, ResourceWrite, StoredVersion } from './port.ts';
+import type {
+  RecordedVersion,
+  ResourceChange,
+  ResourceDeletion,
+  ResourceWrite,
+  StoredVersion,
+  VersionRecorder,
+} from './port.ts';
 import { readBoolean, readNumber, readString } from './rows.ts';
-import { identifier, joinSql, prepared, type Sql, sql } from './sql.ts';
+import { emptySql, identifier, joinSql, prepared, type Sql, sql } from './sql.ts';
 import { readMethod } from './stored-version.ts';
 
 /** Computes what a resource contributes to the search index and compartments (a pure function). */
@@ -29,15 +37,22 @@ interface CurrentRow {
 
 const DEADLOCK_DETECTED = '40P01';
 
+/** What writing one change needs besides the change: the indexer and the version recorders (port.ts). */
+export interface WriteDeps {
+  indexer: ResourceIndexer;
+  recorders: readonly VersionRecorder[];
+}
+
 export async function applyChange(
   tx: TransactionExecutor,
-  indexer: ResourceIndexer,
+  deps: WriteDeps,
+  ctx: RequestContext,
   change: ResourceChange,
 ): Promise<StoredVersion> {
   try {
     return change.kind === 'write'
-      ? await writeResource(tx, indexer, change)
-      : await deleteResource(tx, change);
+      ? await writeResource(tx, deps, ctx, change)
+      : await deleteResource(tx, deps, ctx, change);
   } catch (error) {
     throw conflictFrom(error, change) ?? error;
   }
@@ -45,7 +60,8 @@ export async function applyChange(
 
 async function writeResource(
   tx: TransactionExecutor,
-  indexer: ResourceIndexer,
+  deps: WriteDeps,
+  ctx: RequestContext,
   change: ResourceWrite,
 ): Promise<StoredVersion> {
   const { resourceType, id } = change.resource;
@@ -58,7 +74,16 @@ async function writeResource(
   const versionId = (current?.versionId ?? 0) + 1;
   const resource = stamp(change.resource, versionId, now);
   const json = JSON.stringify(resource);
-  const index = indexRows(indexer(resource));
+  const index = indexRows(deps.indexer(resource));
+  const version: StoredVersion = {
+    resourceType,
+    id,
+    versionId,
+    lastUpdated: now,
+    method: change.method,
+    deleted: false,
+    json,
+  };
   const written =
     current === undefined
       ? sql`insert into resource (resource_type, id, version_id, last_updated, method, deleted, content)
@@ -71,7 +96,7 @@ async function writeResource(
   const clear = current === undefined ? sql`` : clearIndex(resourceType, id);
   const count = await countWritten(
     tx,
-    sql`with written as (${written}), ${historyFromWritten}${clear}${insertIndex(resourceType, id, index)}
+    sql`with written as (${written}), ${historyFromWritten}${clear}${insertIndex(resourceType, id, index)}${recorded(deps.recorders, { ctx, version, resource })}
     select count(*) as written from history`,
   );
   if (count === 0) {
@@ -79,10 +104,15 @@ async function writeResource(
     if (change.mustNotExist === true) throw alreadyExists(resourceType, id);
     throw fhirError('conflict', 'conflict', `${resourceType}/${id} was created concurrently; retry`);
   }
-  return { resourceType, id, versionId, lastUpdated: now, method: change.method, deleted: false, json };
+  return version;
 }
 
-async function deleteResource(tx: TransactionExecutor, change: ResourceDeletion): Promise<StoredVersion> {
+async function deleteResource(
+  tx: TransactionExecutor,
+  deps: WriteDeps,
+  ctx: RequestContext,
+  change: ResourceDeletion,
+): Promise<StoredVersion> {
   const { resourceType, id } = change;
   const current = await lockCurrent(tx, resourceType, id);
   checkIfMatch(change.ifMatch, current, resourceType, id);
@@ -93,17 +123,25 @@ async function deleteResource(tx: TransactionExecutor, change: ResourceDeletion)
     return { resourceType, id, ...current };
   }
   const versionId = current.versionId + 1;
+  const version: StoredVersion = {
+    resourceType,
+    id,
+    versionId,
+    lastUpdated: tx.startedAt,
+    method: 'DELETE',
+    deleted: true,
+  };
   const count = await countWritten(
     tx,
     sql`with written as (
       update resource set version_id = ${versionId}, last_updated = ${tx.startedAt}::timestamptz,
         method = 'DELETE', deleted = true, content = null
       where resource_type = ${resourceType} and id = ${id} returning *),
-    ${historyFromWritten}${clearIndex(resourceType, id)}
+    ${historyFromWritten}${clearIndex(resourceType, id)}${recorded(deps.recorders, { ctx, version })}
     select count(*) as written from history`,
   );
   if (count !== 1) throw new Error(`Deleting the locked row ${resourceType}/${id} wrote ${count} versions`);
-  return { resourceType, id, versionId, lastUpdated: tx.startedAt, method: 'DELETE', deleted: true };
+  return version;
 }
 
 async function lockCurrent(
@@ -191,6 +229,17 @@ function insertIndex(resourceType: string, id: string, columnsByTable: IndexCell
       where exists (select from written))`;
   });
   return sql`, ${joinSql(inserts, ',\n    ')}`;
+}
+
+/** The recorders' statements as CTEs of the write statement (port.ts `VersionRecorder`). */
+function recorded(recorders: readonly VersionRecorder[], version: RecordedVersion): Sql {
+  const statements: Sql[] = [];
+  for (const recorder of recorders) {
+    const statement = recorder.record(version);
+    if (statement !== undefined)
+      statements.push(sql`${identifier(`recorded_${recorder.name}`)} as (${statement})`);
+  }
+  return statements.length === 0 ? emptySql : sql`, ${joinSql(statements, ',\n    ')}`;
 }
 
 function distinct<T>(entries: readonly T[], key: (entry: T) => readonly string[]): T[] {
