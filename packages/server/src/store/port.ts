@@ -69,16 +69,18 @@ export interface RecordedVersion {
 /**
  * Rows another part of the system keeps for every version the store writes, in the same statement
  * and so the same transaction (DESIGN.md rule 1): ledger leaves, the audit of writes, outbox events.
- * The store calls `record` before it runs the statement that writes the version and adds what it
- * returns as a data-modifying CTE of that statement: no extra round trip per write. The CTE named
- * `written` (the new `resource` row) is in scope; select from it (`… select … from written`) so that
- * nothing is recorded when the version is not written (a create that lost the race for its id).
+ * The store calls `record` before it runs the statement that writes the version and adds each
+ * statement it returns as a data-modifying CTE of that statement: no extra round trip per write.
+ * The CTE named `written` (the new `resource` row) is in scope; select from it
+ * (`insert into … select … from written`) so that nothing is recorded when the version is not
+ * written (a create that lost the race for its id). CTEs cannot nest data-modifying statements,
+ * so a recorder that writes two tables (an audit row and its ledger leaf) returns two statements.
  */
 export interface VersionRecorder {
-  /** A name for the CTE (a SQL identifier, unique among recorders). */
+  /** A name for its CTEs (a SQL identifier, unique among recorders). */
   name: string;
-  /** One data-modifying statement (`insert into … select … from written`), or nothing to record. */
-  record(recorded: RecordedVersion): Sql | undefined;
+  /** Data-modifying statements to run with the write; none to record nothing. */
+  record(recorded: RecordedVersion): readonly Sql[];
 }
 
 export interface HistoryQuery {
