@@ -235,9 +235,9 @@ function insertIndex(resourceType: string, id: string, columnsByTable: IndexCell
 function recorded(recorders: readonly VersionRecorder[], version: RecordedVersion): Sql {
   const statements: Sql[] = [];
   for (const recorder of recorders) {
-    const statement = recorder.record(version);
-    if (statement !== undefined)
-      statements.push(sql`${identifier(`recorded_${recorder.name}`)} as (${statement})`);
+    recorder.record(version).forEach((statement, index) => {
+      statements.push(sql`${identifier(`recorded_${recorder.name}_${index}`)} as (${statement})`);
+    });
   }
   return statements.length === 0 ? emptySql : sql`, ${joinSql(statements, ',\n    ')}`;
 }
