@@ -22,6 +22,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     /** Returns the request to send; a falsy value restarts the request sequence. */
     setupRequest?: (request: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest;
+    /** Called with each response to this request; `context` is the connection's, as in setupRequest. */
+    onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
   }
 
   export interface AutocannonOptions {

@@ -16,6 +16,8 @@ export interface LoadResult {
   requestsPerSecond: number;
   /** 2xx responses per second of measured time: the resources/s of `create`. */
   successesPerSecond: number;
+  /** Resources written per second by the 2xx answers, for Bundle scenarios (ingest). */
+  resourcesPerSecond?: number;
   totalRequests: number;
   successes: number;
   non2xx: number;
@@ -49,6 +51,12 @@ function parseLoadPlan(value: unknown): LoadPlan {
     throw new TypeError('ids must be strings');
   if (!isRecord(body)) throw new TypeError('body must be an object');
   const kind = body.kind;
+  if (kind === 'synthea-bundles') {
+    const files = body.files;
+    if (!Array.isArray(files) || !files.every((file) => typeof file === 'string'))
+      throw new TypeError('synthea-bundles needs a list of files');
+    return { method, pathTemplate, body: { kind, files }, ids };
+  }
   if (kind !== 'none' && kind !== 'new-patient' && kind !== 'patient-with-id') {
     throw new TypeError(`unknown body kind ${kind}`);
   }

@@ -3,6 +3,8 @@
  * loop with the server it measures, or the server's numbers include the generator's work.
  * Receives one LoadJob over IPC, runs it, answers with one WorkerMessage and exits.
  */
+import { readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
 import { type LoadJob, type LoadResult, parseLoadJob, type WorkerMessage } from './load-protocol.ts';
 import { benchPatient } from './patient-fixture.ts';
@@ -22,16 +24,60 @@ process.once('message', (message: unknown) => {
 
 async function runJob(message: unknown): Promise<WorkerMessage> {
   const job = parseLoadJob(message);
+  const bundles = job.plan.body.kind === 'synthea-bundles' ? await bundleRequests(job.plan) : undefined;
   const result = await autocannon({
     url: job.url,
     connections: job.connections,
     duration: job.durationSeconds,
     pipelining: 1,
+    // Bundles of a thousand entries take longer than autocannon's default 10 s under load.
+    timeout: 60,
     method: job.plan.method,
     headers: job.plan.body.kind === 'none' ? {} : { 'content-type': 'application/fhir+json' },
-    requests: [{ setupRequest: requestMaker(job.plan) }],
+    requests: [bundles?.request ?? { setupRequest: requestMaker(job.plan) }],
   });
-  return { kind: 'result', result: summarise(result, job) };
+  const summary = summarise(result, job);
+  if (bundles !== undefined)
+    summary.resourcesPerSecond = bundles.resourcesWritten() / summary.durationSeconds;
+  return { kind: 'result', result: summary };
+}
+
+/**
+ * Sends the Bundles in turn and counts the entries of those answered 2xx. Each connection has one
+ * request in flight (pipelining 1), so the connection's context says which Bundle an answer is for.
+ */
+async function bundleRequests(
+  plan: LoadPlan,
+): Promise<{ request: AutocannonRequest; resourcesWritten(): number }> {
+  if (plan.body.kind !== 'synthea-bundles') throw new Error('not a Bundle plan');
+  const bundles = await Promise.all(plan.body.files.map(readBundle));
+  let next = 0;
+  let written = 0;
+  return {
+    request: {
+      setupRequest(request, context) {
+        const bundle = bundles[next % bundles.length];
+        next += 1;
+        context.entries = bundle?.entries ?? 0;
+        return { ...request, path: plan.pathTemplate, body: bundle?.body ?? '' };
+      },
+      onResponse(status, _body, context) {
+        if (status >= 200 && status < 300 && typeof context.entries === 'number') written += context.entries;
+      },
+    },
+    resourcesWritten: () => written,
+  };
+}
+
+async function readBundle(file: string): Promise<{ body: string; entries: number }> {
+  const bytes = await readFile(file);
+  const body = (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  const bundle: unknown = JSON.parse(body);
+  const entries =
+    typeof bundle === 'object' && bundle !== null && 'entry' in bundle && Array.isArray(bundle.entry)
+      ? bundle.entry.length
+      : 0;
+  return { body, entries };
 }
 
 function requestMaker(plan: LoadPlan): (request: AutocannonRequest) => AutocannonRequest {
@@ -48,6 +94,8 @@ function requestMaker(plan: LoadPlan): (request: AutocannonRequest) => Autocanno
         return { ...request, path: pathTemplate, body: bodies[next] ?? '' };
       };
     }
+    case 'synthea-bundles':
+      throw new Error('Bundle plans are prepared by bundleRequests');
     case 'patient-with-id': {
       // Each update changes the content (a different fixture number), so a server that skips
       // no-op updates cannot look faster than one that writes every version.

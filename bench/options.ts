@@ -6,10 +6,11 @@
  * the writes.
  */
 import { parseArgs } from 'node:util';
+import { type Feature, isFeature, switchableFeatures } from './features.ts';
 import { isSearchScenario, searchScenarioNames } from './search-scenarios.ts';
 
 const coreScenarioNames = ['floor', 'read', 'vread'] as const;
-const writeScenarioNames = ['update', 'create'] as const;
+const writeScenarioNames = ['update', 'create', 'ingest'] as const;
 export const scenarioNames = [...coreScenarioNames, ...searchScenarioNames, ...writeScenarioNames] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
@@ -44,6 +45,11 @@ export interface BenchOptions {
    * runs: loaded once, reused while it matches (dataset-database.ts), never dropped.
    */
   datasetDatabase?: string;
+  /**
+   * Parts of the server switched off on a second server (features.ts): every scenario also runs
+   * there, in the same rounds, and reports its ratio to it.
+   */
+  without: Feature[];
 }
 
 export const usage = `Usage: npm run bench -- [scenario ...] [options]
@@ -51,7 +57,7 @@ export const usage = `Usage: npm run bench -- [scenario ...] [options]
 Starts Concordia (PostgreSQL when DATABASE_URL is set, else embedded PGlite), seeds Patients through
 the FHIR API, and drives HTTP load with autocannon from a separate process.
 
-Scenarios (default: floor read vread update create; always run in this order):
+Scenarios (default: floor read vread update create ingest; always run in this order):
   floor    the same Fastify stack answering GET /fhir/Patient/:id with a bare primary-key lookup
   read     GET  /fhir/Patient/<random seeded id>
   vread    GET  /fhir/Patient/<random seeded id>/_history/1
@@ -60,6 +66,7 @@ Scenarios (default: floor read vread update create; always run in this order):
            ${searchScenarioNames.join(' ')}
   update   PUT  /fhir/Patient/<random seeded id>
   create   POST /fhir/Patient
+  ingest   POST /fhir with Synthea patient transaction Bundles (reports resources/s)
 
 Options:
   --duration <s>       measured seconds per scenario (default 10)
@@ -73,6 +80,8 @@ Options:
   --dataset-db <name>  PostgreSQL only: keep the loaded search dataset in this database and reuse it
                        on later runs with the same --resources (loading a million takes a while);
                        only read scenarios may run against it, so it stays as loaded
+  --without <a,b>      also run every scenario on a server with these parts switched off and report
+                       the ratio (${Object.keys(switchableFeatures).join(', ')})
   -h, --help           show this help
 
 Results: a table on stdout, bench/results/<YYYY-MM-DD>-<scenario>.json per scenario and
@@ -99,6 +108,7 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
       'keep-data': { type: 'boolean', default: false },
       resources: { type: 'string', default: String(defaultSearchResources) },
       'dataset-db': { type: 'string' },
+      without: { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -124,8 +134,23 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
       keepData: values['keep-data'],
       searchResources: wholeNumber('--resources', values.resources, 1),
       ...(datasetDatabase !== undefined ? { datasetDatabase } : {}),
+      without: featuresNamed(values.without),
     },
   };
+}
+
+function featuresNamed(list: string): Feature[] {
+  const names = list
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const unknown = names.filter((name) => !isFeature(name));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--without: unknown ${unknown.join(', ')}; known: ${Object.keys(switchableFeatures).join(', ')}`,
+    );
+  }
+  return names.filter(isFeature);
 }
 
 /** A dataset database must stay as loaded: writes would change what later runs measure. */

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { Feature } from './features.ts';
 import type { LoadResult } from './load-protocol.ts';
 import type { BenchOptions, ScenarioName } from './options.ts';
 import type { ServerKind } from './scenarios.ts';
@@ -35,9 +36,13 @@ export interface ScenarioReport {
   scenario: ScenarioName;
   description: string;
   server: ServerKind;
+  /** Parts of the server switched off for this measurement (`--without`); none: everything on. */
+  without?: readonly Feature[];
   result: LoadResult;
   /** requests/s of this scenario ÷ requests/s of `floor` in the same run. */
   ratioToFloor?: number;
+  /** For the everything-on measurement: its requests/s ÷ those of the same scenario `without`. */
+  ratioToWithout?: number;
   /** requests/s of every round, in order; `result` is the median round's. */
   roundRates?: number[];
 }
@@ -79,18 +84,22 @@ export async function writeResults(
   await mkdir(resultsDir, { recursive: true });
   const written: string[] = [];
   for (const report of reports) {
-    const path = join(resultsDir, `${context.date}-${report.scenario}.json`);
+    const variant = report.without === undefined ? '' : `-without-${report.without.join('-')}`;
+    const path = join(resultsDir, `${context.date}-${report.scenario}${variant}.json`);
     await writeFile(path, `${JSON.stringify({ ...context, ...report }, null, 2)}\n`);
     written.push(path);
   }
   const summaryPath = join(resultsDir, `${context.date}-summary.json`);
   const summary = {
     ...context,
-    scenarios: reports.map(({ scenario, server, result, ratioToFloor }) => ({
+    scenarios: reports.map(({ scenario, server, without, result, ratioToFloor, ratioToWithout }) => ({
       scenario,
       server,
+      without: without ?? [],
       requestsPerSecond: round(result.requestsPerSecond),
       successesPerSecond: round(result.successesPerSecond),
+      resourcesPerSecond: result.resourcesPerSecond === undefined ? null : round(result.resourcesPerSecond),
+      ratioToWithout: ratioToWithout === undefined ? null : round(ratioToWithout, 3),
       p50Ms: result.latencyMs.p50,
       p99Ms: result.latencyMs.p99,
       ratioToFloor: ratioToFloor === undefined ? null : round(ratioToFloor, 3),

@@ -10,9 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BenchDatabase, prepareDatabase } from './database.ts';
+import { environmentWithout, type Feature } from './features.ts';
 import { runLoad } from './load-driver.ts';
 import { type BenchOptions, parseCommandLine, type ScenarioName, UsageError, usage } from './options.ts';
-import { formatFailures, formatTable, formatTargets } from './report.ts';
+import { formatFailures, formatTable, formatTargets, reportLabel } from './report.ts';
 import {
   describeCommit,
   describeMachine,
@@ -32,6 +33,7 @@ import { isSearchScenario } from './search-scenarios.ts';
 import { formatSearchTargets } from './search-targets.ts';
 import { seedPatients } from './seed.ts';
 import { type ServerLaunch, type ServerUnderTest, startServer } from './server-process.ts';
+import { syntheaBundleFiles } from './synthea-bundles.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const resultsDir = join(repoRoot, 'bench', 'results');
@@ -102,12 +104,13 @@ async function benchmark(
     const needsSeed = search === undefined && options.scenarios.some((name) => !isSearchScenario(name));
     const seeding = needsSeed ? await seed(servers, options.seedCount) : noSeeding;
     const patientIds = search?.dataset.samples.patients.map((patient) => patient.id) ?? seeding.ids;
-    const inputs: PlanInputs = { patientIds, searchSamples: search?.dataset.samples };
+    const syntheaBundles = options.scenarios.includes('ingest') ? await syntheaBundleFiles(repoRoot) : [];
+    const inputs: PlanInputs = { patientIds, searchSamples: search?.dataset.samples, syntheaBundles };
     const probes =
       search === undefined
         ? new Map<ScenarioName, SearchProbe>()
         : await probeSearchScenarios((await servers.use('concordia')).baseUrl, options.scenarios, inputs);
-    const reports = withFloorRatios(await measure(servers, inputs, options));
+    const reports = withRatiosToWithout(withFloorRatios(await measure(servers, inputs, options)));
     const context: RunContext & { searchDataset?: SearchDatasetSummary } = {
       date: startedAt.toISOString().slice(0, 10),
       startedAt: startedAt.toISOString(),
@@ -121,6 +124,7 @@ async function benchmark(
         seedCount: options.seedCount,
         logLevel: options.logLevel,
         searchResources: options.searchResources,
+        without: options.without,
       },
       commit: describeCommit(repoRoot),
       seeding: seeding.summary,
@@ -170,29 +174,71 @@ async function measure(
 ): Promise<ScenarioReport[]> {
   // Scenarios are interleaved round by round, so that a slow spell of a shared machine falls on
   // every scenario alike instead of on whichever ran during it; each reports its median round.
-  const rounds = new Map<ScenarioName, ScenarioReport[]>();
+  // With `--without`, each Concordia scenario runs right after itself on the reduced server.
+  const measurements = options.scenarios.flatMap((name) => {
+    const scenario = scenarioNamed(name);
+    const variants: (readonly Feature[] | undefined)[] =
+      options.without.length > 0 && scenario.server === 'concordia'
+        ? [undefined, options.without]
+        : [undefined];
+    return variants.map((without) => ({ scenario, without, key: reportLabel({ scenario: name, without }) }));
+  });
+  const rounds = new Map<string, ScenarioReport[]>();
   for (let round = 1; round <= options.rounds; round++) {
-    for (const name of options.scenarios) {
-      const scenario = scenarioNamed(name);
-      const server = await servers.use(scenario.server);
+    for (const { scenario, without, key } of measurements) {
+      const server = await servers.use(scenario.server, without ?? []);
       const job = { url: server.baseUrl, plan: scenario.plan(inputs), connections: options.connections };
       if (options.warmupSeconds > 0) await runLoad({ ...job, durationSeconds: options.warmupSeconds });
       const result = await runLoad({ ...job, durationSeconds: options.durationSeconds });
-      const reports = rounds.get(name) ?? [];
-      reports.push({ scenario: name, description: scenario.description, server: scenario.server, result });
-      rounds.set(name, reports);
+      const reports = rounds.get(key) ?? [];
+      reports.push({
+        scenario: scenario.name,
+        description: scenario.description,
+        server: scenario.server,
+        ...(without !== undefined ? { without } : {}),
+        result,
+      });
+      rounds.set(key, reports);
+      const resources =
+        result.resourcesPerSecond === undefined
+          ? ''
+          : ` (${result.resourcesPerSecond.toFixed(0)} resources/s)`;
       console.log(
-        `  round ${round}/${options.rounds} ${name.padEnd(23)} ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms`,
+        `  round ${round}/${options.rounds} ${key.padEnd(23)} ${result.requestsPerSecond.toFixed(0)} req/s${resources}, p99 ${result.latencyMs.p99} ms`,
       );
     }
   }
-  return options.scenarios.flatMap((name) => {
-    const reports = rounds.get(name) ?? [];
-    const sorted = [...reports].sort((a, b) => a.result.requestsPerSecond - b.result.requestsPerSecond);
+  return measurements.flatMap(({ key }) => {
+    const reports = rounds.get(key) ?? [];
+    const sorted = [...reports].sort((a, b) => rateOf(a) - rateOf(b));
     const median = sorted[Math.floor((sorted.length - 1) / 2)];
     if (median === undefined) return [];
-    return [{ ...median, roundRates: reports.map((report) => report.result.requestsPerSecond) }];
+    return [{ ...median, roundRates: reports.map(rateOf) }];
   });
+}
+
+/** What a scenario is compared by: resources/s for Bundle scenarios, requests/s otherwise. */
+function rateOf(report: ScenarioReport): number {
+  return report.result.resourcesPerSecond ?? report.result.requestsPerSecond;
+}
+
+/** Each everything-on measurement's median per-round ratio to its `--without` twin. */
+function withRatiosToWithout(reports: ScenarioReport[]): ScenarioReport[] {
+  return reports.map((report) => {
+    if (report.without !== undefined) return report;
+    const twin = reports.find((other) => other.scenario === report.scenario && other.without !== undefined);
+    const ratio = medianRatio(report.roundRates ?? [], twin?.roundRates ?? []);
+    return ratio === undefined ? report : { ...report, ratioToWithout: ratio };
+  });
+}
+
+function medianRatio(rates: readonly number[], baseRates: readonly number[]): number | undefined {
+  const ratios = rates.flatMap((rate, round) => {
+    const base = baseRates[round];
+    return base !== undefined && base > 0 ? [rate / base] : [];
+  });
+  const sorted = ratios.sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 /**
@@ -205,13 +251,8 @@ function withFloorRatios(reports: ScenarioReport[]): ScenarioReport[] {
   const floorRates = floor?.roundRates ?? [];
   if (floor === undefined || floorRates.length === 0) return reports;
   return reports.map((report) => {
-    if (report.scenario === 'floor') return report;
-    const ratios = (report.roundRates ?? []).flatMap((rate, round) => {
-      const floorRate = floorRates[round];
-      return floorRate !== undefined && floorRate > 0 ? [rate / floorRate] : [];
-    });
-    const sorted = ratios.sort((a, b) => a - b);
-    const ratioToFloor = sorted[Math.floor((sorted.length - 1) / 2)];
+    if (report.scenario === 'floor' || report.result.resourcesPerSecond !== undefined) return report;
+    const ratioToFloor = medianRatio(report.roundRates ?? [], floorRates);
     return ratioToFloor === undefined ? report : { ...report, ratioToFloor };
   });
 }
@@ -222,13 +263,16 @@ function withFloorRatios(reports: ScenarioReport[]): ScenarioReport[] {
  */
 class ServerSwitch {
   private current: ServerUnderTest | undefined;
+  private currentKey = '';
 
   constructor(private readonly launch: ServerLaunch) {}
 
-  async use(kind: ServerKind): Promise<ServerUnderTest> {
-    if (this.current?.kind === kind) return this.current;
+  async use(kind: ServerKind, without: readonly Feature[] = []): Promise<ServerUnderTest> {
+    const key = `${kind} ${without.join(',')}`;
+    if (this.current !== undefined && this.currentKey === key) return this.current;
     await this.stop();
-    this.current = await startServer(kind, this.launch);
+    this.current = await startServer(kind, this.launch, environmentWithout(without));
+    this.currentKey = key;
     return this.current;
   }
 

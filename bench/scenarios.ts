@@ -17,7 +17,12 @@ export type RequestBody =
   /** A new Patient per request (create). */
   | { kind: 'new-patient' }
   /** A Patient carrying the id of its URL (update). */
-  | { kind: 'patient-with-id' };
+  | { kind: 'patient-with-id' }
+  /**
+   * Synthea transaction Bundles read from these files (`.json` or `.json.gz`), sent in turn; their
+   * entries POST with `urn:uuid:` references, so every send creates a new patient record.
+   */
+  | { kind: 'synthea-bundles'; files: string[] };
 
 export interface LoadPlan {
   method: 'GET' | 'POST' | 'PUT';
@@ -33,6 +38,8 @@ export interface PlanInputs {
   patientIds: string[];
   /** Sample manifest of the loaded Synthea dataset; undefined when no search scenario runs. */
   searchSamples: SearchSamples | undefined;
+  /** Synthea transaction Bundle files the ingest scenario sends (synthea-bundles.ts). */
+  syntheaBundles: string[];
 }
 
 export interface Scenario {
@@ -92,6 +99,21 @@ const coreScenarios: Record<Exclude<ScenarioName, SearchScenarioName>, Scenario>
     server: 'concordia',
     description: 'create: POST /fhir/Patient, history and compartments written (http.html#create)',
     plan: () => ({ method: 'POST', pathTemplate: '/fhir/Patient', body: { kind: 'new-patient' }, ids: [] }),
+  },
+  ingest: {
+    name: 'ingest',
+    server: 'concordia',
+    description: 'ingest: POST /fhir with Synthea patient transaction Bundles (http.html#transaction)',
+    plan: ({ syntheaBundles }) => {
+      if (syntheaBundles.length === 0)
+        throw new Error('ingest needs Synthea bundles (../shared/data/synthea)');
+      return {
+        method: 'POST',
+        pathTemplate: '/fhir',
+        body: { kind: 'synthea-bundles', files: syntheaBundles },
+        ids: [],
+      };
+    },
   },
 };
 

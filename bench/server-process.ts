@@ -33,7 +33,11 @@ export interface ServerLaunch {
 const readyTimeoutMs = 120_000;
 const stopTimeoutMs = 20_000;
 
-export async function startServer(kind: ServerKind, launch: ServerLaunch): Promise<ServerUnderTest> {
+export async function startServer(
+  kind: ServerKind,
+  launch: ServerLaunch,
+  extraEnv: Record<string, string> = {},
+): Promise<ServerUnderTest> {
   const port = await freePort();
   const script =
     kind === 'concordia'
@@ -43,7 +47,7 @@ export async function startServer(kind: ServerKind, launch: ServerLaunch): Promi
   const logFd = openSync(logPath, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', ...script], {
     cwd: launch.repoRoot,
-    env: serverEnvironment(port, launch),
+    env: { ...serverEnvironment(port, launch), ...extraEnv },
     stdio: ['ignore', logFd, logFd],
   });
   closeSync(logFd);
@@ -73,6 +77,8 @@ function serverEnvironment(port: number, launch: ServerLaunch): NodeJS.ProcessEn
     // signing keys sealed under the key of the run that created them. Not a secret: bench data only.
     CONCORDIA_IDENTITY_KEY: BENCH_IDENTITY_KEY,
     LOG_LEVEL: launch.logLevel,
+    // The scenarios measure the FHIR path, not token verification: the open development principal.
+    CONCORDIA_AUTH: 'open',
     ...(launch.database.databaseUrl !== undefined ? { DATABASE_URL: launch.database.databaseUrl } : {}),
   };
 }
