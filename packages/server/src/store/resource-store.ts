@@ -5,6 +5,7 @@
  */
 import { normalizeString } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
+import { CreateQueue, isQueueableCreate } from './batched-creates.ts';
 import { type Database, type SqlExecutor, sqlState, type TransactionExecutor } from './database.ts';
 import { readHistory } from './history.ts';
 import { INDEX_TABLES } from './index-tables.ts';
@@ -62,7 +63,9 @@ export function createResourceStore(
       return db.transaction(async (connection) => {
         const tx = storeTransaction(connection, writeDeps, normalize);
         try {
-          return await work(tx.transaction);
+          const result = await work(tx.transaction);
+          await tx.flush();
+          return result;
         } finally {
           tx.end();
         }
@@ -137,16 +140,21 @@ function storeTransaction(
   connection: TransactionExecutor,
   writeDeps: WriteDeps,
   normalize: StringNormalizer,
-): { transaction: StoreTransaction; end(): void } {
+): { transaction: StoreTransaction; flush(): Promise<void>; end(): void } {
   let open = true;
+  // Queued creates are written before any other statement sees the database (batched-creates.ts).
+  const creates = new CreateQueue(writeDeps);
+  const flush = (): Promise<void> => creates.flush(connection);
   const live: TransactionExecutor = {
     startedAt: connection.startedAt,
-    query(statement) {
+    async query(statement) {
       if (!open) throw new Error('This store transaction has ended; use a new transact() call');
+      if (creates.length > 0) await flush();
       return connection.query(statement);
     },
-    executeScript(script) {
+    async executeScript(script) {
       if (!open) throw new Error('This store transaction has ended; use a new transact() call');
+      if (creates.length > 0) await flush();
       return connection.executeScript(script);
     },
   };
@@ -156,12 +164,16 @@ function storeTransaction(
       // Transaction-scoped: released by COMMIT/ROLLBACK, so an exception cannot leak a lock.
       await live.query(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
     },
-    apply(ctx: RequestContext, change: ResourceChange): Promise<StoredVersion> {
-      return applyChange(live, writeDeps, ctx, change);
+    async apply(ctx: RequestContext, change: ResourceChange): Promise<StoredVersion> {
+      if (!open) throw new Error('This store transaction has ended; use a new transact() call');
+      if (!isQueueableCreate(change)) return applyChange(live, writeDeps, ctx, change);
+      if (creates.full) await flush();
+      return creates.add(ctx, change, connection.startedAt);
     },
   };
   return {
     transaction,
+    flush,
     end() {
       open = false;
     },

@@ -162,7 +162,7 @@ async function lockCurrent(
   };
 }
 
-function alreadyExists(resourceType: string, id: string): FhirError {
+export function alreadyExists(resourceType: string, id: string): FhirError {
   return fhirError('conflict', 'duplicate', `${resourceType}/${id} already exists`);
 }
 
@@ -182,13 +182,17 @@ function checkIfMatch(
 }
 
 /** The resource with the store's meta; `resourceType`, `id`, `meta` lead, as in the spec's examples. */
-function stamp(resource: IdentifiedResource, versionId: number, lastUpdated: string): IdentifiedResource {
+export function stamp(
+  resource: IdentifiedResource,
+  versionId: number,
+  lastUpdated: string,
+): IdentifiedResource {
   const { resourceType, id, meta, ...elements } = resource;
   return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...elements };
 }
 
 // The JSON travels once: the history row copies what the `written` CTE returns.
-const historyFromWritten = sql`history as (
+export const historyFromWritten = sql`history as (
     insert into resource_history (resource_type, id, version_id, last_updated, method, deleted, content)
     select resource_type, id, version_id, last_updated, method, deleted, content from written
     returning version_id)`;
@@ -204,7 +208,7 @@ function clearIndex(resourceType: string, id: string): Sql {
 }
 
 /** Each table's rows as one array per column, duplicates removed (one row per fact is enough). */
-function indexRows(index: ResourceIndex): IndexCell[][][] {
+export function indexRows(index: ResourceIndex): IndexCell[][][] {
   return INDEX_TABLES.map((table) => {
     const rows = distinct(table.rows(index), (row) => row.map((cell) => cell ?? '\u0000'));
     return table.columns.map((_, position) => rows.map((row) => row[position] ?? null));
@@ -232,11 +236,15 @@ function insertIndex(resourceType: string, id: string, columnsByTable: IndexCell
 }
 
 /** The recorders' statements as CTEs of the write statement (port.ts `VersionRecorder`). */
-function recorded(recorders: readonly VersionRecorder[], version: RecordedVersion): Sql {
+export function recorded(
+  recorders: readonly VersionRecorder[],
+  version: RecordedVersion,
+  prefix = 'recorded',
+): Sql {
   const statements: Sql[] = [];
   for (const recorder of recorders) {
     recorder.record(version).forEach((statement, index) => {
-      statements.push(sql`${identifier(`recorded_${recorder.name}_${index}`)} as (${statement})`);
+      statements.push(sql`${identifier(`${prefix}_${recorder.name}_${index}`)} as (${statement})`);
     });
   }
   return statements.length === 0 ? emptySql : sql`, ${joinSql(statements, ',\n    ')}`;
@@ -248,7 +256,7 @@ function distinct<T>(entries: readonly T[], key: (entry: T) => readonly string[]
   return [...seen.values()];
 }
 
-async function countWritten(tx: TransactionExecutor, statement: Sql): Promise<number> {
+export async function countWritten(tx: TransactionExecutor, statement: Sql): Promise<number> {
   const [row] = await tx.query(prepared(statement));
   return row === undefined ? 0 : readNumber(row, 'written');
 }
