@@ -8,16 +8,25 @@
 import { parseArgs } from 'node:util';
 import { type Feature, isFeature, switchableFeatures } from './features.ts';
 import { isSearchScenario, searchScenarioNames } from './search-scenarios.ts';
+import { terminologyScenarioNames } from './terminology-scenarios.ts';
 
 const coreScenarioNames = ['floor', 'read', 'vread'] as const;
 const writeScenarioNames = ['update', 'create', 'ingest'] as const;
-export const scenarioNames = [...coreScenarioNames, ...searchScenarioNames, ...writeScenarioNames] as const;
+export const scenarioNames = [
+  ...coreScenarioNames,
+  ...searchScenarioNames,
+  ...terminologyScenarioNames,
+  ...writeScenarioNames,
+] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 /** What runs when no scenario is named. */
 const defaultScenarioNames: readonly ScenarioName[] = [...coreScenarioNames, ...writeScenarioNames];
 /** Names that stand for several scenarios. */
-const scenarioGroups: Record<string, readonly ScenarioName[]> = { search: searchScenarioNames };
+const scenarioGroups: Record<string, readonly ScenarioName[]> = {
+  search: searchScenarioNames,
+  terminology: terminologyScenarioNames,
+};
 
 /** Resources in the search dataset: the targets are defined at a million. */
 const defaultSearchResources = 1_000_000;
@@ -64,6 +73,8 @@ Scenarios (default: floor read vread update create ingest; always run in this or
   search-… opt-in, name them or the group "search"; a Synthea-derived dataset of --resources is
            generated (once, into bench/data/) and imported first. See bench/README.md.
            ${searchScenarioNames.join(' ')}
+  terminology-… opt-in, name them or the group "terminology"; ICD-10-CM (../shared/data/codes) is
+           imported first with concordia terminology import: ${terminologyScenarioNames.join(' ')}
   update   PUT  /fhir/Patient/<random seeded id>
   create   POST /fhir/Patient
   ingest   POST /fhir with Synthea patient transaction Bundles (reports resources/s)

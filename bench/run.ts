@@ -34,6 +34,11 @@ import { formatSearchTargets } from './search-targets.ts';
 import { seedPatients } from './seed.ts';
 import { type ServerLaunch, type ServerUnderTest, startServer } from './server-process.ts';
 import { syntheaBundleFiles } from './synthea-bundles.ts';
+import {
+  isTerminologyScenario,
+  loadTerminologyDataset,
+  storeTerminologyValueSet,
+} from './terminology-scenarios.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const resultsDir = join(repoRoot, 'bench', 'results');
@@ -97,15 +102,26 @@ async function benchmark(
   const search = options.scenarios.some(isSearchScenario)
     ? await loadSearchDataset(repoRoot, options.searchResources, database, sourceUrl)
     : undefined;
+  // ICD-10-CM too: the importer writes to the database before a server owns it.
+  const terminologySamples = options.scenarios.some(isTerminologyScenario)
+    ? await loadTerminologyDataset(repoRoot, database)
+    : undefined;
   const servers = new ServerSwitch({ repoRoot, database, logLevel: options.logLevel, workDir });
   try {
     // With a search dataset loaded nothing is seeded: bench Patients would blur the dataset's name
     // selectivity, and the floor and the reads use the dataset's own sampled Patients instead.
     const needsSeed = search === undefined && options.scenarios.some((name) => !isSearchScenario(name));
     const seeding = needsSeed ? await seed(servers, options.seedCount) : noSeeding;
+    if (terminologySamples !== undefined)
+      await storeTerminologyValueSet((await servers.use('concordia')).baseUrl);
     const patientIds = search?.dataset.samples.patients.map((patient) => patient.id) ?? seeding.ids;
     const syntheaBundles = options.scenarios.includes('ingest') ? await syntheaBundleFiles(repoRoot) : [];
-    const inputs: PlanInputs = { patientIds, searchSamples: search?.dataset.samples, syntheaBundles };
+    const inputs: PlanInputs = {
+      patientIds,
+      searchSamples: search?.dataset.samples,
+      syntheaBundles,
+      ...(terminologySamples !== undefined ? { terminologySamples } : {}),
+    };
     const probes =
       search === undefined
         ? new Map<ScenarioName, SearchProbe>()

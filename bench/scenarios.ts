@@ -7,6 +7,12 @@
 import type { ScenarioName } from './options.ts';
 import type { SearchSamples } from './search-samples.ts';
 import { isSearchScenario, type SearchScenarioName, searchScenarios } from './search-scenarios.ts';
+import {
+  isTerminologyScenario,
+  type TerminologySamples,
+  type TerminologyScenarioName,
+  terminologyScenarios,
+} from './terminology-scenarios.ts';
 
 /** Which server answers: Concordia itself, or the floor (bare primary-key lookup, same Fastify). */
 export type ServerKind = 'concordia' | 'floor';
@@ -40,6 +46,8 @@ export interface PlanInputs {
   searchSamples: SearchSamples | undefined;
   /** Synthea transaction Bundle files the ingest scenario sends (synthea-bundles.ts). */
   syntheaBundles: string[];
+  /** Codes and words of the imported ICD-10-CM; undefined when no terminology scenario runs. */
+  terminologySamples?: TerminologySamples;
 }
 
 export interface Scenario {
@@ -49,7 +57,7 @@ export interface Scenario {
   plan(inputs: PlanInputs): LoadPlan;
 }
 
-const coreScenarios: Record<Exclude<ScenarioName, SearchScenarioName>, Scenario> = {
+const coreScenarios: Record<Exclude<ScenarioName, SearchScenarioName | TerminologyScenarioName>, Scenario> = {
   floor: {
     name: 'floor',
     server: 'floor',
@@ -133,6 +141,25 @@ function searchScenario(name: SearchScenarioName): Scenario {
   };
 }
 
+function terminologyScenario(name: TerminologyScenarioName): Scenario {
+  const scenario = terminologyScenarios[name];
+  return {
+    name,
+    server: 'concordia',
+    description: scenario.description,
+    plan: ({ terminologySamples }) => {
+      if (terminologySamples === undefined) throw new Error(`${name} needs ICD-10-CM imported first`);
+      return {
+        method: 'GET',
+        pathTemplate: '{id}',
+        body: { kind: 'none' },
+        ids: scenario.queries(terminologySamples),
+      };
+    },
+  };
+}
+
 export function scenarioNamed(name: ScenarioName): Scenario {
+  if (isTerminologyScenario(name)) return terminologyScenario(name);
   return isSearchScenario(name) ? searchScenario(name) : coreScenarios[name];
 }

@@ -4,11 +4,14 @@
  * (DESIGN.md D2), so the FHIR door's parsers and error handler do not leak into the others.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { bearerAuthenticator } from './access/authenticate.ts';
 import type { Config } from './config.ts';
 import type { FhirCore } from './fhir/interaction.ts';
 import { fhirDoor } from './http/fhir-door.ts';
 import type { Identity } from './identity/identity.ts';
 import { oauthDoor } from './identity/oauth-door.ts';
+import type { Ledger } from './ledger/ledger.ts';
+import { ledgerDoor } from './ledger/ledger-door.ts';
 import { AccessLog } from './ops/access-log.ts';
 import type { Metrics } from './ops/metrics.ts';
 import { operationsRoutes } from './ops/operations-routes.ts';
@@ -28,6 +31,8 @@ export interface AppDeps {
    * is issued or accepted, and `config.authMode` alone decides what an unauthenticated request gets.
    */
   identity?: Identity;
+  /** The ledger (ledger/ledger.ts): without it (`CONCORDIA_LEDGER=off`) there is no `/ledger` door. */
+  ledger?: Ledger;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -43,6 +48,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     ...(identity !== undefined ? { authenticate: identity.authenticate } : {}),
   });
+  if (deps.ledger !== undefined) {
+    await app.register(ledgerDoor, {
+      prefix: '/ledger',
+      ledger: deps.ledger,
+      core: deps.core,
+      authenticate: identity?.authenticate ?? bearerAuthenticator(deps.config.authMode, undefined),
+    });
+  }
   return app;
 }
 

@@ -7,7 +7,9 @@
 
 import { FhirError } from '@concordia/fhir';
 import { Command, InvalidArgumentError } from 'commander';
+import { registerMasterKeyCommands } from './blobs/keys-cli.ts';
 import { reindexTypes } from './fhir/reindex.ts';
+import { registerConformanceCommands } from './fhir/validation/conformance-cli.ts';
 import { registerIdentityCommands } from './identity/identity-cli.ts';
 import { formatImportSummary, importProgress } from './import/import-progress.ts';
 import { ImportSourceError, planImport } from './import/import-sources.ts';
@@ -16,9 +18,12 @@ import { isFinished, type Job } from './jobs/job.ts';
 import { type JobProgressView, jobProgress } from './jobs/job-progress.ts';
 import type { JobWorker } from './jobs/job-worker.ts';
 import { REINDEX_JOB, reindexParams } from './jobs/reindex-job.ts';
+import { registerLedgerCommands } from './ledger/ledger-cli.ts';
 import { buildComponents, EXIT, loadConfigOrExit, openDatabase, SOFTWARE, serve } from './main.ts';
 import { createLogger } from './ops/logger.ts';
+import { registerCertificateCommands } from './signatures/certificates-cli.ts';
 import { migrate } from './store/migrate.ts';
+import { registerTerminologyCommands } from './terminology/import/terminology-import-cli.ts';
 
 const ENVIRONMENT_HELP = `
 Configuration comes from environment variables (docs/configuration.md), among them:
@@ -33,6 +38,8 @@ function concordiaProgram(): Command {
   const program = new Command('concordia')
     .description('Concordia — a FHIR R4 health information exchange.')
     .version(SOFTWARE.version)
+    // `concordia --version` only before a command: `terminology import --version 2021` is the release.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -42,6 +49,7 @@ Examples:
   $ concordia migrate                   bring the database schema up to date
   $ concordia import ./synthea/fhir     load Synthea Bundles (or NDJSON, .gz) through the FHIR API
   $ concordia reindex --type Patient    rebuild the search index of Patients (custom SearchParameters)
+  $ concordia terminology import icd10cm ./icd10cm-2021/   load a code system release (docs/terminology.md)
 ${ENVIRONMENT_HELP}`,
     );
 
@@ -206,11 +214,26 @@ Examples:
       }
     });
 
-  registerIdentityCommands(program, async () => {
+  const openMigrated = async () => {
     const config = loadConfigOrExit();
     const database = await openDatabase(config, createLogger(config, process.stderr));
     await migrate(database);
     return { config, database };
+  };
+  registerIdentityCommands(program, openMigrated);
+  // After the identity commands: `keys rotate-master` joins their `keys` group.
+  registerMasterKeyCommands(program, openMigrated);
+  registerCertificateCommands(program, openMigrated);
+  registerLedgerCommands(program, openMigrated);
+  registerTerminologyCommands(program, async () => {
+    const { config, database } = await openMigrated();
+    const logger = createLogger(config, process.stderr);
+    return { database, core: async () => (await buildComponents(database, config, logger)).core };
+  });
+  registerConformanceCommands(program, async () => {
+    const { config, database } = await openMigrated();
+    const { core } = await buildComponents(database, config, createLogger(config, process.stderr));
+    return { core, close: () => database.close() };
   });
 
   return program;

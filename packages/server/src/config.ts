@@ -3,6 +3,8 @@
  * `Config`. Each setting is documented here and in docs/configuration.md; a bad value fails fast.
  */
 import { resolve } from 'node:path';
+import { parseValidationSettings, type ValidationConfig } from './fhir/validation/validation-policy.ts';
+import { DEFAULT_MASTER_DATA, type MasterDataConfig } from './terminology/master-data-policy.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -47,8 +49,8 @@ export interface Config {
   importMaxUploadBytes: number;
   /**
    * `CONCORDIA_AUTH` (legacy name `CONCORDIA_AUTH_MODE`): `required` — every FHIR request needs a
-   * bearer token except the CapabilityStatement; `open` (default for now) — a request without a
-   * token is served as the open development principal and the server warns at start. A token that
+   * bearer token except the CapabilityStatement (the default: secure by default); `open` — a request
+   * without a token is served as the open development principal and the server warns at start. A token that
    * is sent is verified and its scopes enforced in both modes.
    */
   authMode: 'open' | 'required';
@@ -95,6 +97,97 @@ export interface Config {
   exportFileMaxResources: number;
   /** …or before it would pass this many bytes (`CONCORDIA_EXPORT_FILE_MAX_BYTES`, default 512 MiB). */
   exportFileMaxBytes: number;
+  /**
+   * Clinicians' signatures (signatures/, docs/security.md). Each is absent when unset.
+   * `CONCORDIA_SIGNATURE_REQUIRED_TYPES`: resource types whose every write must carry a valid
+   * signature (comma-separated; unset: none). `CONCORDIA_SIGNATURE_TRUST_ANCHORS`: PEM files of the
+   * CA certificates signing certificates must chain to. `CONCORDIA_SIGNATURE_CRLS`: CRL files (PEM
+   * or DER) of those CAs. `CONCORDIA_SIGNATURE_MAX_AGE_SECONDS`: how old `signature.when` may be
+   * when the write arrives (default 86,400).
+   */
+  signatureRequiredTypes?: string[];
+  signatureTrustAnchorFiles?: string[];
+  signatureCrlFiles?: string[];
+  signatureMaxAgeSeconds?: number;
+  /**
+   * Encrypted blob store (blobs/, docs/security.md). `CONCORDIA_BLOB_DIR`: where blob files live
+   * (default `<dataDir>/blobs`). `CONCORDIA_MASTER_KEY`: base64 of the 32-byte master key that wraps
+   * data keys, with `CONCORDIA_MASTER_KEY_PREVIOUS` (comma-separated) during a rotation; unset: a
+   * key ring of files in `CONCORDIA_MASTER_KEY_DIR` (default `<dataDir>/master-keys`).
+   */
+  blobDir?: string;
+  masterKey?: string;
+  previousMasterKeys?: string[];
+  masterKeyDir?: string;
+  /** The audit (audit/, docs/audit-and-ledger.md); see `AuditConfig`. */
+  audit: AuditConfig;
+  /**
+   * The most codes a token search with `:in`, `:not-in`, `:above` or `:below` may stand for
+   * (`CONCORDIA_TERMINOLOGY_SEARCH_MAX_CODES`, default 10,000); more is 400 too-costly.
+   */
+  terminologySearchMaxCodes: number;
+  /** Master-data rules on write (docs/terminology.md); see `MasterDataConfig` and `masterDataSettings`. */
+  masterData: MasterDataConfig;
+  /**
+   * Validation on write and `$validate` (docs/validation.md): `CONCORDIA_VALIDATION` (reject | warn
+   * | off, default reject), `CONCORDIA_VALIDATION_TYPES` (per type, `Observation:warn,Binary:off`),
+   * `CONCORDIA_VALIDATION_PROFILES` (`Patient=url|url;Condition=url`), `CONCORDIA_CONFORMANCE_DIR`
+   * (FHIR NPM packages loaded at start), `CONCORDIA_VALIDATION_EXTENSION_DOMAINS`.
+   */
+  validation: ValidationConfig;
+  /** The ledger (ledger/, docs/audit-and-ledger.md); see `LedgerConfig`. */
+  ledger: LedgerConfig;
+}
+
+export interface LedgerConfig {
+  /** `CONCORDIA_LEDGER`: `on` (default) or `off` (benchmarks measure its cost; never in production). */
+  enabled: boolean;
+  /**
+   * The checkpoint origin line and the node key's name (`CONCORDIA_LEDGER_ORIGIN`, default the
+   * base URL without its scheme, plus `/ledger`): a schema-less URL naming this log.
+   */
+  origin: string;
+  /** How often the sequencer integrates committed entries (`CONCORDIA_LEDGER_SEQUENCE_INTERVAL_MS`, default 1000). */
+  sequenceIntervalMs: number;
+  /** Most entries the sequencer places in one transaction (`CONCORDIA_LEDGER_BATCH_SIZE`, default 5000). */
+  batchSize: number;
+  /**
+   * Witnesses whose cosignatures count (`CONCORDIA_LEDGER_WITNESSES`): comma-separated verifier keys
+   * `<name>+<key id>+<base64(0x04 ‖ Ed25519 public key)>`, as `concordia witness keygen` prints them.
+   */
+  witnessKeys: string[];
+  /** Distinct witnesses that make a checkpoint confirmed (`CONCORDIA_LEDGER_QUORUM`, default: all of them). */
+  quorum: number;
+}
+
+export interface AuditConfig {
+  /** `CONCORDIA_AUDIT`: `on` (default) or `off` (benchmarks measure its cost; never in production). */
+  enabled: boolean;
+  /**
+   * `CONCORDIA_AUDIT_FAILURE_MODE`: `fail-closed` (default) — a request whose AuditEvent cannot be
+   * stored fails with 503; `fail-open` — it is served, the event kept for retry and an error logged.
+   */
+  failureMode: 'fail-closed' | 'fail-open';
+  /**
+   * `CONCORDIA_AUDIT_COMMIT`: `durable` (default) — a request is answered once its event's batch
+   * is flushed to disk (fsync); `async` — once it is in PostgreSQL's WAL, not yet flushed
+   * (`synchronous_commit = off` for audit batches only): the events survive a crash of PostgreSQL
+   * but the last ~0.6 s may be lost to a crash of the machine. Reads stop waiting for the disk.
+   */
+  commit: 'durable' | 'async';
+  /** Most AuditEvents in one batched insert (`CONCORDIA_AUDIT_BATCH_MAX_EVENTS`, default 500). */
+  batchMaxEvents: number;
+  /**
+   * How long the first event of a batch waits for more (`CONCORDIA_AUDIT_FLUSH_MS`, default 0: a
+   * batch leaves at the end of the event loop turn, and fills while the previous one is written).
+   */
+  flushDelayMs: number;
+  /** `AuditEvent.source.site`: the installation this node belongs to (`CONCORDIA_AUDIT_SITE`). */
+  site?: string;
+  /** Also send every AuditEvent to this syslog collector over TLS, RFC 5425 (`CONCORDIA_AUDIT_SYSLOG_URL`, `tls://host:6514`). */
+  syslogUrl?: string;
+  /** PEM file of the CA that signed the collector's certificate (`CONCORDIA_AUDIT_SYSLOG_CA`); default: the system's. */
+  syslogCaFile?: string;
 }
 
 export class ConfigError extends Error {
@@ -125,7 +218,8 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`CONCORDIA_BASE_URL is not an http(s) URL: ${baseUrl}`);
   const authVariable =
     read.optionalString('CONCORDIA_AUTH') === undefined ? 'CONCORDIA_AUTH_MODE' : 'CONCORDIA_AUTH';
-  const authMode = read.oneOf(authVariable, ['open', 'required'], 'open');
+  // Secure by default (issue 6): `open` must be asked for; `npm start` signs in with demo credentials.
+  const authMode = read.oneOf(authVariable, ['open', 'required'], 'required');
   const identityKey = read.optionalString('CONCORDIA_IDENTITY_KEY');
   if (identityKey !== undefined && Buffer.from(identityKey, 'base64').length !== 32)
     problems.push('CONCORDIA_IDENTITY_KEY must be 32 bytes in base64 (openssl rand -base64 32)');
@@ -166,9 +260,165 @@ export function loadConfig(env: Env = process.env): Config {
     exportPageSize: read.integer('CONCORDIA_EXPORT_PAGE_SIZE', 1000, 1, 10_000),
     exportFileMaxResources: read.integer('CONCORDIA_EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 100_000_000),
     exportFileMaxBytes: read.integer('CONCORDIA_EXPORT_FILE_MAX_BYTES', 512 * 1024 * 1024, 1024, 2 ** 40),
+    ...signatureAndBlobSettings(read, problems),
+    audit: auditSettings(read, problems),
+    terminologySearchMaxCodes: read.integer('CONCORDIA_TERMINOLOGY_SEARCH_MAX_CODES', 10_000, 1, 1_000_000),
+    masterData: masterDataSettings(read, problems),
+    validation: parseValidationSettings(
+      {
+        policy: read.optionalString('CONCORDIA_VALIDATION'),
+        types: read.optionalString('CONCORDIA_VALIDATION_TYPES'),
+        profiles: read.optionalString('CONCORDIA_VALIDATION_PROFILES'),
+        conformanceDir: read.optionalString('CONCORDIA_CONFORMANCE_DIR'),
+        extensionDomains: read.optionalString('CONCORDIA_VALIDATION_EXTENSION_DOMAINS'),
+      },
+      problems,
+    ),
+    ledger: ledgerSettings(read, problems, baseUrl),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The settings of signatures and the blob store: each present only when its variable is set. */
+function signatureAndBlobSettings(read: EnvReader, problems: string[]): Partial<Config> {
+  const list = (name: string): string[] | undefined =>
+    read
+      .optionalString(name)
+      ?.split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  const settings: Partial<Config> = {};
+  const requiredTypes = list('CONCORDIA_SIGNATURE_REQUIRED_TYPES');
+  if (requiredTypes !== undefined) {
+    const bad = requiredTypes.filter((type) => !/^[A-Z][A-Za-z]+$/.test(type));
+    if (bad.length > 0)
+      problems.push(`CONCORDIA_SIGNATURE_REQUIRED_TYPES has invalid types: ${bad.join(', ')}`);
+    settings.signatureRequiredTypes = requiredTypes;
+  }
+  const anchors = list('CONCORDIA_SIGNATURE_TRUST_ANCHORS');
+  if (anchors !== undefined) settings.signatureTrustAnchorFiles = anchors.map((file) => resolve(file));
+  const crls = list('CONCORDIA_SIGNATURE_CRLS');
+  if (crls !== undefined) settings.signatureCrlFiles = crls.map((file) => resolve(file));
+  if (read.optionalString('CONCORDIA_SIGNATURE_MAX_AGE_SECONDS') !== undefined) {
+    settings.signatureMaxAgeSeconds = read.integer(
+      'CONCORDIA_SIGNATURE_MAX_AGE_SECONDS',
+      86_400,
+      1,
+      366 * 86_400,
+    );
+  }
+  const blobDir = read.optionalString('CONCORDIA_BLOB_DIR');
+  if (blobDir !== undefined) settings.blobDir = resolve(blobDir);
+  const masterKeys = [
+    read.optionalString('CONCORDIA_MASTER_KEY'),
+    ...(list('CONCORDIA_MASTER_KEY_PREVIOUS') ?? []),
+  ];
+  for (const key of masterKeys) {
+    if (key !== undefined && Buffer.from(key, 'base64').length !== 32)
+      problems.push('CONCORDIA_MASTER_KEY and CONCORDIA_MASTER_KEY_PREVIOUS must be 32 bytes in base64');
+  }
+  const [masterKey, ...previous] = masterKeys;
+  if (masterKey !== undefined) settings.masterKey = masterKey;
+  else if (previous.length > 0) problems.push('CONCORDIA_MASTER_KEY_PREVIOUS needs CONCORDIA_MASTER_KEY');
+  if (previous.length > 0) settings.previousMasterKeys = previous.filter((key) => key !== undefined);
+  const masterKeyDir = read.optionalString('CONCORDIA_MASTER_KEY_DIR');
+  if (masterKeyDir !== undefined) settings.masterKeyDir = resolve(masterKeyDir);
+  return settings;
+}
+
+function ledgerSettings(read: EnvReader, problems: string[], baseUrl: string): LedgerConfig {
+  const origin = read.string(
+    'CONCORDIA_LEDGER_ORIGIN',
+    `${baseUrl.replace(/^https?:\/\//, '').replace(/\/+$/, '')}/ledger`,
+  );
+  // A note key name: no whitespace and no `+` (C2SP signed-note).
+  if (!/^[^\s+]+$/u.test(origin))
+    problems.push(`CONCORDIA_LEDGER_ORIGIN must have no spaces or "+": "${origin}"`);
+  const witnessKeys = (read.optionalString('CONCORDIA_LEDGER_WITNESSES') ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  for (const key of witnessKeys) {
+    if (!/^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/.test(key))
+      problems.push(`CONCORDIA_LEDGER_WITNESSES: not a verifier key <name>+<key id>+<base64>: "${key}"`);
+  }
+  const quorum = read.integer('CONCORDIA_LEDGER_QUORUM', witnessKeys.length, 0, 1000);
+  if (quorum > witnessKeys.length)
+    problems.push(
+      `CONCORDIA_LEDGER_QUORUM (${quorum}) exceeds the ${witnessKeys.length} configured witnesses`,
+    );
+  return {
+    enabled: read.oneOf('CONCORDIA_LEDGER', ['on', 'off'], 'on') === 'on',
+    origin,
+    sequenceIntervalMs: read.integer('CONCORDIA_LEDGER_SEQUENCE_INTERVAL_MS', 1000, 10, 600_000),
+    batchSize: read.integer('CONCORDIA_LEDGER_BATCH_SIZE', 5000, 1, 100_000),
+    witnessKeys,
+    quorum,
+  };
+}
+
+/**
+ * `CONCORDIA_MASTER_DATA` (off | reject, default off), `CONCORDIA_UCUM_UNITS` (off | reject,
+ * default off), and comma-separated lists that override the defaults of master-data-policy.ts:
+ * `CONCORDIA_MASTER_DATA_HOSPITAL_SYSTEMS`, `CONCORDIA_MASTER_DATA_PRIMARY_CARE_SYSTEMS` (code
+ * system URLs), `CONCORDIA_MASTER_DATA_HOSPITAL_CLASSES`, `CONCORDIA_MASTER_DATA_PRIMARY_CARE_CLASSES`
+ * (Encounter.class codes).
+ */
+function masterDataSettings(read: EnvReader, problems: string[]): MasterDataConfig {
+  const list = (name: string, fallback: readonly string[]): readonly string[] => {
+    const items = read
+      .optionalString(name)
+      ?.split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    if (items !== undefined && items.length === 0) problems.push(`${name} must list at least one value`);
+    return items !== undefined && items.length > 0 ? items : fallback;
+  };
+  const systems = {
+    hospital: list('CONCORDIA_MASTER_DATA_HOSPITAL_SYSTEMS', DEFAULT_MASTER_DATA.systems.hospital),
+    'primary-care': list(
+      'CONCORDIA_MASTER_DATA_PRIMARY_CARE_SYSTEMS',
+      DEFAULT_MASTER_DATA.systems['primary-care'],
+    ),
+  };
+  for (const system of [...systems.hospital, ...systems['primary-care']]) {
+    if (!/^[a-z][a-z0-9+.-]*:\S+$/i.test(system))
+      problems.push(`master-data code system is not a URI: "${system}"`);
+  }
+  const encounterClasses = {
+    hospital: list('CONCORDIA_MASTER_DATA_HOSPITAL_CLASSES', DEFAULT_MASTER_DATA.encounterClasses.hospital),
+    'primary-care': list(
+      'CONCORDIA_MASTER_DATA_PRIMARY_CARE_CLASSES',
+      DEFAULT_MASTER_DATA.encounterClasses['primary-care'],
+    ),
+  };
+  const both = encounterClasses.hospital.filter((code) => encounterClasses['primary-care'].includes(code));
+  if (both.length > 0) problems.push(`Encounter classes in both care settings: ${both.join(', ')}`);
+  return {
+    codes: read.oneOf('CONCORDIA_MASTER_DATA', ['off', 'reject'], DEFAULT_MASTER_DATA.codes),
+    systems,
+    encounterClasses,
+    ucumUnits: read.oneOf('CONCORDIA_UCUM_UNITS', ['off', 'reject'], DEFAULT_MASTER_DATA.ucumUnits),
+  };
+}
+
+function auditSettings(read: EnvReader, problems: string[]): AuditConfig {
+  const syslogUrl = read.optionalString('CONCORDIA_AUDIT_SYSLOG_URL');
+  if (syslogUrl !== undefined && !/^tls:\/\/[^:/]+:\d{1,5}$/.test(syslogUrl))
+    problems.push(`CONCORDIA_AUDIT_SYSLOG_URL must be tls://host:port, got "${syslogUrl}"`);
+  const site = read.optionalString('CONCORDIA_AUDIT_SITE');
+  const syslogCaFile = read.optionalString('CONCORDIA_AUDIT_SYSLOG_CA');
+  return {
+    enabled: read.oneOf('CONCORDIA_AUDIT', ['on', 'off'], 'on') === 'on',
+    failureMode: read.oneOf('CONCORDIA_AUDIT_FAILURE_MODE', ['fail-closed', 'fail-open'], 'fail-closed'),
+    commit: read.oneOf('CONCORDIA_AUDIT_COMMIT', ['durable', 'async'], 'durable'),
+    batchMaxEvents: read.integer('CONCORDIA_AUDIT_BATCH_MAX_EVENTS', 500, 1, 5000),
+    flushDelayMs: read.integer('CONCORDIA_AUDIT_FLUSH_MS', 0, 0, 1000),
+    ...(site !== undefined ? { site } : {}),
+    ...(syslogUrl !== undefined ? { syslogUrl } : {}),
+    ...(syslogCaFile !== undefined ? { syslogCaFile: resolve(syslogCaFile) } : {}),
+  };
 }
 
 function importDirOf(value: string | undefined): { importDir?: string } {

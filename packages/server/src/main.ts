@@ -10,7 +10,12 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import serverPackage from '../package.json' with { type: 'json' };
+import { accessRowFilter } from './access/access-policy.ts';
 import { buildApp } from './app.ts';
+import { type Audit, createAudit } from './audit/audit.ts';
+import { withBinaryContent } from './blobs/binary-reads.ts';
+import { binaryBlobWrites } from './blobs/binary-writes.ts';
+import { createConfiguredBlobStore } from './blobs/blobs.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { loadDemoData } from './demo/load-demo-data.ts';
 import { bulkExportOperations } from './fhir/bulk-export.ts';
@@ -21,8 +26,14 @@ import { CustomSearchParameters } from './fhir/custom-search-parameters.ts';
 import { patientEverything } from './fhir/everything.ts';
 import type { FhirCore } from './fhir/interaction.ts';
 import { jobStatusOperation } from './fhir/job-status.ts';
+import { masterDataWrites } from './fhir/master-data-writes.ts';
 import { reindexOperation } from './fhir/reindex.ts';
 import { searchParameterWrites } from './fhir/search-parameter-writes.ts';
+import { terminologyOperations } from './fhir/terminology/terminology-operations.ts';
+import { terminologyFilterResolver } from './fhir/terminology-filters.ts';
+import { validateOperation } from './fhir/validation/validate-operation.ts';
+import { createValidationService, type ValidationService } from './fhir/validation/validation-service.ts';
+import { validationWriteHooks } from './fhir/validation/validation-write-hooks.ts';
 import { capabilitySecurity } from './identity/capability-security.ts';
 import { prepareDemoIdentity } from './identity/demo-identity.ts';
 import { createIdentity } from './identity/identity.ts';
@@ -34,15 +45,22 @@ import { sweepExpiredExports } from './jobs/export-retention.ts';
 import { createJobStore, type JobStore } from './jobs/job-store.ts';
 import { createJobWorker, type JobWorker } from './jobs/job-worker.ts';
 import { reindexJobHandler } from './jobs/reindex-job.ts';
+import { createLedger } from './ledger/ledger.ts';
+import { ledgerRecorder } from './ledger/ledger-recorder.ts';
 import { createLogger } from './ops/logger.ts';
 import { createMetrics } from './ops/metrics.ts';
+import { createSignatures } from './signatures/signatures.ts';
 import type { Database } from './store/database.ts';
+import { joiningTransactions } from './store/joined-transactions.ts';
 import { migrate } from './store/migrate.ts';
 import { openPgliteDatabase } from './store/pglite.ts';
 import type { ResourceStore } from './store/port.ts';
 import { createPostgresDatabase } from './store/postgres.ts';
 import { createResourceStore } from './store/resource-store.ts';
 import { searchParameterSource } from './store/search-parameter-rows.ts';
+import { createTerminologyService } from './terminology/sql-terminology-service.ts';
+import type { TerminologyService } from './terminology/terminology-service.ts';
+import { terminologyWriteHooks } from './terminology/terminology-write-hooks.ts';
 
 /** What the CapabilityStatement reports as `software`. Update `releaseDate` when cutting a release. */
 export const SOFTWARE = { name: 'Concordia', version: serverPackage.version, releaseDate: '2026-11-24' };
@@ -139,6 +157,12 @@ export interface Components {
   jobs: JobStore;
   /** Not started: `serve` starts it, `concordia reindex` runs it until idle. */
   worker: JobWorker;
+  /** The audit (audit/audit.ts): close it after the doors and before the store. */
+  audit: Audit;
+  /** Code systems, value sets and concept maps (terminology/sql-terminology-service.ts). */
+  terminology: TerminologyService;
+  /** The validator with the exchange's profiles (fhir/validation/validation-service.ts). */
+  validation: ValidationService;
 }
 
 /**
@@ -157,7 +181,33 @@ export async function buildComponents(
     refreshIntervalMs: config.searchParameterRefreshMs,
   });
   await searchParameters.refresh(true);
-  const store = createResourceStore(database, searchParameters.index);
+  const audit = createAudit({
+    db: database,
+    config: config.audit,
+    fhirBase: `${config.baseUrl}/fhir`,
+    ledger: config.ledger.enabled,
+    logger,
+  });
+  // Every read goes through the access decision (access/access-policy.ts, DESIGN.md rule 2).
+  // Write hooks ask the terminology service inside the store's transaction: it must join it.
+  const transactional = joiningTransactions(database);
+  const blobs = createConfiguredBlobStore(database, config);
+  const binaryWrites = binaryBlobWrites(blobs);
+  // Binary.data lives in the encrypted blob store; reads put it back (blobs/binary-reads.ts).
+  const store = withBinaryContent(
+    createResourceStore(transactional, searchParameters.index, {
+      recorders: [
+        ...audit.recorders,
+        ...(config.ledger.enabled ? [ledgerRecorder()] : []),
+        binaryWrites.recorder,
+      ],
+      rowFilter: accessRowFilter,
+    }),
+    blobs,
+  );
+  const terminology = createTerminologyService(transactional, { store });
+  const validation = createValidationService({ config: config.validation, terminology, logger });
+  await validation.load(store);
   const jobs = createJobStore(database);
   const uploads = importUploads(config.dataDir, config.importMaxUploadBytes);
   const worker = createJobWorker({
@@ -178,6 +228,7 @@ export async function buildComponents(
     leaseSeconds: config.jobLeaseSeconds,
     logger,
   });
+  const signatures = await createSignatures(database, config, logger);
   const core = createFhirCore({
     store,
     config,
@@ -193,12 +244,28 @@ export async function buildComponents(
         exportDir: config.exportDir,
         retentionHours: config.exportRetentionHours,
       }),
+      ...audit.operations,
+      ...terminologyOperations(terminology),
+      validateOperation(validation),
+      ...signatures.operations,
     ],
     searchParameters: searchParameters.registry,
-    writeHooks: [searchParameterWrites(searchParameters, worker.queue, logger)],
+    writeHooks: [
+      searchParameterWrites(searchParameters, worker.queue, logger),
+      // Stored CodeSystems/ConceptMaps fill the concept tables before the bindings are checked.
+      ...terminologyWriteHooks(),
+      ...masterDataWrites(config.masterData, terminology),
+      ...validationWriteHooks(validation, logger),
+      // Last: validation sees a Binary as it was sent, before its data moves to the blob store.
+      signatures.writeHook,
+      binaryWrites.hook,
+    ],
+    terminologyFilters: terminologyFilterResolver(terminology, config.terminologySearchMaxCodes),
     security: capabilitySecurity(config),
+    observers: audit.observers,
+    readOnlyTypes: audit.readOnlyTypes,
   });
-  return { store, core, searchParameters, jobs, worker };
+  return { store, core, searchParameters, jobs, worker, audit, terminology, validation };
 }
 
 export interface StartServerOptions extends DatabaseChoice {
@@ -229,19 +296,40 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     const applied = await migrate(database);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
-    const { store, core, searchParameters, jobs, worker } = await buildComponents(database, config, logger);
+    const { store, core, searchParameters, jobs, worker, audit } = await buildComponents(
+      database,
+      config,
+      logger,
+    );
     release = () => store.close();
     const metrics = createMetrics();
     metrics.trackDatabasePool(() => database.poolStats());
     metrics.trackJobs(() => jobs.counts());
-    const identity = await createIdentity({ config, db: database, patients: corePatientDirectory(core) });
+    const identity = await createIdentity({
+      config,
+      db: database,
+      patients: corePatientDirectory(core),
+      signIns: audit.signIns,
+    });
     if (identity.keySource.kind === 'generated') {
       logger.warn(
         { path: identity.keySource.path },
         'generated a new identity key for signing keys and TOTP secrets; set CONCORDIA_IDENTITY_KEY in production',
       );
     }
-    const app = await buildApp({ config, store, core, logger, metrics, identity });
+    // The ledger's key is sealed with the identity key, like the token signing keys.
+    const ledger = config.ledger.enabled
+      ? await createLedger({ db: database, config: config.ledger, box: identity.box, logger })
+      : undefined;
+    const app = await buildApp({
+      config,
+      store,
+      core,
+      logger,
+      metrics,
+      identity,
+      ...(ledger !== undefined ? { ledger } : {}),
+    });
     const sweep = setInterval(() => {
       sweepExpiredExports(config.exportDir, jobs, config.exportRetentionHours).catch((error: unknown) =>
         logger.warn({ err: error }, 'removing expired bulk export files failed'),
@@ -252,6 +340,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       clearInterval(sweep);
       searchParameters.stop();
       await worker.stop();
+      await ledger?.stop();
+      // The doors are closed: write the audit events still queued before the database closes.
+      await audit.close();
     };
     release = async () => {
       await app.close();
@@ -261,6 +352,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await app.listen({ port: config.port, host: config.host });
     searchParameters.startPolling();
     worker.start();
+    ledger?.start();
 
     const fhirBaseUrl = `${listeningUrl(app)}/fhir`;
     logger.info({ url: fhirBaseUrl }, `Concordia FHIR server listening at ${fhirBaseUrl}`);

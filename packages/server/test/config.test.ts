@@ -13,7 +13,7 @@ function problemOf(env: Record<string, string>): string {
 }
 
 describe('loadConfig', () => {
-  it('has working defaults for an empty environment: PGlite in ./data, open mode, port 8080 on loopback', () => {
+  it('has working defaults for an empty environment: PGlite in ./data, tokens required, port 8080 on loopback', () => {
     expect(loadConfig({})).toEqual({
       port: 8080,
       host: '127.0.0.1',
@@ -28,7 +28,7 @@ describe('loadConfig', () => {
       maxIncludes: 1000,
       maxBundleEntries: 10_000,
       importMaxUploadBytes: 4 * 1024 ** 3,
-      authMode: 'open',
+      authMode: 'required',
       accessTokenSeconds: 300,
       refreshTokenSeconds: 30 * 86_400,
       loginMaxFailures: 5,
@@ -42,6 +42,44 @@ describe('loadConfig', () => {
       exportPageSize: 1000,
       exportFileMaxResources: 100_000,
       exportFileMaxBytes: 512 * 1024 * 1024,
+      ledger: {
+        enabled: true,
+        origin: '127.0.0.1:8080/ledger',
+        sequenceIntervalMs: 1000,
+        batchSize: 5000,
+        witnessKeys: [],
+        quorum: 0,
+      },
+      audit: {
+        enabled: true,
+        failureMode: 'fail-closed',
+        commit: 'durable',
+        batchMaxEvents: 500,
+        flushDelayMs: 0,
+      },
+      masterData: {
+        codes: 'off',
+        ucumUnits: 'off',
+        encounterClasses: {
+          hospital: ['IMP', 'ACUTE', 'NONAC', 'EMER', 'SS', 'OBSENC', 'PRENC'],
+          'primary-care': ['AMB', 'HH', 'VR'],
+        },
+        systems: {
+          hospital: ['http://hl7.org/fhir/sid/icd-10', 'http://hl7.org/fhir/sid/icd-10-cm'],
+          'primary-care': [
+            'http://hl7.org/fhir/sid/icpc-2',
+            'http://hl7.org/fhir/sid/icd-10',
+            'http://hl7.org/fhir/sid/icd-10-cm',
+          ],
+        },
+      },
+      terminologySearchMaxCodes: 10_000,
+      validation: {
+        policy: 'reject',
+        policyByType: {},
+        profilesByType: {},
+        allowedExtensionDomains: [],
+      },
     });
   });
 

@@ -15,6 +15,7 @@ import { bundleEntryRequests } from '../fhir/bundle-entries.ts';
 import type { FhirRequest, InteractionName } from '../fhir/interaction.ts';
 import type { RoutedRequest } from '../fhir/interaction-env.ts';
 import { type FhirOperation, findOperation, type OperationLevel } from '../fhir/operations.ts';
+import { refuseBreakTheGlass } from './break-the-glass.ts';
 import type { RequestContext, TokenGrant } from './request-context.ts';
 import { decideScopes, type ScopeRequest, searchConfinedToPatient } from './scope-decision.ts';
 import type { Permission } from './smart-scopes.ts';
@@ -37,6 +38,8 @@ export interface AuthorizerDeps {
 export function interactionAuthorizer(deps: AuthorizerDeps): InteractionAuthorizer {
   return (ctx, interaction, request) => {
     const { principal } = ctx;
+    const refusal = refuseBreakTheGlass(ctx);
+    if (refusal !== undefined) throw refusal;
     if (principal.kind === 'open-development' || principal.kind === 'system') return;
     if (interaction === 'capabilities') return;
     if (principal.kind === 'anonymous') {

@@ -55,6 +55,13 @@ export interface RequestContext {
   clientId?: string;
   /** Purpose of use (http://terminology.hl7.org/ValueSet/v3-PurposeOfUse), e.g. TREAT, ETREAT. */
   purposeOfUse?: string;
+  /**
+   * Break-the-glass (access/break-the-glass.ts): the client asked for emergency access (purpose of
+   * use ETREAT) with this reason. Set by the door; the access decision grants it to the emergency
+   * role only (anyone else is refused with 403), so a request answered with it set was served under
+   * break-the-glass — the audit records it and reports it to the patient.
+   */
+  breakTheGlass?: { reason: string };
   sourceIp?: string;
   userAgent?: string;
   requestId: string;

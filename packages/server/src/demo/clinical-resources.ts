@@ -3,6 +3,7 @@
  * valid FHIR R4 on its own (required elements, bound codes from the spec's required value sets).
  */
 import type { FhirResource } from '@concordia/fhir';
+import { PRESCRIPTION_SYSTEM } from './care-relationships.ts';
 import {
   type AllergyTemplate,
   type Code,
@@ -156,12 +157,15 @@ export interface PrescriptionSpec {
   authored: Date;
   /** Chronic treatments stay active; a short course is completed. */
   status: 'active' | 'completed';
+  /** The prescription's number, by which a pharmacist finds it (care-relationships.ts). */
+  prescriptionNumber: string;
 }
 
 export function medicationRequest(spec: PrescriptionSpec): FhirResource {
   const { medication } = spec;
   return {
     resourceType: 'MedicationRequest',
+    identifier: [{ system: PRESCRIPTION_SYSTEM, value: spec.prescriptionNumber }],
     status: spec.status,
     intent: 'order',
     medicationCodeableConcept: codeable(SYSTEMS.atc, medication.atc, medication.atc.display),

@@ -7,6 +7,7 @@ import { systemContext } from '../access/request-context.ts';
 import type { FhirCore, FhirResponse } from '../fhir/interaction.ts';
 import type { ResourceStore } from '../store/port.ts';
 import { demoDataSet } from './demo-data-set.ts';
+import { demoTerminologyBundle } from './demo-terminology.ts';
 
 export type DemoLoadResult =
   | { loaded: true; patients: number; resources: number; seconds: number }
@@ -23,7 +24,8 @@ export async function loadDemoData(
   const startedAt = performance.now();
   const { directory, patients } = demoDataSet();
   let resources = 0;
-  for (const bundle of [directory, ...patients]) {
+  // The terminology first: the patients' diagnoses are checked against it (master data).
+  for (const bundle of [demoTerminologyBundle(), directory, ...patients]) {
     const response = await core.handle(ctx, {
       method: 'POST',
       path: '',

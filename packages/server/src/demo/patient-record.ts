@@ -5,6 +5,7 @@
  * immunizations. Everything is drawn from a seeded source, so the same seed gives the same record.
  */
 import type { FhirResource } from '@concordia/fhir';
+import { declaration, referral } from './care-relationships.ts';
 import {
   ALLERGIES,
   CONDITIONS,
@@ -41,6 +42,7 @@ export function patientRecord(random: SeededRandom, seed: PatientSeed): FhirReso
     `${seed.name.given.join(' ')} ${seed.name.family}`,
   );
   const story = new RecordStory(random, tx, patient, familyDoctor, seed.asOf, birth);
+  story.declaration();
   story.checkUps(age);
   story.chronicProblems(age);
   story.acuteEpisode(age);
@@ -62,6 +64,19 @@ class RecordStory {
     private readonly asOf: Date,
     private readonly birth: Date,
   ) {}
+
+  /** The declaration with the family doctor: what lets them read this record (ADR 0005). */
+  declaration(): void {
+    const since = new Date(this.asOf.getTime() - this.random.integer(3, 8) * YEAR_MS);
+    this.tx.create(
+      declaration({
+        patient: this.patient,
+        familyDoctor: this.familyDoctor,
+        organization: this.clinic,
+        since: since < this.birth ? this.birth : since,
+      }),
+    );
+  }
 
   /** A yearly check-up at the family health unit over the last one to three years, with vital signs. */
   checkUps(age: number): void {
@@ -136,7 +151,7 @@ class RecordStory {
       );
       this.prescribe(template, problem, latest, 'active');
       this.labTest(template, latest);
-      if (template.icd10.code === 'I25.9') this.cardiologyFollowUp(problem);
+      if (template.icd10.code === 'I25.9') this.cardiologyFollowUp(problem, latest);
     }
   }
 
@@ -229,6 +244,7 @@ class RecordStory {
         reason,
         authored: visit.date,
         status,
+        prescriptionNumber: this.random.digits(10),
       }),
     );
   }
@@ -246,12 +262,24 @@ class RecordStory {
     this.tx.create(labResult(context, template.lab, value, new Date(drawn.getTime() + DAY_MS)));
   }
 
-  private cardiologyFollowUp(problem: Reference): void {
+  /** Referred by the family doctor to the hospital's cardiologist, who then sees the patient. */
+  private cardiologyFollowUp(problem: Reference, referredAt: { encounter: Reference; date: Date }): void {
     const date = this.workdayAt(this.pastDate(1));
+    const cardiologist = practitioner('demo-practitioner-4');
+    this.tx.create(
+      referral({
+        patient: this.patient,
+        requester: this.familyDoctor,
+        performer: cardiologist,
+        encounter: referredAt.encounter,
+        reason: problem,
+        authored: referredAt.date,
+      }),
+    );
     this.tx.create(
       encounter({
         subject: this.patient,
-        practitioner: practitioner('demo-practitioner-4'),
+        practitioner: cardiologist,
         serviceProvider: { reference: `Organization/${ORGANIZATION_IDS.hospital}` },
         setting: 'ambulatory',
         type: ENCOUNTER_TYPES.followUp,

@@ -17,6 +17,7 @@ import {
   parseElementsParameter,
   patientCompartmentDefinition,
 } from '@concordia/fhir';
+import { type AccessSubject, accessSubjectOf } from '../access/access-subject.ts';
 import type { RequestContext } from '../access/request-context.ts';
 import { decideScopes } from '../access/scope-decision.ts';
 import { BULK_EXPORT_JOB, type ExportLevel, exportParamsJson } from '../jobs/bulk-export-params.ts';
@@ -135,6 +136,7 @@ async function kickOff(
       ...(level === 'group' && request.id !== undefined ? { groupId: request.id } : {}),
       ...(elements.length > 0 ? { elements } : {}),
       owner: jobOwner(env.ctx.principal),
+      ...withAccessSubject(accessSubjectOf(env.ctx)),
       ignored: issues.map((i) => i.diagnostics ?? i.code),
     }),
   );
@@ -189,4 +191,9 @@ function authorizedTypes(ctx: RequestContext, types: string[], explicit: boolean
 function kickOffUrl(fhirBase: string, request: RoutedRequest): string {
   const query = new URLSearchParams(request.query).toString();
   return `${fhirBase}/${request.path}${query === '' ? '' : `?${query}`}`;
+}
+
+/** The job reads as the requester (access/access-subject.ts): it exports what they may read. */
+function withAccessSubject(subject: AccessSubject | undefined): { access?: AccessSubject } {
+  return subject === undefined ? {} : { access: subject };
 }

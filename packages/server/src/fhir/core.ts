@@ -6,11 +6,14 @@
 import {
   FhirError,
   type FhirResource,
+  isRecord,
   isResourceType,
   r4SearchParameters,
   type SearchParameterRegistry,
 } from '@concordia/fhir';
+import { decideAccess } from '../access/access-policy.ts';
 import { interactionAuthorizer } from '../access/authorize-interaction.ts';
+import { maskBody } from '../access/element-masking.ts';
 import type { RequestContext } from '../access/request-context.ts';
 import type { ResourceStore } from '../store/port.ts';
 import { type CapabilitySecurity, capabilityStatement, type SoftwareInfo } from './capabilities.ts';
@@ -23,8 +26,9 @@ import type { InteractionObserver } from './interaction-observer.ts';
 import type { FhirOperation } from './operations.ts';
 import { patch } from './patch.ts';
 import { read } from './read.ts';
-import { createRouter } from './routes.ts';
+import { createRouter, type ReadOnlyResourceType } from './routes.ts';
 import { searchCompartment, searchType } from './search.ts';
+import type { TerminologyFilterResolver } from './terminology-filters.ts';
 import { bundleHandler } from './transaction.ts';
 import { update } from './update.ts';
 import { vread } from './vread.ts';
@@ -47,6 +51,10 @@ export interface CoreDeps {
   security?: CapabilitySecurity;
   /** Told of every request the core answered (interaction-observer.ts), e.g. the audit. */
   observers?: readonly InteractionObserver[];
+  /** Types served read-only by their own handlers (routes.ts), e.g. AuditEvent from the audit. */
+  readOnlyTypes?: readonly ReadOnlyResourceType[];
+  /** Resolves the terminology token modifiers of searches (terminology-filters.ts). */
+  terminologyFilters?: TerminologyFilterResolver;
 }
 
 export function createFhirCore(deps: CoreDeps): FhirCore {
@@ -55,19 +63,23 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
   const searchParameters = deps.searchParameters ?? r4SearchParameters();
   const writeHooks = deps.writeHooks ?? [];
   const observers = deps.observers ?? [];
+  const readOnlyTypes = deps.readOnlyTypes ?? [];
   // Rebuilt when the registry changes (a custom SearchParameter registered or searchable).
   let statement: { version: number; resource: FhirResource } | undefined;
   const currentStatement = (): FhirResource => {
     if (statement?.version !== searchParameters.version) {
       statement = {
         version: searchParameters.version,
-        resource: capabilityStatement(
-          deps.config,
-          fhirBase,
-          deps.software,
-          operations,
-          searchParameters,
-          deps.security,
+        resource: withReadOnlyTypes(
+          capabilityStatement(
+            deps.config,
+            fhirBase,
+            deps.software,
+            operations,
+            searchParameters,
+            deps.security,
+          ),
+          readOnlyTypes,
         ),
       };
     }
@@ -91,6 +103,7 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
       }) as const,
     bundle: bundleHandler((request, env) => dispatch(request, env)),
     operations,
+    readOnlyTypes,
   };
 
   const resolveRoute = createRouter(handlers, isResourceType);
@@ -128,10 +141,16 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
         reads: deps.store,
         searchParameters,
         write: hookedWrite(deps.store, ctx, writeHooks),
+        ...(deps.terminologyFilters !== undefined ? { terminologyFilters: deps.terminologyFilters } : {}),
       };
       let response: FhirResponse;
       try {
         response = await dispatch(request, env);
+        // Elements the access decision masks for this principal (access/element-masking.ts).
+        const { masks } = decideAccess(ctx, { kind: 'read' });
+        if (masks.size > 0 && response.body !== undefined) {
+          response = { ...response, body: maskBody(response.body, masks) };
+        }
       } catch (error) {
         if (!(error instanceof FhirError)) throw error;
         response = {
@@ -145,4 +164,21 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
       return response;
     },
   };
+}
+
+/** The CapabilityStatement with each read-only type's own entry in place of the generic one. */
+function withReadOnlyTypes(
+  statement: FhirResource,
+  readOnlyTypes: readonly ReadOnlyResourceType[],
+): FhirResource {
+  if (readOnlyTypes.length === 0 || !Array.isArray(statement.rest)) return statement;
+  const replaced = new Map(readOnlyTypes.map((readOnly) => [readOnly.type, readOnly.capability]));
+  const rest = statement.rest.map((entry: unknown) => {
+    if (!isRecord(entry) || !Array.isArray(entry.resource)) return entry;
+    const resource = entry.resource.map((listed: unknown) =>
+      isRecord(listed) && typeof listed.type === 'string' ? (replaced.get(listed.type) ?? listed) : listed,
+    );
+    return { ...entry, resource };
+  });
+  return { ...statement, rest };
 }

@@ -10,6 +10,7 @@ import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { returnPreference } from './prefer.ts';
 import { resourceFromBody } from './resource-body.ts';
 import { readResponse, versionUrl, writeResponse } from './version-response.ts';
+import { recordHeaderProvenance } from './x-provenance.ts';
 
 export async function create(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
   const resourceType = request.resourceType ?? '';
@@ -44,6 +45,7 @@ export async function create(request: RoutedRequest, env: InteractionEnv): Promi
       resource: { ...resource, id },
       mustNotExist: true,
     });
+    await recordHeaderProvenance(tx, env.ctx, request.headers.provenance, stored);
     return writeResponse(stored, 201, 'create', env.fhirBase, preference, `Created ${resourceType}/${id}`);
   });
 }

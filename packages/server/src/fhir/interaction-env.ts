@@ -6,6 +6,7 @@ import type { SearchParameterRegistry } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import type { ResourceStore, StoreReads, StoreTransaction } from '../store/port.ts';
 import type { FhirRequest, FhirResponse, InteractionName } from './interaction.ts';
+import type { TerminologyFilterResolver } from './terminology-filters.ts';
 
 export interface CoreConfig {
   /** Public base URL of the server without the FHIR path (`http://host:8080`). */
@@ -29,6 +30,8 @@ export interface InteractionEnv {
   /** The server's search parameters: R4 plus its custom SearchParameters (custom-search-parameters.ts). */
   searchParameters: SearchParameterRegistry;
   write<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /** Resolves `:in`, `:not-in`, `:above`, `:below` token filters; absent: they are unsupported. */
+  terminologyFilters?: TerminologyFilterResolver;
 }
 
 /** A request after routing: the path's parts are named and checked. */

@@ -60,6 +60,8 @@ export interface FhirRequestHeaders {
   contentType?: string;
   /** `Accept` as sent; bulk `$export` requires it (export.html#headers). */
   accept?: string;
+  /** `X-Provenance`: a Provenance to store with a create or update (provenance.html#header, x-provenance.ts). */
+  provenance?: string;
 }
 
 export interface FhirResponse {

@@ -4,6 +4,7 @@
  * If-Modified-Since answers 304 (http.html#cread).
  */
 import { fhirError } from '@concordia/fhir';
+import { rawBinaryResponse, wantsRawBinary } from './binary-raw.ts';
 import type { FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
 import { shapeRead } from './result-shaping.ts';
@@ -23,7 +24,8 @@ export async function read(request: RoutedRequest, env: InteractionEnv): Promise
         notModifiedSince(ifModifiedSince, current.lastUpdated));
     if (unchanged) return { status: 304, interaction: 'read', headers: versionHeaders(current) };
   }
-  return shapeRead(readResponse(current, 'read'), request.query);
+  const raw = wantsRawBinary(request) ? rawBinaryResponse(current) : undefined;
+  return raw ?? shapeRead(readResponse(current, 'read'), request.query);
 }
 
 export function requireInstance(request: RoutedRequest): { resourceType: string; id: string } {

@@ -26,6 +26,20 @@ export interface Handlers {
   bundle: InteractionHandler;
   /** Extended operations (`$name`) by name and level; any other `$name` answers 501. */
   operations: readonly FhirOperation[];
+  /** Types served by their own handlers, read and search only (AuditEvent from the audit table). */
+  readOnlyTypes?: readonly ReadOnlyResourceType[];
+}
+
+/**
+ * A resource type kept outside the resource store and served read-only: `read` and `search` (GET
+ * and POST `_search`); every other interaction on it answers 405. `capability` replaces its entry
+ * in the CapabilityStatement.
+ */
+export interface ReadOnlyResourceType {
+  type: string;
+  read: InteractionHandler;
+  search: InteractionHandler;
+  capability: Record<string, unknown>;
 }
 
 type MethodTable = Partial<Record<FhirMethod, Route>>;
@@ -77,6 +91,17 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
     for (const method of operation.methods) table[method] = route('operation', operation.handler);
     operationTables.set(operation, table);
   }
+  const readOnlyTables = new Map(
+    (handlers.readOnlyTypes ?? []).map((readOnly) => [
+      readOnly.type,
+      {
+        type: { GET: route('search-type', readOnly.search) },
+        typeSearch: { POST: route('search-type', readOnly.search) },
+        instance: { GET: route('read', readOnly.read) },
+      },
+    ]),
+  );
+
   const operationTable = (segment: string, level: OperationLevel, resourceType?: string): MethodTable => {
     const operation = findOperation(handlers.operations, segment.slice(1), level, resourceType);
     const where = resourceType === undefined ? '' : ` on ${resourceType}`;
@@ -96,6 +121,17 @@ export function createRouter(handlers: Handlers, isResourceType: (name: string) 
     if (!isResourceType(first))
       throw fhirError('not-found', 'not-supported', `Unknown resource type "${first}"`);
     const resourceType = first;
+    const readOnly = readOnlyTables.get(resourceType);
+    if (readOnly !== undefined) {
+      if (second === undefined) return pick(request, readOnly.type, resourceType);
+      if (segments.length === 2 && second === '_search')
+        return pick(request, readOnly.typeSearch, resourceType);
+      if (segments.length === 2 && !second.startsWith('$') && !second.startsWith('_')) {
+        assertValidId(second);
+        return pick(request, readOnly.instance, resourceType, second);
+      }
+      return pick(request, {}, resourceType);
+    }
 
     if (second === undefined) return pick(request, tables.type, resourceType);
     if (segments.length === 2 && second === '_history')

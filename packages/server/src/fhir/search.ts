@@ -45,7 +45,10 @@ async function answerSearch(
     env.searchParameters,
   );
   const cursor = queryValue(request.query, CURSOR_PARAMETER);
-  const plan = planSearch(parsed.query, env.config, {
+  // search.html#token: `:in`, `:not-in`, `:above`, `:below` become code sets before planning.
+  const query =
+    env.terminologyFilters === undefined ? parsed.query : await env.terminologyFilters(env.ctx, parsed.query);
+  const plan = planSearch(query, env.config, {
     ...(cursor !== undefined ? { cursor } : {}),
     ...(compartment !== undefined ? { compartment } : {}),
   });

@@ -15,6 +15,7 @@ import { assertIdMatches, assertValidId, resourceFromBody } from './resource-bod
 import { sameContent } from './unchanged-content.ts';
 import { writeResponse } from './version-response.ts';
 import { parseETagVersion } from './versioning.ts';
+import { recordHeaderProvenance } from './x-provenance.ts';
 
 export async function update(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
   const resourceType = request.resourceType ?? '';
@@ -43,6 +44,7 @@ export async function update(request: RoutedRequest, env: InteractionEnv): Promi
     const { version, created } = await writeVersion(tx, env, { ...resource, id }, 'PUT', ifMatch, {
       previous,
     });
+    await recordHeaderProvenance(tx, env.ctx, request.headers.provenance, version);
     return writeResponse(
       version,
       created ? 201 : 200,

@@ -9,6 +9,7 @@
  * 3. after the transaction committed.
  * A hook that throws a `FhirError` in 1 or 2 rolls the whole transaction back.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RequestContext } from '../access/request-context.ts';
 import type { ResourceChange, ResourceStore, StoredVersion, StoreTransaction } from '../store/port.ts';
 
@@ -39,13 +40,25 @@ function observes(hook: WriteHook, resourceType: string): boolean {
   return hook.resourceType === undefined || hook.resourceType === resourceType;
 }
 
+/**
+ * The write transaction the current async call runs in, for services that hooks call without
+ * handing it over (the terminology service behind master-data and binding checks): they must read
+ * through it, because on PGlite (one connection) a query outside the open transaction waits for
+ * it to end — which it never does while the hook waits for the query.
+ */
+const currentWrite = new AsyncLocalStorage<StoreTransaction>();
+
+export function currentWriteTransaction(): StoreTransaction | undefined {
+  return currentWrite.getStore();
+}
+
 /** `InteractionEnv.write` with `hooks` observing the changes; the plain store transaction without hooks. */
 export function hookedWrite(
   store: ResourceStore,
   ctx: RequestContext,
   hooks: readonly WriteHook[],
 ): <T>(work: (tx: StoreTransaction) => Promise<T>) => Promise<T> {
-  if (hooks.length === 0) return (work) => store.transact(ctx, work);
+  if (hooks.length === 0) return (work) => store.transact(ctx, (tx) => currentWrite.run(tx, () => work(tx)));
   return async (work) => {
     const written: StoredVersion[] = [];
     const result = await store.transact(ctx, async (tx) => {
@@ -62,13 +75,15 @@ export function hookedWrite(
         },
       };
       scope.tx = hooked;
-      const value = await work(hooked);
-      for (const hook of hooks) {
-        if (hook.beforeCommit === undefined) continue;
-        const versions = written.filter((version) => observes(hook, version.resourceType));
-        if (versions.length > 0) await hook.beforeCommit(versions, scope);
-      }
-      return value;
+      return currentWrite.run(hooked, async () => {
+        const value = await work(hooked);
+        for (const hook of hooks) {
+          if (hook.beforeCommit === undefined) continue;
+          const versions = written.filter((version) => observes(hook, version.resourceType));
+          if (versions.length > 0) await hook.beforeCommit(versions, scope);
+        }
+        return value;
+      });
     });
     for (const hook of hooks) {
       const versions = written.filter((version) => observes(hook, version.resourceType));

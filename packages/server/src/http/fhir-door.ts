@@ -11,6 +11,7 @@ import {
   bearerAuthenticator,
   bearerChallenge,
 } from '../access/authenticate.ts';
+import { purposeOfUse } from '../access/break-the-glass.ts';
 import type { RequestContext } from '../access/request-context.ts';
 import type { Config } from '../config.ts';
 import type {
@@ -22,6 +23,7 @@ import type {
 } from '../fhir/interaction.ts';
 import { importUploads } from '../import/import-uploads.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import { isRawBinaryUpload, rawBinaryResource } from './binary-upload.ts';
 import { FHIR_JSON, REQUEST_JSON_TYPES, responseContentType } from './content-negotiation.ts';
 import { acceptImportUploads, discardUnclaimedUpload } from './import-upload.ts';
 
@@ -68,7 +70,11 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
     const text = typeof body === 'string' ? body : body.toString('utf8');
     done(null, new SearchForm(text));
   });
-  app.addContentTypeParser('*', (request, _payload, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    if (isRawBinaryUpload(request.method, request.url)) {
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+      return done(null, rawBinaryResource(request.url, request.headers['content-type'], bytes));
+    }
     done(
       fhirError(
         'unsupported-media-type',
@@ -164,6 +170,8 @@ function toFhirRequest(request: FastifyRequest, query: [string, string][]): Fhir
   if (contentType !== undefined) headers.contentType = contentType;
   const accept = headerText(raw.accept);
   if (accept !== undefined) headers.accept = accept;
+  const provenance = headerText(raw['x-provenance']);
+  if (provenance !== undefined) headers.provenance = provenance;
   const path = decodePath(typeof wildcard === 'string' ? wildcard : '');
   if (request.body instanceof SearchForm) {
     if (method !== 'POST' || !(path === '_search' || path.endsWith('/_search'))) {
@@ -192,6 +200,7 @@ function requestContext(
   return {
     principal: authentication.principal,
     ...(authentication.clientId !== undefined ? { clientId: authentication.clientId } : {}),
+    ...purposeOfUse(request.headers),
     sourceIp: request.ip,
     requestId: String(request.id),
     ...(userAgent !== undefined ? { userAgent } : {}),

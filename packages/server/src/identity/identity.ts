@@ -6,6 +6,7 @@
 import type { Provider } from 'oidc-provider';
 import { type Authenticator, bearerAuthenticator } from '../access/authenticate.ts';
 import { createBearerVerifier } from '../access/bearer-token.ts';
+import type { SignInAudit } from '../audit/sign-in-audit.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../store/database.ts';
 import { createAuthorizationServer } from './authorization-server.ts';
@@ -15,6 +16,7 @@ import { LoginChallenges } from './login-challenges.ts';
 import type { PatientDirectory } from './patient-picker.ts';
 import { type IdentityKeySource, loadIdentityKey, type SecretBox } from './secret-box.ts';
 import { activeSigningKeys, ensureSigningKey, publicJwk, TOKEN_SIGNING_ALG } from './signing-keys.ts';
+import { auditedTokenRequests } from './token-audit.ts';
 import { UserDirectory } from './users.ts';
 
 export type IdentityConfig = Pick<
@@ -45,6 +47,8 @@ export interface Identity extends IdentityDirectories {
   patients: PatientDirectory;
   /** For the doors: bearer token → principal (access/authenticate.ts). */
   authenticate: Authenticator;
+  /** Records sign-ins and client token requests (audit/sign-in-audit.ts); absent: not audited. */
+  signIns?: SignInAudit;
 }
 
 export async function openIdentityDirectories(
@@ -63,6 +67,7 @@ export async function createIdentity(options: {
   config: IdentityConfig;
   db: Database;
   patients: PatientDirectory;
+  signIns?: SignInAudit;
 }): Promise<Identity> {
   const { config, db } = options;
   const directories = await openIdentityDirectories(config, db);
@@ -83,6 +88,7 @@ export async function createIdentity(options: {
     clients: directories.clients,
     launchContexts,
   });
+  if (options.signIns !== undefined) provider.use(auditedTokenRequests(options.signIns));
   const verifier = await createBearerVerifier({
     issuer,
     audience: fhirBase,
@@ -98,5 +104,6 @@ export async function createIdentity(options: {
     challenges: new LoginChallenges(db, box),
     patients: options.patients,
     authenticate: bearerAuthenticator(config.authMode, verifier),
+    ...(options.signIns !== undefined ? { signIns: options.signIns } : {}),
   };
 }

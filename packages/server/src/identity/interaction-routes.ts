@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Provider } from 'oidc-provider';
 import { requiresMfa } from '../access/roles.ts';
 import { parseResourceScope } from '../access/smart-scopes.ts';
+import type { SignInAttempt, SignInAudit } from '../audit/sign-in-audit.ts';
 import { OAUTH_PREFIX } from './authorization-server.ts';
 import type { LaunchContexts } from './launch-context.ts';
 import type { LoginChallenges } from './login-challenges.ts';
@@ -33,6 +34,8 @@ export interface InteractionRoutesOptions {
   challenges: LoginChallenges;
   patients: PatientDirectory;
   box: SecretBox;
+  /** Records every sign-in step, success or failure (audit/sign-in-audit.ts); absent: not audited. */
+  signIns?: SignInAudit;
 }
 
 type Form = Record<string, string>;
@@ -103,6 +106,24 @@ export async function interactionRoutes(
 
   const action = (uid: string, step: string) => `${OAUTH_PREFIX}/interaction/${uid}/${step}`;
 
+  /** The audit of a sign-in step; the answer waits for it (a step that cannot be recorded fails). */
+  const audited = (request: FastifyRequest, attempt: SignInAttempt, details: Details): Promise<void> => {
+    const userAgent = request.headers['user-agent'];
+    return (
+      options.signIns?.record({
+        ...attempt,
+        clientId: String(details.params.client_id ?? ''),
+        sourceIp: request.ip,
+        ...(userAgent !== undefined ? { userAgent } : {}),
+      }) ?? Promise.resolve()
+    );
+  };
+  const claimed = (user: User) => ({
+    id: user.id,
+    roles: user.roles,
+    ...(user.fhirUser !== undefined ? { fhirUser: user.fhirUser } : {}),
+  });
+
   async function clientName(details: Details): Promise<string> {
     const clientId = String(details.params.client_id ?? '');
     const client = await provider.Client.find(clientId);
@@ -159,6 +180,18 @@ export async function interactionRoutes(
     if (form === undefined) return reply;
     const username = (form.username ?? '').trim().toLowerCase();
     const check = await users.checkPassword(username, form.password ?? '');
+    await audited(
+      request,
+      check.ok
+        ? { step: 'password', succeeded: true, user: claimed(check.user) }
+        : {
+            step: 'password',
+            succeeded: false,
+            user: { id: username },
+            reason: `password sign-in refused: ${check.reason}`,
+          },
+      details,
+    );
     if (!check.ok) {
       const page = renderLoginPage({
         action: action(details.uid, 'login'),
@@ -199,7 +232,19 @@ export async function interactionRoutes(
     if (challenge === undefined || challenge.enrolSecret !== undefined) {
       return html(reply, renderErrorPage('invalid_request', 'Sign in with your password first.'), 400);
     }
-    if (!(await users.checkMfa(challenge.accountId, (form.code ?? '').trim()))) {
+    const mfaValid = await users.checkMfa(challenge.accountId, (form.code ?? '').trim());
+    const mfaUser = await users.byId(challenge.accountId);
+    await audited(
+      request,
+      {
+        step: 'totp',
+        succeeded: mfaValid,
+        user: mfaUser === undefined ? { id: challenge.accountId } : claimed(mfaUser),
+        ...(mfaValid ? {} : { reason: 'second factor (TOTP) code refused' }),
+      },
+      details,
+    );
+    if (!mfaValid) {
       return html(
         reply,
         renderMfaPage({
@@ -224,10 +269,19 @@ export async function interactionRoutes(
       return html(reply, renderErrorPage('invalid_request', 'Sign in with your password first.'), 400);
     }
     const user = await users.byId(challenge.accountId);
-    if (
-      user === undefined ||
-      !(await users.enrolMfa(user.id, challenge.enrolSecret, (form.code ?? '').trim()))
-    ) {
+    const enrolled =
+      user !== undefined && (await users.enrolMfa(user.id, challenge.enrolSecret, (form.code ?? '').trim()));
+    await audited(
+      request,
+      {
+        step: 'totp-enrolment',
+        succeeded: enrolled,
+        user: user === undefined ? { id: challenge.accountId } : claimed(user),
+        ...(enrolled ? {} : { reason: 'second factor (TOTP) enrolment code refused' }),
+      },
+      details,
+    );
+    if (user === undefined || !enrolled) {
       const secret = challenge.enrolSecret;
       const page = renderEnrolPage({
         action: action(details.uid, 'enrol'),

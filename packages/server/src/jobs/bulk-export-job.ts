@@ -13,7 +13,10 @@
  * out, so a follow-up export with `_since=transactionTime` picks up exactly what this one did not.
  */
 import { parseSearch, type SearchParameterRegistry, selectElements } from '@concordia/fhir';
-import { systemContext } from '../access/request-context.ts';
+import { decideAccess } from '../access/access-policy.ts';
+import { subjectContext } from '../access/access-subject.ts';
+import { maskJson } from '../access/element-masking.ts';
+import { type RequestContext, systemContext } from '../access/request-context.ts';
 import type { CoreConfig } from '../fhir/interaction-env.ts';
 import { planSearch } from '../fhir/search-plan.ts';
 import type { ResourceStore, StoredMatch, StoreSearch } from '../store/port.ts';
@@ -60,11 +63,11 @@ interface ExportPosition {
 }
 
 export function bulkExportJobHandler(deps: BulkExportJobDeps): JobHandler {
-  const ctx = systemContext(BULK_EXPORT_JOB);
   return {
     kind: BULK_EXPORT_JOB,
     async run(job: Job, context: JobContext): Promise<JsonObject> {
       const params = exportParamsOf(job.params);
+      const ctx = readingContext(params, job.id);
       const transactionTime = job.createdAt;
       let position = positionOf(job);
       if (position === undefined) {
@@ -73,7 +76,7 @@ export function bulkExportJobHandler(deps: BulkExportJobDeps): JobHandler {
       }
       const writer = await openExportWriter(deps.exportDir, job.id, position.files, deps.limits);
       try {
-        position = await exportTypes(deps, params, transactionTime, position, writer, context);
+        position = await exportTypes(deps, params, transactionTime, position, writer, context, ctx);
         if (params.ignored.length > 0) {
           await writer.append('error', 'OperationOutcome', [ignoredOutcome(params.ignored)]);
         }
@@ -97,8 +100,9 @@ async function exportTypes(
   start: ExportPosition,
   writer: ExportWriter,
   context: JobContext,
+  ctx: RequestContext,
 ): Promise<ExportPosition> {
-  const ctx = systemContext(BULK_EXPORT_JOB);
+  const { masks } = decideAccess(ctx, { kind: 'read' });
   let position = start;
   let lastCheckpoint = Date.now();
   while (position.typeIndex < params.types.length) {
@@ -123,7 +127,7 @@ async function exportTypes(
     await writer.append(
       'output',
       type,
-      fresh.map((match) => line(match, params.elements)),
+      fresh.map((match) => maskJson(line(match, params.elements), masks)),
     );
     const done = position.done + page.matches.length;
     if (page.next !== undefined) {
@@ -287,4 +291,15 @@ function exportFileOf(value: JsonValue): ExportFile[] {
   if (typeof type !== 'string' || typeof name !== 'string') return [];
   if (typeof count !== 'number' || typeof bytes !== 'number') return [];
   return [{ kind, type, name, count, bytes }];
+}
+
+/**
+ * The export reads under the requester's access decision (access/access-subject.ts), so its files
+ * hold exactly what the requester may read; a job recorded without a subject reads as the server.
+ */
+function readingContext(params: ExportParams, jobId: string): RequestContext {
+  const requestId = `${BULK_EXPORT_JOB}-${jobId}`;
+  return params.access === undefined
+    ? systemContext(BULK_EXPORT_JOB, requestId)
+    : subjectContext(params.access, requestId);
 }

@@ -5,6 +5,7 @@
  * it: only that client (or an administrator) may poll, download or cancel it.
  */
 import { isRecord } from '@concordia/fhir';
+import { type AccessSubject, parseAccessSubject } from '../access/access-subject.ts';
 import type { JsonObject, JsonValue } from './job.ts';
 import { type JobOwner, recordedJobOwner } from './job-owner.ts';
 
@@ -31,6 +32,8 @@ export interface ExportParams {
   /** `_elements`: only these top-level elements (plus mandatory ones), tagged SUBSETTED. */
   elements?: string[];
   owner: JobOwner;
+  /** Whose access decision the job reads under; absent: an internal or open-development request. */
+  access?: AccessSubject;
   /** Parameters ignored under `Prefer: handling=lenient`, reported in the manifest's `error`. */
   ignored: string[];
 }
@@ -46,6 +49,7 @@ export function exportParamsJson(params: ExportParams): JsonObject {
     ...(params.groupId !== undefined ? { groupId: params.groupId } : {}),
     ...(params.elements !== undefined ? { elements: params.elements } : {}),
     owner: { kind: params.owner.kind, id: params.owner.id },
+    ...(params.access !== undefined ? { access: accessSubjectJson(params.access) } : {}),
     ignored: params.ignored,
   };
 }
@@ -73,10 +77,20 @@ export function exportParamsOf(json: JsonObject): ExportParams {
     ...(typeof groupId === 'string' ? { groupId } : {}),
     ...(Array.isArray(json.elements) ? { elements: strings(json.elements) } : {}),
     owner,
+    ...accessOf(json.access),
     ignored: strings(json.ignored),
   };
 }
 
 function strings(value: JsonValue | undefined): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+function accessSubjectJson(subject: AccessSubject): JsonObject {
+  return JSON.parse(JSON.stringify(subject));
+}
+
+function accessOf(value: JsonValue | undefined): { access?: AccessSubject } {
+  const subject = parseAccessSubject(value);
+  return subject === undefined ? {} : { access: subject };
 }

@@ -8,15 +8,24 @@
 import { fhirError } from '@concordia/fhir';
 import type { SqlExecutor } from './database.ts';
 import type { HistoryPage, HistoryQuery } from './port.ts';
+import type { RowFilter } from './row-filter.ts';
 import { readNumber } from './rows.ts';
 import { joinSql, type Sql, sql } from './sql.ts';
 import { storedVersionFromRow, versionColumns } from './stored-version.ts';
 
-export async function readHistory(db: SqlExecutor, query: HistoryQuery): Promise<HistoryPage> {
+export async function readHistory(
+  db: SqlExecutor,
+  query: HistoryQuery,
+  access?: RowFilter,
+): Promise<HistoryPage> {
   if (!Number.isInteger(query.count) || query.count < 0) {
     throw fhirError('invalid', 'invalid', `_count must be a non-negative integer, got ${query.count}`);
   }
   const filters = historyFilters(query);
+  // A version is visible when its resource is, as the access decision sees it now.
+  if (access !== undefined) {
+    filters.push(access.visible(sql`h`, query.resourceType === undefined ? undefined : [query.resourceType]));
+  }
   const total = query.total === true ? await countVersions(db, filters) : undefined;
   const withTotal = total === undefined ? {} : { total };
   if (query.count === 0) return { versions: [], ...withTotal };

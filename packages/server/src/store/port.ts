@@ -17,6 +17,7 @@ import type {
   TotalMode,
 } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
+import type { SqlExecutor } from './database.ts';
 import type { Sql } from './sql.ts';
 
 /** The HTTP verb that produced a version; FHIR history reports it in `Bundle.entry.request`. */
@@ -197,6 +198,12 @@ export interface StoreTransaction extends StoreReads {
    * Used by conditional interactions so that two identical conditional creates cannot both create.
    */
   lock(key: string): Promise<void>;
+  /**
+   * The transaction's own connection, for tables another part of the server keeps in step with the
+   * resources it writes (the concept tables of a stored CodeSystem, terminology/terminology-write-hooks.ts):
+   * their rows commit or roll back with the resources.
+   */
+  readonly sql: SqlExecutor;
   /**
    * Writes the change as a new version and returns it. Deleting a resource that is already deleted
    * writes nothing and returns its current tombstone (http.html#delete: still a success); deleting

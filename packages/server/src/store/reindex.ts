@@ -13,6 +13,7 @@ import { type IdentifiedResource, isRecord, type ResourceIndex } from '@concordi
 import type { Database, SqlExecutor } from './database.ts';
 import { columnNames, INDEX_TABLES, type IndexCell, selectedColumns, tableName } from './index-tables.ts';
 import type { ReindexBatch, ReindexedBatch } from './port.ts';
+import type { RowFilter } from './row-filter.ts';
 import { readNumber, readString } from './rows.ts';
 import { identifier, joinSql, type Sql, sql } from './sql.ts';
 import type { ResourceIndexer } from './write-change.ts';
@@ -38,9 +39,14 @@ export async function reindexBatch(
 }
 
 /** Current (not deleted) resources of the types: the `total` a reindex job reports progress against. */
-export async function countCurrent(executor: SqlExecutor, resourceTypes: readonly string[]): Promise<number> {
-  const [row] = await executor.query(sql`select count(*) as count from resource
-    where resource_type = any(${resourceTypes}::text[]) and not deleted`);
+export async function countCurrent(
+  executor: SqlExecutor,
+  resourceTypes: readonly string[],
+  access?: RowFilter,
+): Promise<number> {
+  const visible = access === undefined ? sql`true` : access.visible(sql`r`, resourceTypes);
+  const [row] = await executor.query(sql`select count(*) as count from resource r
+    where r.resource_type = any(${resourceTypes}::text[]) and not r.deleted and ${visible}`);
   return row === undefined ? 0 : readNumber(row, 'count');
 }
 

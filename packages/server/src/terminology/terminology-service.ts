@@ -59,6 +59,8 @@ export interface ExpansionContains {
   code: string;
   display?: string;
   inactive?: boolean;
+  /** A grouping code not meant to be recorded (`selectable` false: ICD-10 chapters and blocks). */
+  abstract?: boolean;
 }
 
 export interface Expansion {

@@ -19,7 +19,7 @@ for (const database of testDatabases()) {
 
     it('loads the directory and 25 patient records through the core into an empty database', async () => {
       const result = await loadDemoData(core, store);
-      expect(result).toMatchObject({ loaded: true, patients: 25, resources: 474 });
+      expect(result).toMatchObject({ loaded: true, patients: 25, resources: 558 });
       const ctx = systemContext('test');
       expect(await store.read(ctx, 'Organization', 'demo-hospital')).toMatchObject({ versionId: 1 });
       const patients = await store.history(ctx, { resourceType: 'Patient', count: 100 });

@@ -11,7 +11,13 @@ import { type RunningServer, startServer } from '../../src/main.ts';
 describe('concordia serve --demo', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', CONCORDIA_SHUTDOWN_GRACE_SECONDS: '5' });
+    // FHIR behaviour of the running server, not access: the open development principal (ADR 0004).
+    const config = loadConfig({
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      CONCORDIA_SHUTDOWN_GRACE_SECONDS: '5',
+      CONCORDIA_AUTH: 'open',
+    });
     server = await startServer({ config, demo: true, pgliteDataDir: 'memory://' });
   });
   afterAll(async () => {

@@ -34,6 +34,12 @@ function listOf(items: string[], extra: Partial<FhirResource> = {}): FhirResourc
 function allergy(patientId: string, substance: string): FhirResource {
   return {
     resourceType: 'AllergyIntolerance',
+    // ait-1: a clinical or verification status is required (allergyintolerance.html#invs).
+    clinicalStatus: {
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' },
+      ],
+    },
     patient: { reference: `Patient/${patientId}` },
     code: { text: substance },
   };

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/access/request-context.ts';
 import { currentTotp } from '../../src/identity/totp.ts';
+import { declaration } from '../access/access-fixtures.ts';
 import { testDatabases } from '../support/databases.ts';
 import { json, patient } from '../support/test-app.ts';
 import { formAction, formField, location, TestBrowser } from './browser.ts';
@@ -58,6 +59,14 @@ describe.each(testDatabases())('SMART standalone launch with PKCE, MFA and conse
     clientId = registered.client.clientId;
     patientId = await createPatient('Shevchenko');
     otherPatientId = await createPatient('Franko');
+    // Dr Lesya reaches Shevchenko's record through an active declaration (access/, ADR 0005).
+    await t.core.handle(systemContext('test'), {
+      method: 'POST',
+      path: 'EpisodeOfCare',
+      query: [],
+      headers: {},
+      body: declaration({ patient: patientId, practitioner: 'p-1' }),
+    });
     await t.identity.users.add({
       username: 'dr.lesya',
       password: 'correct horse battery',

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { indexResource } from '@concordia/fhir';
 import type { FastifyInstance } from 'fastify';
+import { accessRowFilter } from '../../src/access/access-policy.ts';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createFhirCore } from '../../src/fhir/core.ts';
@@ -50,7 +51,7 @@ export async function createIdentityTestApp(
     ...env,
   });
   const db = await database.create();
-  const store = createResourceStore(db, indexResource);
+  const store = createResourceStore(db, indexResource, { rowFilter: accessRowFilter });
   const core = createFhirCore({
     store,
     config,

@@ -5,6 +5,7 @@
 import type { FhirResource } from '@concordia/fhir';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
+import type { Audit } from '../../src/audit/audit.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { CustomSearchParameters } from '../../src/fhir/custom-search-parameters.ts';
 import type { FhirCore } from '../../src/fhir/interaction.ts';
@@ -28,6 +29,8 @@ export interface TestApp {
   jobs: JobStore;
   worker: JobWorker;
   database: Database;
+  /** The audit (audit/audit.ts): its sink's statistics show how events were batched. */
+  audit: Audit;
   close(): Promise<void>;
 }
 
@@ -43,11 +46,13 @@ export async function createTestApp(
     LOG_LEVEL: 'silent',
     CONCORDIA_BASE_URL: 'http://fhir.test',
     CONCORDIA_SEARCH_PARAMETER_REFRESH_MS: '50',
+    // These tests exercise FHIR behaviour, not access: the open development principal (ADR 0004).
+    CONCORDIA_AUTH: 'open',
     ...env,
   });
   const db = await database.create();
   const logger = createLogger(config);
-  const { store, core, searchParameters, jobs, worker } = await buildComponents(db, config, logger);
+  const { store, core, searchParameters, jobs, worker, audit } = await buildComponents(db, config, logger);
   const app = await buildApp({ config, store, core, logger, metrics: createMetrics() });
   await app.ready();
   worker.start();
@@ -60,9 +65,11 @@ export async function createTestApp(
     jobs,
     worker,
     database: db,
+    audit,
     async close() {
       await app.close();
       await worker.stop();
+      await audit.close();
       await store.close();
     },
   };

@@ -20,7 +20,12 @@ export interface TestCore {
 
 /** The store and core as `concordia import` composes them (main.ts `buildComponents`). */
 export async function createTestCore(database: TestDatabase): Promise<TestCore> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://fhir.test' });
+  // FHIR behaviour, not access: the open development principal (ADR 0004).
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    CONCORDIA_BASE_URL: 'http://fhir.test',
+    CONCORDIA_AUTH: 'open',
+  });
   const { store, core } = await buildComponents(await database.create(), config, createLogger(config));
   return { store, core };
 }

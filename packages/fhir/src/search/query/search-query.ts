@@ -31,6 +31,12 @@ export interface IdentifierOfTypeValue {
 /** Modifiers that need a terminology server: parsed so a terminology hook can take them over. */
 export type TerminologyModifier = 'in' | 'not-in' | 'above' | 'below';
 
+/** One code of a resolved terminology filter: a code system's URL and a code of it. */
+export interface CodeSetMember {
+  system: string;
+  code: string;
+}
+
 /** A date value as the half-open instant range its precision covers (search.html#date). */
 export interface DateValue {
   prefix: Prefix;
@@ -132,6 +138,17 @@ export type SearchFilter =
   | (FilterBase & { kind: 'token'; modifier: 'text'; values: string[] })
   | (FilterBase & { kind: 'token'; modifier: 'of-type'; values: IdentifierOfTypeValue[] })
   | (FilterBase & { kind: 'terminology'; modifier: TerminologyModifier; values: string[] })
+  /**
+   * A `terminology` filter once the server's terminology service resolved it (search.html#token):
+   * a resource matches when some coding of the parameter is one of `codes`, or — `negate`, for
+   * `:not-in` — when none is (resources without a value included, as `:not`).
+   */
+  | (FilterBase & {
+      kind: 'code-set';
+      modifier: TerminologyModifier;
+      negate: boolean;
+      codes: readonly CodeSetMember[];
+    })
   | (FilterBase & { kind: 'string'; match: 'starts-with' | 'exact' | 'contains'; values: string[] })
   | (FilterBase & { kind: 'reference'; values: ReferenceValue[] })
   | (FilterBase & { kind: 'reference-identifier'; values: TokenValue[] })

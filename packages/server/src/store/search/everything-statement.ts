@@ -5,6 +5,7 @@
  * to. Memory follows the page size, never the size of a chart.
  */
 import type { EverythingQuery } from '../port.ts';
+import type { RowFilter } from '../row-filter.ts';
 import { joinSql, type Sql, sql } from '../sql.ts';
 import type { SearchCursor } from './search-cursor.ts';
 
@@ -14,8 +15,9 @@ import type { SearchCursor } from './search-cursor.ts';
  * every Patient's compartment is the resources with a compartment row of a current Patient, read
  * in primary-key order, so a page stops as soon as it is full.
  */
-function members(query: EverythingQuery): { from: Sql; conditions: Sql[] } {
+function members(query: EverythingQuery, access: RowFilter | undefined): { from: Sql; conditions: Sql[] } {
   const conditions: Sql[] = [sql`not r.deleted`];
+  if (access !== undefined) conditions.push(access.visible(sql`r`, query.types));
   if (query.types !== undefined) conditions.push(sql`r.resource_type = any(${query.types}::text[])`);
   if (query.since !== undefined) conditions.push(sql`r.last_updated >= ${query.since}::timestamptz`);
   if (query.patientId !== undefined) {
@@ -39,8 +41,9 @@ export function everythingPageStatement(
   query: EverythingQuery,
   cursor: SearchCursor | undefined,
   limit: number,
+  access?: RowFilter,
 ): Sql {
-  const { from, conditions } = members(query);
+  const { from, conditions } = members(query, access);
   const backwards = cursor?.direction === 'before';
   if (cursor !== undefined) {
     const anchor = sql`(${cursor.resourceType}::text, ${cursor.id}::text)`;
@@ -54,8 +57,8 @@ export function everythingPageStatement(
     order by r.resource_type ${direction}, r.id ${direction} limit ${limit}`;
 }
 
-export function everythingCountStatement(query: EverythingQuery): Sql {
-  const { from, conditions } = members(query);
+export function everythingCountStatement(query: EverythingQuery, access?: RowFilter): Sql {
+  const { from, conditions } = members(query, access);
   return sql`select count(*) as total from ${from} where ${joinSql(conditions, ' and ')}`;
 }
 
@@ -67,11 +70,13 @@ export function everythingCountStatement(query: EverythingQuery): Sql {
 export function everythingReferencedStatement(
   members: readonly { resourceType: string; id: string }[],
   types: readonly string[],
+  access?: RowFilter,
 ): Sql {
   const memberTypes = members.map((member) => member.resourceType);
   const memberIds = members.map((member) => member.id);
+  const visible = access === undefined ? sql`true` : access.visible(sql`i`, types);
   return sql`select i.resource_type, i.id, i.content from resource i
-    where not i.deleted and (i.resource_type, i.id) in (
+    where not i.deleted and ${visible} and (i.resource_type, i.id) in (
       select x.target_type, x.target_id from search_reference x
       where (x.resource_type, x.id) in (select * from unnest(${memberTypes}::text[], ${memberIds}::text[]))
         and x.target_type = any(${[...types]}::text[]))

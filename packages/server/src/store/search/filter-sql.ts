@@ -22,7 +22,7 @@ import { listCondition } from './list-sql.ts';
 import { nearCondition } from './near-sql.ts';
 import { quantityCondition } from './quantity-sql.ts';
 import { approximately, dateCondition, instantBound, numberCondition, uriCondition } from './range-sql.ts';
-import { nestedScope, type SearchScope } from './search-scope.ts';
+import { nestedScope, type SearchScope, visibleRow } from './search-scope.ts';
 import { textCondition } from './text-sql.ts';
 
 export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
@@ -51,6 +51,14 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
       const match = tokenRows(row, filter.code, filter.values.map(tokenCondition));
       // search.html#modifiers: `:not` also matches resources with no value at all.
       return filter.modifier === 'not' ? sql`not ${match}` : match;
+    }
+    case 'code-set': {
+      // The resolved codes as two bound arrays: one statement of fixed shape however many codes.
+      const match = sql`exists (select 1 from search_token t
+        where t.resource_type = ${row}.resource_type and t.id = ${row}.id and t.param = ${filter.code}
+        and (t.system, t.code) in (select * from unnest(${filter.codes.map((c) => c.system)}::text[],
+          ${filter.codes.map((c) => c.code)}::text[])))`;
+      return filter.negate ? sql`not ${match}` : match;
     }
     case 'string': {
       const values = filter.values.map((value) => stringCondition(filter.match, value, scope));
@@ -103,6 +111,7 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
           and not ${source}.deleted
         where x.resource_type = ${filter.sourceType} and x.param = ${filter.referenceParam}
         and x.target_type = ${row}.resource_type and x.target_id = ${row}.id
+        and ${visibleRow(scope, source, [filter.sourceType])}
         and ${filterCondition(filter.inner, nestedScope(scope, source))})`;
     }
     default:
@@ -132,7 +141,8 @@ function chainCondition(filter: Extract<SearchFilter, { kind: 'chain' }>, scope:
     return sql`select x.resource_type, x.id from search_reference x
       where ${source} x.param = ${filter.code} and x.target_type = ${targetType}
       and x.target_id in (select ${target}.id from resource ${target}
-        where ${target}.resource_type = ${targetType} and not ${target}.deleted and ${inner})`;
+        where ${target}.resource_type = ${targetType} and not ${target}.deleted
+          and ${visibleRow(scope, target, [targetType])} and ${inner})`;
   });
   if (branches.length === 0) return sql`false`;
   return sql`(${scope.row}.resource_type, ${scope.row}.id) in (${joinSql(branches, ' union all ')})`;

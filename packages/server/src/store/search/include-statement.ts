@@ -7,6 +7,7 @@
  */
 import type { IncludeDirective } from '@concordia/fhir';
 import type { StoredMatch } from '../port.ts';
+import type { RowFilter } from '../row-filter.ts';
 import { joinSql, type Sql, sql } from '../sql.ts';
 
 export interface IncludeLevel {
@@ -16,6 +17,8 @@ export interface IncludeLevel {
   /** Resources already in the result: matches and earlier levels. */
   seen: readonly { resourceType: string; id: string }[];
   limit: number;
+  /** The access decision: a resource it hides is never included. */
+  access?: RowFilter;
 }
 
 export function includeStatement(level: IncludeLevel): Sql {
@@ -33,10 +36,11 @@ export function includeStatement(level: IncludeLevel): Sql {
   });
   const seenTypes = level.seen.map((resource) => resource.resourceType);
   const seenIds = level.seen.map((resource) => resource.id);
+  const visible = level.access === undefined ? sql`true` : level.access.visible(sql`i`);
   return sql`select i.resource_type, i.id, i.content
     from (${joinSql(keys, ' union ')}) k (resource_type, id)
     join resource i on i.resource_type = k.resource_type and i.id = k.id and not i.deleted
-    where not exists (select 1 from unnest(${seenTypes}::text[], ${seenIds}::text[]) s (resource_type, id)
+    where ${visible} and not exists (select 1 from unnest(${seenTypes}::text[], ${seenIds}::text[]) s (resource_type, id)
       where s.resource_type = i.resource_type and s.id = i.id)
     order by i.resource_type, i.id
     limit ${level.limit}`;

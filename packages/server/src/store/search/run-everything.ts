@@ -6,6 +6,7 @@
  */
 import type { Row, SqlExecutor } from '../database.ts';
 import type { EverythingQuery, SearchPage, StoredMatch } from '../port.ts';
+import type { RowFilter } from '../row-filter.ts';
 import { readNumber, readString } from '../rows.ts';
 import {
   everythingCountStatement,
@@ -14,14 +15,18 @@ import {
 } from './everything-statement.ts';
 import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from './search-cursor.ts';
 
-export async function runEverything(db: SqlExecutor, query: EverythingQuery): Promise<SearchPage> {
-  const total = query.total ? await countMembers(db, query) : undefined;
+export async function runEverything(
+  db: SqlExecutor,
+  query: EverythingQuery,
+  access?: RowFilter,
+): Promise<SearchPage> {
+  const total = query.total ? await countMembers(db, query, access) : undefined;
   const withTotal = total === undefined ? {} : { total };
   if (query.count === 0) return { matches: [], included: [], ...withTotal };
 
   // The order is (resource type, id) alone: the cursor carries no sort keys.
   const cursor = query.cursor === undefined ? undefined : decodeSearchCursor(query.cursor, 0);
-  const rows = await db.query(everythingPageStatement(query, cursor, query.count + 1));
+  const rows = await db.query(everythingPageStatement(query, cursor, query.count + 1, access));
   const more = rows.length > query.count;
   const matches = rows.slice(0, query.count).map(storedMatch);
   if (cursor?.direction === 'before') matches.reverse();
@@ -35,7 +40,7 @@ export async function runEverything(db: SqlExecutor, query: EverythingQuery): Pr
     cursor?.direction === 'after' || (cursor?.direction === 'before' && more)
       ? anchor(matches[0], 'before')
       : undefined;
-  const included = await referenced(db, matches, query.referencedTypes);
+  const included = await referenced(db, matches, query.referencedTypes, access);
   return {
     matches,
     included,
@@ -50,19 +55,24 @@ async function referenced(
   db: SqlExecutor,
   matches: readonly StoredMatch[],
   types: readonly string[],
+  visible: RowFilter | undefined,
 ): Promise<StoredMatch[]> {
   if (matches.length === 0 || types.length === 0) return [];
-  const rows = await db.query(everythingReferencedStatement(matches, types));
+  const found = await db.query(everythingReferencedStatement(matches, types, visible));
   const onPage = new Set(matches.map(identity));
-  return rows.map(storedMatch).filter((match) => !onPage.has(identity(match)));
+  return found.map(storedMatch).filter((match) => !onPage.has(identity(match)));
 }
 
 function identity(match: StoredMatch): string {
   return `${match.resourceType}/${match.id}`;
 }
 
-async function countMembers(db: SqlExecutor, query: EverythingQuery): Promise<number> {
-  const [row] = await db.query(everythingCountStatement(query));
+async function countMembers(
+  db: SqlExecutor,
+  query: EverythingQuery,
+  access: RowFilter | undefined,
+): Promise<number> {
+  const [row] = await db.query(everythingCountStatement(query, access));
   return row === undefined ? 0 : readNumber(row, 'total');
 }
 

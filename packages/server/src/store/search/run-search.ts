@@ -5,6 +5,7 @@
 import { type IncludeDirective, isRecord, type TotalMode } from '@concordia/fhir';
 import type { Row, SqlExecutor } from '../database.ts';
 import type { SearchPage, StoredMatch, StoreSearch } from '../port.ts';
+import type { RowFilter } from '../row-filter.ts';
 import { readNumber, readOptionalString, readString } from '../rows.ts';
 import type { Sql } from '../sql.ts';
 import { includeStatement } from './include-statement.ts';
@@ -20,8 +21,9 @@ export async function runSearch(
   db: SqlExecutor,
   search: StoreSearch,
   normalize: StringNormalizer,
+  access?: RowFilter,
 ): Promise<SearchPage> {
-  const where = matchConditions(search, normalize, Date.now());
+  const where = matchConditions(search, normalize, Date.now(), access);
   const total = await totalOf(db, where, search.total);
   const withTotal = total === undefined ? {} : { total };
   if (search.count === 0) return { matches: [], included: [], ...withTotal };
@@ -41,7 +43,13 @@ export async function runSearch(
     cursor?.direction === 'after' || (cursor?.direction === 'before' && more)
       ? anchor(pageRows[0], 'before')
       : undefined;
-  const { included, limitReached } = await includes(db, search.includes, matches, search.includeLimit);
+  const { included, limitReached } = await includes(
+    db,
+    search.includes,
+    matches,
+    search.includeLimit,
+    access,
+  );
   return {
     matches,
     included,
@@ -101,6 +109,7 @@ async function includes(
   directives: readonly IncludeDirective[],
   matches: readonly StoredMatch[],
   limit: number,
+  access: RowFilter | undefined,
 ): Promise<{ included: StoredMatch[]; limitReached: boolean }> {
   const included: StoredMatch[] = [];
   if (directives.length === 0 || matches.length === 0) return { included, limitReached: false };
@@ -110,7 +119,13 @@ async function includes(
     const room = limit - included.length;
     const seen = [...matches, ...included];
     const rows = await db.query(
-      includeStatement({ directives: level, from: frontier, seen, limit: room + 1 }),
+      includeStatement({
+        directives: level,
+        from: frontier,
+        seen,
+        limit: room + 1,
+        ...(access ? { access } : {}),
+      }),
     );
     const added = rows.slice(0, room).map(storedMatch);
     included.push(...added);

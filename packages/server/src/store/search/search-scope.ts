@@ -3,6 +3,7 @@
  * `resource` rows, each under a fresh alias, so nested conditions never capture the wrong row.
  */
 
+import type { RowFilter } from '../row-filter.ts';
 import { identifier, type Sql, sql } from '../sql.ts';
 import type { StringNormalizer } from './string-normalizer.ts';
 
@@ -16,15 +17,34 @@ export interface SearchScope {
   now: number;
   /** The resource types `row` can be, when known (a type search, a chain's target): lets SQL name them. */
   types?: readonly string[];
+  /** The access decision (row-filter.ts): every resource row a filter joins must pass it too. */
+  access?: RowFilter;
 }
 
-export function rootScope(normalize: StringNormalizer, now: number, types?: readonly string[]): SearchScope {
+export function rootScope(
+  normalize: StringNormalizer,
+  now: number,
+  types?: readonly string[],
+  access?: RowFilter,
+): SearchScope {
   let counter = 0;
   const fresh = () => {
     counter += 1;
     return sql`${identifier(`r${counter}`)}`;
   };
-  return { row: sql`${identifier('r0')}`, fresh, normalize, now, ...(types ? { types } : {}) };
+  return {
+    row: sql`${identifier('r0')}`,
+    fresh,
+    normalize,
+    now,
+    ...(types ? { types } : {}),
+    ...(access ? { access } : {}),
+  };
+}
+
+/** `row` passes the access decision (no decision: `true`), so nested rows cannot leak existence. */
+export function visibleRow(scope: SearchScope, row: Sql, types?: readonly string[]): Sql {
+  return scope.access === undefined ? sql`true` : scope.access.visible(row, types);
 }
 
 export function nestedScope(scope: SearchScope, row: Sql, types?: readonly string[]): SearchScope {

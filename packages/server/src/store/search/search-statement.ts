@@ -5,6 +5,7 @@
  */
 
 import type { StoreSearch } from '../port.ts';
+import type { RowFilter } from '../row-filter.ts';
 import { joinSql, type Sql, sql } from '../sql.ts';
 import { filterCondition } from './filter-sql.ts';
 import type { SearchCursor } from './search-cursor.ts';
@@ -12,9 +13,17 @@ import { rootScope } from './search-scope.ts';
 import { keyName, keysetCondition, orderBy, pageColumns, type SortColumn } from './sort-sql.ts';
 import type { StringNormalizer } from './string-normalizer.ts';
 
-export function matchConditions(search: StoreSearch, normalize: StringNormalizer, now: number): Sql {
-  const scope = rootScope(normalize, now, search.allTypes ? undefined : search.resourceTypes);
+export function matchConditions(
+  search: StoreSearch,
+  normalize: StringNormalizer,
+  now: number,
+  access?: RowFilter,
+): Sql {
+  const types = search.allTypes ? undefined : search.resourceTypes;
+  const scope = rootScope(normalize, now, types, access);
   const conditions: Sql[] = [sql`not r0.deleted`];
+  // The access decision is part of the match itself, so pages, cursors and totals agree with it.
+  if (access !== undefined) conditions.push(access.visible(scope.row, types));
   if (!search.allTypes) {
     const [only] = search.resourceTypes;
     conditions.push(

@@ -41,7 +41,10 @@ export function unsupportedFilterReason(filter: SearchFilter): string | undefine
         ? `the modifier :${filter.modifier} is not defined for '${filter.code}'`
         : undefined;
     case 'terminology':
+      // Reaches the store only when no terminology service resolved it (fhir/terminology-filters.ts).
       return `the modifier :${filter.modifier} needs terminology services, which are not available yet`;
+    case 'code-set':
+      return undefined;
     case 'string':
     case 'reference':
     case 'reference-identifier':

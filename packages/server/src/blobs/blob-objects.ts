@@ -1,0 +1,43 @@
+/**
+ * Where the encrypted bytes of blobs live: a flat namespace of immutable objects. The filesystem
+ * implementation is the default; an S3-compatible bucket (DESIGN.md D13, `@aws-sdk/client-s3`)
+ * implements the same three calls. Objects are written once and never changed in place, which
+ * is what both a filesystem rename and an S3 PUT give atomically.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+export interface BlobObjects {
+  put(name: string, bytes: Uint8Array): Promise<void>;
+  /** The object's bytes, `undefined` when there is none. */
+  get(name: string): Promise<Buffer | undefined>;
+  delete(name: string): Promise<void>;
+}
+
+/** Objects as files under `dir`, fanned out by the first four characters of the name. */
+export function filesystemBlobObjects(dir: string): BlobObjects {
+  const pathOf = (name: string): string => {
+    if (!/^[0-9a-f]{8,}[0-9a-f.]*$/.test(name)) throw new Error(`not a blob object name: ${name}`);
+    return join(dir, name.slice(0, 2), name.slice(2, 4), name);
+  };
+  return {
+    async put(name, bytes) {
+      const path = pathOf(name);
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+      await writeFile(temporary, bytes, { mode: 0o600 });
+      await rename(temporary, path);
+    },
+    async get(name) {
+      try {
+        return await readFile(pathOf(name));
+      } catch (error) {
+        if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+    async delete(name) {
+      await rm(pathOf(name), { force: true });
+    },
+  };
+}

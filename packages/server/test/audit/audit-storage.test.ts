@@ -1,0 +1,185 @@
+/**
+ * The audit table is append-only for the application (migration 0008), and the sink's failure
+ * modes: fail closed refuses the request it cannot record, fail open serves it and keeps the event
+ * until it can be stored. Runs on every configured database.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { identifier, sql } from '../../src/store/sql.ts';
+import { testDatabases } from '../support/databases.ts';
+import { at, createTestApp, FHIR_JSON, json, patient, type TestApp } from '../support/test-app.ts';
+import { eventsOf, storedAuditEvents } from './audit-support.ts';
+
+// Makes every insert into audit_event fail (a full disk or a broken connection would do the same),
+// without touching the rows already there: `not valid` skips the existing ones.
+const BREAK_AUDIT = sql`alter table audit_event add constraint audit_refused check (id = 'none') not valid`;
+const REPAIR_AUDIT = sql`alter table audit_event drop constraint audit_refused`;
+
+for (const database of testDatabases()) {
+  describe(`audit storage on ${database.name}`, () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp(database);
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    async function createPatient(): Promise<string> {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Patient',
+        headers: FHIR_JSON,
+        payload: patient(),
+      });
+      expect(response.statusCode).toBe(201);
+      return String(json(response.body).id);
+    }
+
+    it('refuses UPDATE of an audit row', async () => {
+      await createPatient();
+      await expect(t.database.query(sql`update audit_event set outcome = '8'`)).rejects.toThrow(
+        /append-only/,
+      );
+    });
+
+    it('refuses DELETE of an audit row', async () => {
+      await createPatient();
+      await expect(t.database.query(sql`delete from audit_event`)).rejects.toThrow(/append-only/);
+      expect((await storedAuditEvents(t.database)).length).toBeGreaterThan(0);
+    });
+
+    it('refuses TRUNCATE of the audit table', async () => {
+      await expect(t.database.query(sql`truncate audit_event`)).rejects.toThrow(/append-only/);
+    });
+
+    it('refuses UPDATE and DELETE to an app role granted only INSERT and SELECT (docs/audit-and-ledger.md)', async () => {
+      await createPatient();
+      const role = `audit_app_${process.pid}_${Date.now()}`;
+      const outcomes: string[] = [];
+      // Everything happens in one transaction that is rolled back: the role never outlives the test.
+      await t.database
+        .transaction(async (tx) => {
+          const [row] = await tx.query(sql`select current_schema() as schema`);
+          const schema = identifier(String(row?.schema));
+          await tx.query(sql`create role ${identifier(role)}`);
+          await tx.query(sql`grant usage on schema ${schema} to ${identifier(role)}`);
+          await tx.query(sql`grant select, insert on audit_event to ${identifier(role)}`);
+          await tx.query(sql`set local role ${identifier(role)}`);
+          for (const statement of [sql`update audit_event set outcome = '8'`, sql`delete from audit_event`]) {
+            await tx.query(sql`savepoint attempt`);
+            try {
+              await tx.query(statement);
+              outcomes.push('allowed');
+            } catch (error) {
+              outcomes.push(error instanceof Error ? error.message : String(error));
+            }
+            await tx.query(sql`rollback to savepoint attempt`);
+          }
+          const [counted] = await tx.query(sql`select count(*) as events from audit_event`);
+          outcomes.push(`read ${String(counted?.events)}`);
+          throw new RolledBack();
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof RolledBack)) throw error;
+        });
+      expect(outcomes[0]).toMatch(/permission denied for table audit_event/);
+      expect(outcomes[1]).toMatch(/permission denied for table audit_event/);
+      expect(outcomes[2]).toMatch(/^read [1-9]/);
+    });
+
+    it('appends a ledger leaf for every AuditEvent it stores', async () => {
+      const id = await createPatient();
+      await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
+      const events = await storedAuditEvents(t.database);
+      const leaves = await t.database.query(
+        sql`select reference from ledger_entry where kind = 'audit-event'`,
+      );
+      const references = new Set(leaves.map((row) => String(row.reference)));
+      expect(events.every((event) => references.has(`AuditEvent/${event.id}`))).toBe(true);
+    });
+
+    it('fails closed: a read whose AuditEvent cannot be stored is refused with 503 and an OperationOutcome', async () => {
+      const id = await createPatient();
+      await t.database.query(BREAK_AUDIT);
+      try {
+        const response = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
+        expect(response.statusCode).toBe(503);
+        expect(at(json(response.body), 'resourceType')).toBe('OperationOutcome');
+        expect(at(json(response.body), 'issue', 0, 'code')).toBe('transient');
+        // A write cannot commit without its audit row either.
+        const write = await t.app.inject({
+          method: 'POST',
+          url: '/fhir/Patient',
+          headers: FHIR_JSON,
+          payload: patient(),
+        });
+        expect(write.statusCode).toBeGreaterThanOrEqual(500);
+      } finally {
+        await t.database.query(REPAIR_AUDIT);
+      }
+      const again = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
+      expect(again.statusCode).toBe(200);
+    });
+  });
+
+  describe(`audit fail-open on ${database.name}`, () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp(database, { CONCORDIA_AUDIT_FAILURE_MODE: 'fail-open' });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    it('serves the read, keeps its event and stores it once the database accepts it again', async () => {
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Patient',
+        headers: FHIR_JSON,
+        payload: patient(),
+      });
+      const id = String(json(created.body).id);
+      await t.database.query(BREAK_AUDIT);
+      try {
+        const response = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
+        expect(response.statusCode).toBe(200);
+        expect(t.audit.sink.stats().pending).toBe(1);
+        expect(t.audit.sink.stats().failedBatches).toBeGreaterThan(0);
+      } finally {
+        await t.database.query(REPAIR_AUDIT);
+      }
+      await vi.waitFor(() => expect(t.audit.sink.stats().pending).toBe(0), {
+        timeout: 10_000,
+        interval: 100,
+      });
+      const reads = await eventsOf(t.database, 'read');
+      expect(reads.map((event) => event.patient)).toEqual([[`Patient/${id}`]]);
+    });
+  });
+}
+
+class RolledBack extends Error {}
+
+for (const database of testDatabases()) {
+  describe(`audit with CONCORDIA_AUDIT_COMMIT=async on ${database.name}`, () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp(database, { CONCORDIA_AUDIT_COMMIT: 'async' });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    it('still stores the event before the read is answered', async () => {
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Patient',
+        headers: FHIR_JSON,
+        payload: patient(),
+      });
+      const id = String(json(created.body).id);
+      expect((await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` })).statusCode).toBe(200);
+      expect((await eventsOf(t.database, 'read')).map((event) => event.patient)).toEqual([[`Patient/${id}`]]);
+    });
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * Reading back what the audit stored, for the audit tests: the AuditEvents of `audit_event` with
+ * their search columns, newest last.
+ */
+import { isRecord } from '@concordia/fhir';
+import type { Database } from '../../src/store/database.ts';
+import { readString } from '../../src/store/rows.ts';
+import { sql } from '../../src/store/sql.ts';
+
+export interface StoredAuditEvent {
+  id: string;
+  subtype: string[];
+  action: string;
+  outcome: string;
+  patient: string[];
+  entity: string[];
+  agent: string[];
+  breakGlass: boolean;
+  event: Record<string, unknown>;
+}
+
+export async function storedAuditEvents(db: Database): Promise<StoredAuditEvent[]> {
+  const rows = await db.query(
+    sql`select id, subtype, action, outcome, patient, entity, agent, break_glass, content::text as content
+      from audit_event order by recorded, id`,
+  );
+  return rows.map((row) => ({
+    id: readString(row, 'id'),
+    subtype: stringArray(row.subtype),
+    action: readString(row, 'action'),
+    outcome: readString(row, 'outcome'),
+    patient: stringArray(row.patient),
+    entity: stringArray(row.entity),
+    agent: stringArray(row.agent),
+    breakGlass: row.break_glass === true,
+    event: objectOf(JSON.parse(readString(row, 'content'))),
+  }));
+}
+
+/** The events whose subtypes include `code` (a restful-interaction code such as `read`). */
+export async function eventsOf(db: Database, code: string): Promise<StoredAuditEvent[]> {
+  return (await storedAuditEvents(db)).filter((event) => event.subtype.includes(code));
+}
+
+function objectOf(value: unknown): Record<string, unknown> {
+  if (!isRecord(value)) throw new Error('the stored AuditEvent is not a JSON object');
+  return value;
+}
+
+function stringArray(value: unknown): string[] {
+  if (!Array.isArray(value)) throw new Error(`not an array: ${String(value)}`);
+  return value.map(String);
+}
+
+/** The text of the BALP entity[query] (base64 in `entity.query`). */
+export function queryOf(event: Record<string, unknown>): string | undefined {
+  const entities = Array.isArray(event.entity) ? event.entity.filter(isRecord) : [];
+  const query = entities.find((entity) => typeof entity.query === 'string')?.query;
+  return typeof query === 'string' ? Buffer.from(query, 'base64').toString('utf8') : undefined;
+}

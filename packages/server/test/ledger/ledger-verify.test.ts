@@ -1,0 +1,229 @@
+/**
+ * `ledger verify` locates tampering done directly in SQL, by someone who bypasses the application:
+ * each case alters one thing and the report must name exactly that thing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ledgerEntriesSql } from '../../src/ledger/ledger-entries.ts';
+import { type LedgerFinding, verifyLedger } from '../../src/ledger/ledger-verify.ts';
+import type { Database } from '../../src/store/database.ts';
+import { readNumber, readString } from '../../src/store/rows.ts';
+import { sql } from '../../src/store/sql.ts';
+import { testDatabases } from '../support/databases.ts';
+import { FHIR_JSON, json, patient } from '../support/test-app.ts';
+import { createLedgerTestApp, type LedgerTestApp } from './ledger-test-app.ts';
+
+interface Written {
+  ids: string[];
+}
+
+async function writeHistory(test: LedgerTestApp): Promise<Written> {
+  const ids: string[] = [];
+  for (const family of ['Kovalenko', 'Melnyk', 'Tkachenko']) {
+    const created = await test.app.inject({
+      method: 'POST',
+      url: '/fhir/Patient',
+      headers: FHIR_JSON,
+      payload: patient({ family }),
+    });
+    expect(created.statusCode).toBe(201);
+    ids.push(String(json(created.body).id));
+  }
+  const [first, second] = ids as [string, string];
+  await test.app.inject({
+    method: 'PUT',
+    url: `/fhir/Patient/${first}`,
+    headers: FHIR_JSON,
+    payload: { ...patient({ family: 'Shevchenko' }), id: first },
+  });
+  await test.app.inject({ method: 'DELETE', url: `/fhir/Patient/${second}` });
+  await test.ledger.integrate();
+  return { ids };
+}
+
+function summary(findings: readonly LedgerFinding[]): string[] {
+  return findings
+    .map((finding) =>
+      [finding.kind, finding.reference, finding.leafIndex === undefined ? undefined : `@${finding.leafIndex}`]
+        .filter((part) => part !== undefined)
+        .join(' '),
+    )
+    .sort();
+}
+
+async function leafIndexOf(db: Database, reference: string): Promise<number> {
+  const [row] = await db.query(sql`select leaf_index from ledger_leaf where reference = ${reference}`);
+  if (row === undefined) throw new Error(`no entry for ${reference}`);
+  return readNumber(row, 'leaf_index');
+}
+
+describe.each(testDatabases())('ledger verify on $name', (testDatabase) => {
+  let test: LedgerTestApp | undefined;
+  afterEach(async () => {
+    await test?.close();
+    test = undefined;
+  });
+
+  async function setUp(): Promise<{
+    t: LedgerTestApp;
+    db: Database;
+    ids: string[];
+    verify: () => Promise<string[]>;
+  }> {
+    test = await createLedgerTestApp(testDatabase);
+    const t = test;
+    const { ids } = await writeHistory(t);
+    const verify = async () =>
+      summary((await verifyLedger(t.database, { signer: t.ledger.signer, pageSize: 3 })).findings);
+    return { t, db: t.database, ids, verify };
+  }
+
+  it('finds nothing in an untouched ledger, and checks every signed checkpoint', async () => {
+    const { t, verify } = await setUp();
+    expect(await verify()).toEqual([]);
+    const report = await verifyLedger(t.database, { signer: t.ledger.signer });
+    expect(report.treeSize).toBeGreaterThanOrEqual(5);
+    expect(report.checkpointsChecked).toBe(1);
+  });
+
+  it('locates content altered in resource_history', async () => {
+    const { db, ids, verify } = await setUp();
+    const [id] = ids as [string];
+    await db.query(
+      sql`update resource_history set content = replace(content, 'Kovalenko', 'Kovalenka') where id = ${id} and version_id = 1`,
+    );
+    const index = await leafIndexOf(db, `Patient/${id}/_history/1`);
+    expect(await verify()).toEqual([`altered-content Patient/${id}/_history/1 @${index}`]);
+  });
+
+  it('locates a deleted history row, a tombstone whose facts were changed, an inserted row, and the current rows they contradict', async () => {
+    const { db, ids, verify } = await setUp();
+    const [first, second, third] = ids as [string, string, string];
+    await db.query(sql`delete from resource_history where id = ${third} and version_id = 1`);
+    await db.query(
+      sql`update resource_history set last_updated = last_updated - interval '1 day' where id = ${second} and version_id = 2`,
+    );
+    await db.query(
+      sql`insert into resource_history (resource_type, id, version_id, last_updated, method, deleted, content)
+          select resource_type, id, 9, last_updated, 'PUT', false, content from resource_history where id = ${first} and version_id = 2`,
+    );
+    expect(await verify()).toEqual(
+      [
+        `missing-row Patient/${third}/_history/1 @${await leafIndexOf(db, `Patient/${third}/_history/1`)}`,
+        `altered-content Patient/${second}/_history/2 @${await leafIndexOf(db, `Patient/${second}/_history/2`)}`,
+        `unrecorded-row Patient/${first}/_history/9`,
+        // The current rows no longer match the latest history rows: gone, changed, overtaken.
+        `altered-current Patient/${third}/_history/1`,
+        `altered-current Patient/${second}/_history/2`,
+        `altered-current Patient/${first}/_history/2`,
+      ].sort(),
+    );
+  });
+
+  it('locates an altered ledger entry hash', async () => {
+    const { db, ids, verify } = await setUp();
+    const [first] = ids as [string];
+    const a = await leafIndexOf(db, `Patient/${first}/_history/1`);
+    await db.query(
+      sql`update ledger_leaf set content_sha256 = sha256(content_sha256) where leaf_index = ${a}`,
+    );
+    expect(await verify()).toEqual(
+      [
+        `altered-content Patient/${first}/_history/1 @${a}`,
+        `altered-leaf Patient/${first}/_history/1 @${a}`,
+      ].sort(),
+    );
+  });
+
+  it('locates two swapped leaves as reordered', async () => {
+    const { db, ids, verify } = await setUp();
+    const [, second, third] = ids as [string, string, string];
+    const b = await leafIndexOf(db, `Patient/${second}/_history/1`);
+    const c = await leafIndexOf(db, `Patient/${third}/_history/1`);
+    await db.query(sql`update ledger_leaf set leaf_index = -1 where leaf_index = ${b}`);
+    await db.query(sql`update ledger_leaf set leaf_index = ${b} where leaf_index = ${c}`);
+    await db.query(sql`update ledger_leaf set leaf_index = ${c} where leaf_index = -1`);
+    expect(await verify()).toEqual(
+      [
+        `reordered-leaf Patient/${third}/_history/1 @${b}`,
+        `reordered-leaf Patient/${second}/_history/1 @${c}`,
+      ].sort(),
+    );
+  });
+
+  it('locates an altered subtree hash, and the node refuses to sign on top of it', async () => {
+    const { t, db, verify } = await setUp();
+    // The largest complete subtree: the signed root is folded from it.
+    await db.query(
+      sql`update ledger_node set hash = sha256(hash)
+          where (level, position) = (select level, 0 from ledger_node order by level desc limit 1)`,
+    );
+    expect(await verify()).toEqual(['altered-node']);
+    // Nor does the node sign a grown tree on top of it.
+    await db.query(
+      ledgerEntriesSql([{ kind: 'audit-event', reference: 'AuditEvent/late', canonicalJson: '{}' }]),
+    );
+    await expect(t.ledger.integrate()).rejects.toThrow(/refusing to sign/);
+  });
+
+  it('rejects a checkpoint the node did not sign and an entry whose leaf was removed', async () => {
+    const { db, verify } = await setUp();
+    await db.query(
+      sql`update ledger_checkpoint set note = replace(note, split_part(note, E'\n', 3), encode(sha256('x'), 'base64'))`,
+    );
+    expect(await verify()).toEqual(['bad-checkpoint-signature']);
+    const [row] = await db.query(sql`select reference, leaf_index from ledger_leaf where leaf_index = 0`);
+    await db.query(sql`delete from ledger_leaf where leaf_index = 0`);
+    expect(await verify()).toEqual(
+      [
+        'bad-checkpoint-signature',
+        'missing-entry @0',
+        `unrecorded-row ${row === undefined ? '' : readString(row, 'reference')}`,
+      ].sort(),
+    );
+  });
+
+  it('locates a rewritten history that was re-hashed into the tree: the signed root no longer matches', async () => {
+    const { t, db, ids } = await setUp();
+    const [id] = ids as [string];
+    const reference = `Patient/${id}/_history/1`;
+    await db.query(
+      sql`update resource_history set content = replace(content, 'Kovalenko', 'Kovalenka') where id = ${id} and version_id = 1`,
+    );
+    // The operator re-records the altered row: new entry hash, then rebuilds every stored node.
+    const [history] = await db.query(
+      sql`select content from resource_history where id = ${id} and version_id = 1`,
+    );
+    const { contentSha256, canonicalJson } = await import('../../src/ledger/ledger-entries.ts');
+    const newHash = contentSha256(
+      canonicalJson(JSON.parse(history === undefined ? '{}' : readString(history, 'content'))),
+    );
+    await db.query(
+      sql`update ledger_leaf set content_sha256 = decode(${newHash}, 'hex') where reference = ${reference}`,
+    );
+    await db.query(sql`delete from ledger_node`);
+    await db.query(
+      sql`insert into ledger_entry (kind, reference, content_sha256, recorded_at)
+          select kind, reference, content_sha256, recorded_at from ledger_leaf order by leaf_index`,
+    );
+    await db.query(sql`delete from ledger_leaf`);
+    const { sequenceAll } = await import('../../src/ledger/sequencer.ts');
+    await sequenceAll(db, 100);
+    const findings = summary((await verifyLedger(db, { signer: t.ledger.signer })).findings);
+    expect(findings).toContain('checkpoint-mismatch');
+    expect(findings.filter((finding) => finding !== 'checkpoint-mismatch')).toEqual([]);
+  });
+
+  it('locates an altered audit row once the append-only trigger is bypassed', async () => {
+    const { db, verify } = await setUp();
+    const [row] = await db.query(sql`select id from audit_event order by recorded limit 1`);
+    if (row === undefined) throw new Error('the writes produced no AuditEvent');
+    const id = readString(row, 'id');
+    await db.query(sql`alter table audit_event disable trigger audit_event_no_update_or_delete`);
+    await db.query(
+      sql`update audit_event set source_ip = '10.0.0.1', content = (replace(content::text, '"outcome":"0"', '"outcome":"4"'))::json where id = ${id}`,
+    );
+    const findings = await verify();
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatch(new RegExp(`^altered-content AuditEvent/${id}`));
+  });
+});
