@@ -33,5 +33,7 @@ export function ledgerRecorder(): VersionRecorder {
     record: ({ version }) => [
       ledgerEntriesSql([versionLedgerEntry(version)], { when: sql`exists (select from written)` }),
     ],
+    // A batch of creates fails as a whole when any of its versions is not written (batched-creates.ts).
+    recordMany: (recorded) => [ledgerEntriesSql(recorded.map(({ version }) => versionLedgerEntry(version)))],
   };
 }

@@ -13,7 +13,13 @@ import { fhirError } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import type { TransactionExecutor } from './database.ts';
 import { columnNames, INDEX_TABLES, type IndexCell, selectedColumns, tableName } from './index-tables.ts';
-import type { ResourceChange, ResourceWrite, StoredVersion } from './port.ts';
+import type {
+  RecordedVersion,
+  ResourceChange,
+  ResourceWrite,
+  StoredVersion,
+  VersionRecorder,
+} from './port.ts';
 import { identifier, joinSql, type Sql, sql } from './sql.ts';
 import {
   countWritten,
@@ -31,7 +37,7 @@ interface QueuedCreate {
   version: StoredVersion & { json: string };
   /** Per index table, per column, the values of this resource's rows (write-change.ts indexRows). */
   index: IndexCell[][][];
-  recorders: Sql;
+  recorded: RecordedVersion;
 }
 
 /** A create whose id the server chose: nothing to lock, nothing to compare. */
@@ -64,8 +70,7 @@ export class CreateQueue {
     this.queued.push({
       version,
       index: indexRows(this.deps.indexer(resource)),
-      // CTE names must be unique in the batch's one statement.
-      recorders: recorded(this.deps.recorders, { ctx, version, resource }, `recorded_${this.queued.length}`),
+      recorded: { ctx, version, resource },
     });
     return version;
   }
@@ -79,7 +84,7 @@ export class CreateQueue {
     const batch = this.queued;
     if (batch.length === 0) return;
     this.queued = [];
-    const count = await countWritten(tx, batchStatement(batch, tx.startedAt));
+    const count = await countWritten(tx, batchStatement(batch, tx.startedAt, this.deps.recorders));
     if (count !== batch.length) {
       throw fhirError(
         'conflict',
@@ -90,7 +95,11 @@ export class CreateQueue {
   }
 }
 
-function batchStatement(batch: readonly QueuedCreate[], now: string): Sql {
+function batchStatement(
+  batch: readonly QueuedCreate[],
+  now: string,
+  recorders: readonly VersionRecorder[],
+): Sql {
   const versions = batch.map((create) => create.version);
   const written = sql`insert into resource (resource_type, id, version_id, last_updated, method, deleted, content)
     select u.resource_type, u.id, 1, ${now}::timestamptz, u.method, false, u.content
@@ -98,9 +107,21 @@ function batchStatement(batch: readonly QueuedCreate[], now: string): Sql {
       ${versions.map((v) => v.method)}::text[], ${versions.map((v) => v.json)}::text[])
       as u(resource_type, id, method, content)
     on conflict (resource_type, id) do nothing returning *`;
-  const recorders = batch.map((create) => create.recorders);
-  return sql`with written as (${written}), ${historyFromWritten}${insertIndexes(batch)}${joinSql(recorders, '')}
+  return sql`with written as (${written}), ${historyFromWritten}${insertIndexes(batch)}${recordedBatch(batch, recorders)}
     select count(*) as written from history`;
+}
+
+/** Each recorder's statements for the whole batch: multi-row where it can (`recordMany`), else per version. */
+function recordedBatch(batch: readonly QueuedCreate[], recorders: readonly VersionRecorder[]): Sql {
+  const versions = batch.map((create) => create.recorded);
+  const statements = recorders.flatMap((recorder) => {
+    if (recorder.recordMany !== undefined) {
+      return [recorded([recorder], { many: versions }, 'recorded_batch')];
+    }
+    // CTE names must be unique in the batch's one statement.
+    return versions.map((version, position) => recorded([recorder], version, `recorded_${position}`));
+  });
+  return joinSql(statements, '');
 }
 
 /** Every index table's rows of the whole batch, one `unnest` insert per table. */

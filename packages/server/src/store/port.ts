@@ -82,6 +82,12 @@ export interface VersionRecorder {
   name: string;
   /** Data-modifying statements to run with the write; none to record nothing. */
   record(recorded: RecordedVersion): readonly Sql[];
+  /**
+   * The same for many versions written by one statement (batched-creates.ts: a transaction
+   * Bundle's creates), as a few multi-row statements instead of a few per version. Without it
+   * the store calls `record` for each version.
+   */
+  recordMany?(recorded: readonly RecordedVersion[]): readonly Sql[];
 }
 
 export interface HistoryQuery {

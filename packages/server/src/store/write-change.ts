@@ -238,12 +238,14 @@ function insertIndex(resourceType: string, id: string, columnsByTable: IndexCell
 /** The recorders' statements as CTEs of the write statement (port.ts `VersionRecorder`). */
 export function recorded(
   recorders: readonly VersionRecorder[],
-  version: RecordedVersion,
+  version: RecordedVersion | { many: readonly RecordedVersion[] },
   prefix = 'recorded',
 ): Sql {
   const statements: Sql[] = [];
   for (const recorder of recorders) {
-    recorder.record(version).forEach((statement, index) => {
+    const recorderStatements =
+      'many' in version ? (recorder.recordMany?.(version.many) ?? []) : recorder.record(version);
+    recorderStatements.forEach((statement, index) => {
       statements.push(sql`${identifier(`${prefix}_${recorder.name}_${index}`)} as (${statement})`);
     });
   }
