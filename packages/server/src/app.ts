@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { bearerAuthenticator } from './access/authenticate.ts';
 import type { Config } from './config.ts';
 import type { FhirCore } from './fhir/interaction.ts';
+import { registerCors } from './http/cors.ts';
 import { fhirDoor } from './http/fhir-door.ts';
 import type { Identity } from './identity/identity.ts';
 import { oauthDoor } from './identity/oauth-door.ts';
@@ -37,6 +38,7 @@ export interface AppDeps {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = await buildHttpServer(deps);
+  await registerCors(app, { origins: deps.config.corsOrigins });
   const { identity } = deps;
   if (identity !== undefined) {
     await app.register(oauthDoor, { ...identity });

@@ -67,6 +67,13 @@ export interface Config {
   loginMaxFailures: number;
   /** How long a locked account stays locked (`CONCORDIA_LOGIN_LOCKOUT_SECONDS`, default 900). */
   loginLockoutSeconds: number;
+  /**
+   * Browser origins allowed to call the FHIR API, SMART discovery and the token endpoint across
+   * origins (`CONCORDIA_CORS_ORIGINS`): `*` (the default) for any, a comma-separated list of
+   * origins (`https://app.example.org`), or `none`. Never with credentials (cookies): tokens are
+   * sent as bearer headers. `[]` means none, `['*']` any.
+   */
+  corsOrigins: readonly string[];
   /** Seconds to let in-flight requests finish on SIGTERM before exiting (`CONCORDIA_SHUTDOWN_GRACE_SECONDS`, default 10). */
   shutdownGraceSeconds: number;
   /** How often an idle job worker looks for queued jobs (`CONCORDIA_JOB_POLL_INTERVAL_MS`, default 1000). */
@@ -251,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshTokenSeconds: read.integer('CONCORDIA_REFRESH_TOKEN_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     loginMaxFailures: read.integer('CONCORDIA_LOGIN_MAX_FAILURES', 5, 1, 100),
     loginLockoutSeconds: read.integer('CONCORDIA_LOGIN_LOCKOUT_SECONDS', 900, 1, 86_400),
+    corsOrigins: corsOriginsOf(read.optionalString('CONCORDIA_CORS_ORIGINS'), problems),
     shutdownGraceSeconds: read.integer('CONCORDIA_SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
     jobPollIntervalMs: read.integer('CONCORDIA_JOB_POLL_INTERVAL_MS', 1000, 10, 600_000),
     jobLeaseSeconds: read.integer('CONCORDIA_JOB_LEASE_SECONDS', 60, 1, 3600),
@@ -278,6 +286,22 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** `CONCORDIA_CORS_ORIGINS`: `*` (default), `none`, or origins such as `https://app.example.org:8443`. */
+function corsOriginsOf(value: string | undefined, problems: string[]): readonly string[] {
+  if (value === undefined || value === '*') return ['*'];
+  if (value === 'none') return [];
+  const origins = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const origin of origins) {
+    // An origin is scheme://host[:port] exactly, as a browser sends it in the Origin header.
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin)
+      problems.push(`CONCORDIA_CORS_ORIGINS: not an origin (scheme://host[:port]): "${origin}"`);
+  }
+  return origins;
 }
 
 /** The settings of signatures and the blob store: each present only when its variable is set. */

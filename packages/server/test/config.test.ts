@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       refreshTokenSeconds: 30 * 86_400,
       loginMaxFailures: 5,
       loginLockoutSeconds: 900,
+      corsOrigins: ['*'],
       shutdownGraceSeconds: 10,
       jobPollIntervalMs: 1000,
       jobLeaseSeconds: 60,

@@ -10,8 +10,10 @@
 import { decodeJwt, type JWK } from 'jose';
 import { errors, type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { grantableScopes, IDENTITY_SCOPES } from '../access/smart-scopes.ts';
+import { originAllowed } from '../http/cors.ts';
 import type { Database } from '../store/database.ts';
-import { CLIENT_ASSERTION_ALGS, type ClientRegistry } from './clients.ts';
+import { negotiateBackendScopes } from './backend-scopes.ts';
+import { CLIENT_ASSERTION_ALGS, type ClientRegistry, isLoopbackUrl } from './clients.ts';
 import type { LaunchContexts } from './launch-context.ts';
 import { oidcAdapterFactory } from './oidc-adapter.ts';
 import { renderErrorPage } from './pages.ts';
@@ -52,6 +54,8 @@ export interface AuthorizationServerOptions {
   users: UserDirectory;
   clients: ClientRegistry;
   launchContexts: LaunchContexts;
+  /** `CONCORDIA_CORS_ORIGINS` (http/cors.ts): `['*']` any origin, `[]` none. */
+  corsOrigins: readonly string[];
 }
 
 export function createAuthorizationServer(options: AuthorizationServerOptions): Provider {
@@ -96,7 +100,20 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
         async getResourceServerInfo(ctx, indicator, client) {
           if (indicator !== fhirBase) throw new errors.InvalidTarget(`The only resource is ${fhirBase}`);
           const registered = await clients.byId(client.clientId);
-          const granted = grantableScopes(requestedResourceScopes(ctx), registered?.scopes ?? []);
+          const allowed = registered?.scopes ?? [];
+          let granted: string[];
+          if (ctx.oidc.params?.grant_type === 'client_credentials') {
+            const requested = paramText(ctx.oidc.params.scope);
+            const negotiated = negotiateBackendScopes(requested, allowed);
+            if ('refused' in negotiated) throw new errors.InvalidScope(negotiated.refused, requested ?? '');
+            granted = negotiated.granted;
+            // oidc-provider issues the requested scopes this answer grants; a narrowed scope
+            // (`system/*.rs` for `system/*.*`) was not requested, so the request is made to ask
+            // for what is granted.
+            ctx.oidc.params.scope = granted.join(' ');
+          } else {
+            granted = grantableScopes(requestedResourceScopes(ctx), allowed);
+          }
           return {
             scope: granted.join(' '),
             audience: fhirBase,
@@ -106,6 +123,25 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
           };
         },
       },
+    },
+    // A browser app may call the token, revocation and introspection endpoints from a configured
+    // origin only when it is a public client whose registered redirect URI has that origin: a
+    // confidential client's secret has no place in a page, and another site's page no business
+    // with this client's tokens.
+    clientBasedCORS(ctx, origin, client) {
+      if (!originAllowed(options.corsOrigins, origin)) return false;
+      if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+      return (client.redirectUris ?? []).some((uri) => URL.canParse(uri) && new URL(uri).origin === origin);
+    },
+    // oidc-provider fetches client JWKS URLs only from globally routable addresses (its SSRF
+    // guard). A JWKS URL is set by an administrator, never by a client (no dynamic registration),
+    // and one that names the loopback interface itself (clients.ts) is fetched as registered:
+    // a key service beside the server, or a test. A name that merely resolves there stays refused.
+    fetch: (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      if (!isLoopbackUrl(url) || init === undefined) return globalThis.fetch(input, init);
+      const { dispatcher: _guard, ...direct } = init as RequestInit & { dispatcher?: unknown };
+      return globalThis.fetch(input, direct);
     },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     enabledJWA: {
@@ -142,14 +178,41 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
         ? user.fhirUser.slice('Patient/'.length)
         : undefined;
       const grantId = 'grantId' in token && typeof token.grantId === 'string' ? token.grantId : undefined;
-      const chosen = grantId === undefined ? undefined : await launchContexts.patient(grantId);
-      const patient = ownPatient ?? chosen;
+      const context = grantId === undefined ? undefined : await launchContexts.get(grantId);
+      const patient = ownPatient ?? context?.patient;
       return {
         roles: user.roles,
         ...(user.fhirUser !== undefined ? { fhirUser: absolute(user.fhirUser) } : {}),
         ...(user.organization !== undefined ? { organization: user.organization } : {}),
         ...(patient !== undefined ? { patient } : {}),
+        ...(context?.encounter !== undefined ? { encounter: context.encounter } : {}),
       };
+    },
+    extraParams: {
+      // SMART EHR launch: the opaque `launch` value an EHR minted (ehr-launch.ts).
+      async launch(ctx, value, client) {
+        if (value === undefined) return;
+        const scopes = String(ctx.oidc.params?.scope ?? '').split(' ');
+        if (!scopes.includes('launch'))
+          throw new errors.InvalidRequest('the launch parameter needs the launch scope');
+        const launch = typeof value === 'string' ? await launchContexts.ehrLaunch(value) : undefined;
+        if (launch === undefined) throw new errors.InvalidRequest('launch is unknown or has expired');
+        if (launch.clientId !== undefined && launch.clientId !== client?.clientId)
+          throw new errors.InvalidRequest('launch was minted for another client');
+      },
+    },
+    // A launch that sets a context (an EHR launch, or `launch/patient`) always gets a grant, and a
+    // consent, of its own: reusing the session's earlier grant would hand the app that grant's
+    // patient instead of the one the EHR launched it for or the user is about to pick.
+    async loadExistingGrant(ctx) {
+      const consented = ctx.oidc.result?.consent?.grantId;
+      const scopes = String(ctx.oidc.params?.scope ?? '').split(' ');
+      const setsContext = ctx.oidc.params?.launch !== undefined || scopes.includes('launch/patient');
+      const clientId = ctx.oidc.client?.clientId;
+      const grantId =
+        consented ??
+        (setsContext || clientId === undefined ? undefined : ctx.oidc.session?.grantIdFor(clientId));
+      return grantId === undefined ? undefined : ctx.oidc.provider.Grant.find(grantId);
     },
     interactions: { url: (_ctx, interaction) => `${OAUTH_PREFIX}/interaction/${interaction.uid}` },
     renderError: async (ctx, out) => {
@@ -160,6 +223,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   // Forwarded headers are set by our own door from CONCORDIA_BASE_URL (oauth-door.ts), never
   // taken from the client.
   provider.proxy = true;
+  provider.use(corsOriginsOnly(options.corsOrigins));
   provider.use(smartTokenResponse);
   return provider;
 }
@@ -180,9 +244,18 @@ function requestedResourceScopes(ctx: KoaContextWithOIDC): string[] {
   return [...names];
 }
 
+function paramText(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 /**
- * SMART App Launch §token-response: the launch context (`patient`) travels beside the access
+ * SMART App Launch §token-response: the launch context (`patient`, `encounter`) travels beside the access
  * token. Our tokens carry it as a claim, so it is copied from the token we just issued.
+ *
+ * `scope` must name every scope granted (RFC 6749 §5.1; SMART requires it). oidc-provider names
+ * only those of the access token, which is for the FHIR server and so carries resource scopes;
+ * the identity and launch scopes granted with the code or refresh token (`openid`, `fhirUser`,
+ * `launch/patient`, `offline_access` when a refresh token comes with it) are added in front.
  */
 async function smartTokenResponse(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
   await next();
@@ -191,6 +264,32 @@ async function smartTokenResponse(ctx: KoaContextWithOIDC, next: () => Promise<v
   if (typeof body !== 'object' || body === null || !('access_token' in body)) return;
   const token = body.access_token;
   if (typeof token !== 'string' || token.split('.').length !== 3) return;
-  const { patient } = decodeJwt(token);
-  if (typeof patient === 'string') ctx.body = { ...body, patient };
+  const { patient, encounter } = decodeJwt(token);
+  const exchanged = ctx.oidc.entities.AuthorizationCode?.scope ?? ctx.oidc.entities.RefreshToken?.scope ?? '';
+  const identity = exchanged
+    .split(' ')
+    .filter((name) => IDENTITY_SCOPES.has(name) && (name !== 'offline_access' || 'refresh_token' in body));
+  const resources = 'scope' in body && typeof body.scope === 'string' ? body.scope.split(' ') : [];
+  const scope = [...new Set([...identity, ...resources])].filter((name) => name !== '').join(' ');
+  ctx.body = {
+    ...body,
+    ...(scope !== '' ? { scope } : {}),
+    ...(typeof patient === 'string' ? { patient } : {}),
+    ...(typeof encounter === 'string' ? { encounter } : {}),
+  };
+}
+
+/**
+ * oidc-provider opens its public documents (discovery, JWKS) to every origin; here they follow
+ * `CONCORDIA_CORS_ORIGINS` like the rest of the server, so `none` means none.
+ */
+function corsOriginsOnly(allowed: readonly string[]) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    const origin = ctx.get('Origin');
+    if (origin === '' || originAllowed(allowed, origin)) return;
+    for (const header of Object.keys(ctx.response.headers)) {
+      if (header.toLowerCase().startsWith('access-control-')) ctx.remove(header);
+    }
+  };
 }

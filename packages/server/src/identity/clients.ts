@@ -9,6 +9,7 @@
  * its digest matches, and a value that never matches when it does not.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { decodeProtectedHeader } from 'jose';
 import type { AdapterPayload } from 'oidc-provider';
 import { Provider } from 'oidc-provider';
 import { parseResourceScope } from '../access/smart-scopes.ts';
@@ -115,6 +116,14 @@ export class ClientRegistry implements ClientLookup {
     );
     if (row === undefined) return undefined;
     const metadata: AdapterPayload = JSON.parse(readString(row, 'metadata'));
+    const jku = presentedAssertionJku();
+    if (jku !== undefined && jku !== metadata.jwks_uri) {
+      // SMART Backend Services §signature-verification: a `jku` other than the JWKS URL of the
+      // registration fails verification. Offering no key makes oidc-provider refuse the
+      // assertion as it refuses any it cannot verify (invalid_client), and never fetches `jku`.
+      const { jwks_uri: _unused, ...rest } = metadata;
+      return { ...rest, jwks: { keys: [] } };
+    }
     const digest = readOptionalString(row, 'secret_sha256');
     if (digest === undefined) return metadata;
     const presented = presentedSecret();
@@ -140,6 +149,14 @@ export function clientProblems(input: NewClient, authMethod: ClientAuthMethod): 
   if (authMethod === 'private_key_jwt' && input.jwks === undefined && input.jwksUri === undefined) {
     problems.push('private_key_jwt needs the client public keys (--jwks or --jwks-uri)');
   }
+  if (input.jwks !== undefined && input.jwksUri !== undefined) {
+    problems.push('give the client public keys either inline (--jwks) or by URL (--jwks-uri), not both');
+  }
+  if (input.jwksUri !== undefined && !jwksUrlAllowed(input.jwksUri)) {
+    problems.push(
+      `the JWKS URL must be https (http only on this machine, for development): ${input.jwksUri}`,
+    );
+  }
   if (input.kind !== 'backend' && (input.redirectUris ?? []).length === 0) {
     problems.push('an app that signs users in needs at least one redirect URI');
   }
@@ -159,6 +176,21 @@ export function clientProblems(input: NewClient, authMethod: ClientAuthMethod): 
     }
   }
   return problems;
+}
+
+/**
+ * The keys a client signs with are trusted only as far as the channel they come over: HTTPS, or
+ * plain HTTP to the loopback interface (a development machine, the test suite).
+ */
+function jwksUrlAllowed(uri: string): boolean {
+  if (!URL.canParse(uri)) return false;
+  const url = new URL(uri);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url));
+}
+
+/** A URL naming this machine by its loopback address or `localhost`, not by a name DNS resolves. */
+export function isLoopbackUrl(url: URL): boolean {
+  return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 }
 
 function oidcMetadata(clientId: string, input: NewClient, authMethod: ClientAuthMethod): AdapterPayload {
@@ -201,6 +233,19 @@ function sha256(text: string): string {
 
 function digestsEqual(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** The `jku` header of the client assertion presented with the request oidc-provider is handling. */
+function presentedAssertionJku(): string | undefined {
+  const assertion = Provider.ctx?.oidc?.params?.client_assertion;
+  if (typeof assertion !== 'string') return undefined;
+  try {
+    const { jku } = decodeProtectedHeader(assertion);
+    return typeof jku === 'string' ? jku : undefined;
+  } catch {
+    // Not a JWT: oidc-provider refuses it itself.
+    return undefined;
+  }
 }
 
 /**

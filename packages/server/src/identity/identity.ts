@@ -29,6 +29,7 @@ export type IdentityConfig = Pick<
   | 'refreshTokenSeconds'
   | 'loginMaxFailures'
   | 'loginLockoutSeconds'
+  | 'corsOrigins'
 >;
 
 export interface IdentityDirectories {
@@ -75,7 +76,7 @@ export async function createIdentity(options: {
   const issuer = config.baseUrl;
   const fhirBase = `${config.baseUrl}/fhir`;
   const signingKeys = await ensureSigningKey(db, box);
-  const launchContexts = new LaunchContexts(db);
+  const launchContexts = new LaunchContexts(db, config.refreshTokenSeconds);
   const provider = createAuthorizationServer({
     issuer,
     fhirBase,
@@ -87,6 +88,7 @@ export async function createIdentity(options: {
     users: directories.users,
     clients: directories.clients,
     launchContexts,
+    corsOrigins: config.corsOrigins,
   });
   if (options.signIns !== undefined) provider.use(auditedTokenRequests(options.signIns));
   const verifier = await createBearerVerifier({

@@ -13,7 +13,7 @@ import { requiresMfa } from '../access/roles.ts';
 import { parseResourceScope } from '../access/smart-scopes.ts';
 import type { SignInAttempt, SignInAudit } from '../audit/sign-in-audit.ts';
 import { OAUTH_PREFIX } from './authorization-server.ts';
-import type { LaunchContexts } from './launch-context.ts';
+import type { EhrLaunch, LaunchContexts } from './launch-context.ts';
 import type { LoginChallenges } from './login-challenges.ts';
 import {
   renderConsentPage,
@@ -42,6 +42,8 @@ type Form = Record<string, string>;
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+const LAUNCH_GONE = 'This launch has expired or is not yours; start the app again from your EHR.';
+
 const SIGN_IN_FAILED = 'The user name or password is wrong, or the account is locked or disabled.';
 
 export async function interactionRoutes(
@@ -61,12 +63,14 @@ export async function interactionRoutes(
       done(null, Object.fromEntries(new URLSearchParams(text)));
     },
   );
-  app.addHook('onSend', async (_request, reply) => {
+  // The app each interaction returns to, by request: see `formTargets`.
+  const returnsTo = new WeakMap<FastifyRequest, string>();
+  app.addHook('onSend', async (request, reply) => {
     reply.header('cache-control', 'no-store');
     reply.header('x-frame-options', 'DENY');
     reply.header(
       'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      `default-src 'none'; style-src 'unsafe-inline'; form-action ${formTargets(returnsTo.get(request))}; frame-ancestors 'none'`,
     );
   });
 
@@ -79,6 +83,8 @@ export async function interactionRoutes(
       const details = await provider.interactionDetails(request.raw, reply.raw);
       const uid = paramUid(request);
       if (details.uid !== uid) throw new Error('interaction mismatch');
+      const redirectUri = details.params.redirect_uri;
+      if (typeof redirectUri === 'string') returnsTo.set(request, redirectUri);
       return details;
     } catch {
       html(
@@ -139,10 +145,29 @@ export async function interactionRoutes(
     await provider.interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: true });
   }
 
+  /**
+   * The EHR launch named by the authorization request (`launch`), if any. oidc-provider checked
+   * it when the request came in (authorization-server.ts); it is read again because it may have
+   * expired since. `undefined`: no EHR launch; `null`: one that is gone or not for this user.
+   */
+  async function ehrLaunchOf(details: Details, user: User): Promise<EhrLaunch | undefined | null> {
+    const launch = details.params.launch;
+    if (typeof launch !== 'string') return undefined;
+    const found = await options.launchContexts.ehrLaunch(launch);
+    if (found === undefined || (found.userId !== undefined && found.userId !== user.id)) return null;
+    // A patient signs in for their own record only, whatever the launch says.
+    const own = user.fhirUser?.startsWith('Patient/') ? user.fhirUser.slice('Patient/'.length) : undefined;
+    if (own !== undefined && found.patient !== undefined && found.patient !== own) return null;
+    return found;
+  }
+
   async function consentPage(details: Details, reply: FastifyReply, error?: string) {
     const user = await users.byId(String(details.session?.accountId ?? ''));
     const scopes = user === undefined ? [] : consentScopes(details, user);
-    const needsPatient = user !== undefined && needsPatientChoice(details, user);
+    const launched = user === undefined ? undefined : await ehrLaunchOf(details, user);
+    if (launched === null) return html(reply, renderErrorPage('invalid_request', LAUNCH_GONE), 400);
+    const needsPatient =
+      user !== undefined && launched?.patient === undefined && needsPatientChoice(details, user);
     return html(
       reply,
       renderConsentPage({
@@ -312,8 +337,10 @@ export async function interactionRoutes(
     const accountId = String(details.session?.accountId ?? '');
     const user = await users.byId(accountId);
     if (user === undefined) return html(reply, renderErrorPage('access_denied', 'The account is gone.'), 400);
-    let patient: string | undefined;
-    if (needsPatientChoice(details, user)) {
+    const launched = await ehrLaunchOf(details, user);
+    if (launched === null) return html(reply, renderErrorPage('invalid_request', LAUNCH_GONE), 400);
+    let patient = launched?.patient;
+    if (patient === undefined && needsPatientChoice(details, user)) {
       patient = form.patient ?? '';
       if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patient) || !(await options.patients.exists(patient))) {
         return consentPage(details, reply, 'Choose a patient from the list.');
@@ -335,9 +362,29 @@ export async function interactionRoutes(
       }
     }
     const grantId = await grant.save();
-    if (patient !== undefined) await options.launchContexts.set(grantId, patient);
+    const encounter = launched?.encounter;
+    if (patient !== undefined || encounter !== undefined) {
+      await options.launchContexts.set(grantId, {
+        ...(patient !== undefined ? { patient } : {}),
+        ...(encounter !== undefined ? { encounter } : {}),
+      });
+    }
     return finish(request, reply, { consent: { grantId } });
   });
+}
+
+/**
+ * CSP `form-action` of a sign-in page: its own origin, and the app's redirect URI (already checked
+ * against the client's registration by the provider). Browsers apply `form-action` to every
+ * redirect that follows a form post (Chromium does), and the last post of a sign-in ends in a
+ * redirect to the app; without its origin here the browser blocks the return with the code.
+ */
+function formTargets(redirectUri: string | undefined): string {
+  if (redirectUri === undefined || !URL.canParse(redirectUri)) return "'self'";
+  const url = new URL(redirectUri);
+  // A native app's private-use scheme (`com.example.app:/callback`) has no origin: allow the scheme.
+  const source = url.origin === 'null' ? url.protocol : url.origin;
+  return /^[A-Za-z][A-Za-z0-9+.-]*:(\/\/[^\s;,']+)?$/.test(source) ? `'self' ${source}` : "'self'";
 }
 
 function paramUid(request: FastifyRequest): string {

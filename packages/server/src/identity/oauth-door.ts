@@ -13,7 +13,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Provider } from 'oidc-provider';
+import type { Authenticator } from '../access/authenticate.ts';
 import { OAUTH_PREFIX, OAUTH_ROUTES } from './authorization-server.ts';
+import type { ClientRegistry } from './clients.ts';
+import { ehrLaunchRoutes } from './ehr-launch.ts';
 import { type InteractionRoutesOptions, interactionRoutes } from './interaction-routes.ts';
 import { renderErrorPage } from './pages.ts';
 import { smartConfiguration } from './smart-configuration.ts';
@@ -21,6 +24,10 @@ import { smartConfiguration } from './smart-configuration.ts';
 export interface OAuthDoorOptions extends Omit<InteractionRoutesOptions, 'provider'> {
   provider: Provider;
   issuer: string;
+  fhirBase: string;
+  clients: ClientRegistry;
+  /** Bearer tokens of the EHRs that mint launches (ehr-launch.ts). */
+  authenticate: Authenticator;
 }
 
 const PROVIDER_METHODS = ['GET', 'HEAD', 'POST', 'OPTIONS', 'DELETE', 'PUT'] as const;
@@ -45,7 +52,6 @@ export async function oauthDoor(app: FastifyInstance, options: OAuthDoorOptions)
     reply
       .header('content-type', 'application/json; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')
-      .header('access-control-allow-origin', '*')
       .send(smart);
   app.get('/fhir/.well-known/smart-configuration', sendSmart);
   app.get('/.well-known/smart-configuration', sendSmart);
@@ -77,6 +83,7 @@ export async function oauthDoor(app: FastifyInstance, options: OAuthDoorOptions)
   });
 
   await app.register(interactionRoutes, options);
+  await app.register(ehrLaunchRoutes, options);
 }
 
 /**

@@ -32,10 +32,13 @@ export function smartConfiguration(issuer: string): Record<string, unknown> {
     code_challenge_methods_supported: ['S256'],
     capabilities: [
       'launch-standalone',
+      'launch-ehr',
       'client-public',
       'client-confidential-symmetric',
       'client-confidential-asymmetric',
       'context-standalone-patient',
+      'context-ehr-patient',
+      'context-ehr-encounter',
       'permission-offline',
       'permission-patient',
       'permission-user',

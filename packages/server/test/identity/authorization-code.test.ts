@@ -148,11 +148,12 @@ describe.each(testDatabases())('SMART standalone launch with PKCE, MFA and conse
     const { verifier: v2, challenge: c2 } = pkce();
     // (the failed exchange consumed nothing usable: start a fresh flow for the real exchange)
     const tokens = await signInAgain(browser, c2, v2, secret);
-    expect(tokens).toMatchObject({
-      token_type: 'Bearer',
-      patient: patientId,
-      scope: expect.stringContaining('patient/*.rs'),
-    });
+    // RFC 6749 §5.1 and SMART App Launch §token-response: `scope` names every granted scope,
+    // the identity and launch ones beside the resource scopes the access token carries.
+    expect(tokens).toMatchObject({ token_type: 'Bearer', patient: patientId });
+    expect(String(tokens.scope).split(' ').sort()).toEqual(
+      ['fhirUser', 'launch/patient', 'offline_access', 'openid', 'patient/*.rs'].sort(),
+    );
     expect(typeof tokens.refresh_token).toBe('string');
     expect(typeof tokens.id_token).toBe('string');
     const idClaims = JSON.parse(
@@ -207,6 +208,7 @@ describe.each(testDatabases())('SMART standalone launch with PKCE, MFA and conse
     const rotated = json(refreshed.body);
     expect(rotated.refresh_token).not.toBe(tokens.refresh_token);
     expect(rotated.patient).toBe(patientId);
+    expect(rotated.scope).toBe(tokens.scope);
 
     const introspect = async (token: string) =>
       json(

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.ts';
@@ -86,15 +88,62 @@ describe.each(testDatabases())('client credentials and the FHIR door on $name', 
     expect(body.error).toBe('invalid_client');
   });
 
-  it('grants only the scopes the registration allows (RFC 6749 §3.3)', async () => {
-    const { status, body } = await clientCredentialsToken(
-      t.app,
-      clientId,
-      secret,
-      'system/Observation.rs system/*.cruds',
-    );
-    expect(status).toBe(200);
-    expect(body.scope).toBe('system/Observation.rs');
+  it('narrows scopes to what the registration allows and names them in the response (RFC 6749 §3.3, §5.1)', async () => {
+    const cases: [string, string][] = [
+      ['system/Observation.rs system/*.cruds', 'system/*.rs system/Patient.c'],
+      ['system/*.*', 'system/*.rs system/Patient.c'],
+      ['system/*.read', 'system/*.read'],
+      ['system/Observation.cruds', 'system/Observation.rs'],
+      ['system/Patient.write', 'system/Patient.c'],
+      ['system/Observation.rs?category=laboratory', 'system/Observation.rs?category=laboratory'],
+    ];
+    for (const [requested, granted] of cases) {
+      const { status, body } = await clientCredentialsToken(t.app, clientId, secret, requested);
+      expect({ requested, status, scope: body.scope }).toEqual({ requested, status: 200, scope: granted });
+      const [, payload = ''] = String(body.access_token).split('.');
+      expect(JSON.parse(Buffer.from(payload, 'base64url').toString()).scope).toBe(granted);
+    }
+  });
+
+  it('refuses with invalid_scope a request for nothing the registration allows (RFC 6749 §5.2)', async () => {
+    for (const requested of ['system/Observation.write', 'system/Observation.cud', 'system/Patient.d']) {
+      const { status, body } = await clientCredentialsToken(t.app, clientId, secret, requested);
+      expect({ requested, status, error: body.error }).toEqual({
+        requested,
+        status: 400,
+        error: 'invalid_scope',
+      });
+    }
+  });
+
+  it('refuses a missing, empty, malformed, unknown or non-system/ scope with invalid_scope (SMART Backend Services §scopes)', async () => {
+    const missing = await t.app.inject({
+      method: 'POST',
+      url: '/oauth2/token',
+      headers: { ...FORM, authorization: basic(clientId, secret) },
+      payload: form({ grant_type: 'client_credentials' }),
+    });
+    expect(missing.statusCode).toBe(400);
+    expect(json(missing.body).error).toBe('invalid_scope');
+    const refused = [
+      '',
+      'launch fhirUser',
+      'openid',
+      'patient/*.rs',
+      'system/*.rs user/Patient.rs',
+      'system/Patient.unknownAction',
+      'system/Patient.xyz',
+      'system/UnknownResource.read',
+      'system/UnknownResource.r system/*.rs',
+    ];
+    for (const requested of refused) {
+      const { status, body } = await clientCredentialsToken(t.app, clientId, secret, requested);
+      expect({ requested, status, error: body.error }).toEqual({
+        requested,
+        status: 400,
+        error: 'invalid_scope',
+      });
+    }
   });
 
   it('answers 401 with WWW-Authenticate: Bearer to a FHIR request without a token, but serves metadata', async () => {
@@ -110,6 +159,8 @@ describe.each(testDatabases())('client credentials and the FHIR door on $name', 
       (await t.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).body,
     );
     const metadata = json((await t.app.inject({ method: 'GET', url: '/fhir/metadata' })).body);
+    // Bulk Data Access IG, capability statement: the server instantiates the bulk-data one.
+    expect(metadata.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data']);
     const [rest] = metadata.rest as { security: Record<string, unknown>; documentation: string }[];
     if (rest === undefined) throw new Error('CapabilityStatement.rest is empty');
     const [oauthUris] = rest.security.extension as {
@@ -258,6 +309,85 @@ describe.each(testDatabases())('client credentials and the FHIR door on $name', 
     const replay = await t.app.inject(request);
     expect(replay.statusCode).toBe(401);
     expect(json(replay.body).error).toBe('invalid_client');
+  });
+
+  it('takes keys from the registered JWKS URL and refuses an assertion whose jku is not it (SMART Backend Services §signature-verification)', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES384');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'es384-key-1', alg: 'ES384' };
+    const keyServer = createServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
+    const { port } = keyServer.address() as AddressInfo;
+    const jwksUri = `http://127.0.0.1:${port}/jwks.json`;
+    try {
+      const add = async (
+        name: string,
+        keys: { jwksUri: string } | { jwks: { keys: Record<string, unknown>[] } },
+      ) =>
+        (await t.identity.clients.add({ name, kind: 'backend', scopes: ['system/*.rs'], ...keys })).client
+          .clientId;
+      const byUrl = await add('Keys by URL', { jwksUri });
+      const inline = await add('Keys inline', { jwks: { keys: [jwk] } });
+      const token = async (client: string, jku?: string) => {
+        const assertion = await new SignJWT({})
+          .setProtectedHeader({
+            alg: 'ES384',
+            kid: 'es384-key-1',
+            typ: 'JWT',
+            ...(jku !== undefined ? { jku } : {}),
+          })
+          .setIssuer(client)
+          .setSubject(client)
+          .setAudience(TOKEN_ENDPOINT)
+          .setJti(crypto.randomUUID())
+          .setExpirationTime('5m')
+          .sign(privateKey);
+        const response = await t.app.inject({
+          method: 'POST',
+          url: '/oauth2/token',
+          headers: FORM,
+          payload: form({
+            grant_type: 'client_credentials',
+            scope: 'system/Patient.rs',
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: assertion,
+          }),
+        });
+        return { status: response.statusCode, error: json(response.body).error };
+      };
+      expect(await token(byUrl)).toEqual({ status: 200 });
+      expect(await token(byUrl, jwksUri)).toEqual({ status: 200 });
+      expect(await token(byUrl, `http://127.0.0.1:${port}/other.json`)).toEqual({
+        status: 401,
+        error: 'invalid_client',
+      });
+      expect(await token(inline)).toEqual({ status: 200 });
+      expect(await token(inline, 'test-bad-jku')).toEqual({ status: 401, error: 'invalid_client' });
+      expect(await token(inline, jwksUri)).toEqual({ status: 401, error: 'invalid_client' });
+    } finally {
+      keyServer.close();
+    }
+  });
+
+  it('registers a JWKS URL only over https, or http on the loopback interface', async () => {
+    const backend = { name: 'Keys by URL', kind: 'backend' as const, scopes: ['system/*.rs'] };
+    await expect(
+      t.identity.clients.add({ ...backend, jwksUri: 'http://keys.example.org/jwks.json' }),
+    ).rejects.toThrow(/must be https/);
+    await expect(
+      t.identity.clients.add({
+        ...backend,
+        jwksUri: 'https://keys.example.org/jwks.json',
+        jwks: { keys: [] },
+      }),
+    ).rejects.toThrow(/not both/);
+    const registered = await t.identity.clients.add({
+      ...backend,
+      jwksUri: 'https://keys.example.org/jwks.json',
+    });
+    expect(registered.client.authMethod).toBe('private_key_jwt');
   });
 
   it('does not accept a client secret as a bearer token or Basic credentials at the FHIR door', async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { indexResource } from '@concordia/fhir';
 import type { FastifyInstance } from 'fastify';
-import { accessRowFilter } from '../../src/access/access-policy.ts';
+import { createAccessRowFilter } from '../../src/access/access-policy.ts';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createFhirCore } from '../../src/fhir/core.ts';
@@ -51,7 +51,7 @@ export async function createIdentityTestApp(
     ...env,
   });
   const db = await database.create();
-  const store = createResourceStore(db, indexResource, { rowFilter: accessRowFilter });
+  const store = createResourceStore(db, indexResource, { rowFilter: createAccessRowFilter() });
   const core = createFhirCore({
     store,
     config,
