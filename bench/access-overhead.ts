@@ -1,11 +1,13 @@
 /**
  * `node --import tsx bench/access-overhead.ts [--patients N] [--rounds N]`: what the access decision
  * costs (issue 6: ≤ 15% on read and `Patient?name=`). The same FHIR core and database serve the same
- * requests as the open development principal (no decision) and as a family doctor (the SQL
- * predicate of access/access-policy.ts: declared patients through EpisodeOfCare, Consent denials),
- * interleaved in rounds so that both see the same caches and the same machine load. It measures the
- * core in-process — the decision lives below HTTP and token verification, which both sides would
- * pay alike. PGlite in memory by default; PostgreSQL when DATABASE_URL is set (a fresh schema).
+ * requests as the open development principal (no decision) and as a family doctor (the decision
+ * of access/access-policy.ts: the patients declared with them through EpisodeOfCare and the
+ * Consents that deny them, kept per principal as access/relationship-snapshot.ts describes, and
+ * renewed every 5 s during the run), interleaved in rounds so that both see the same caches and the
+ * same machine load. It measures the core in-process — the decision lives below HTTP and token
+ * verification, which both sides would pay alike. PGlite in memory by default; PostgreSQL when
+ * DATABASE_URL is set (a fresh schema).
  *
  * Benchmarks are not tests (STYLE.md): nothing here asserts a timing; it reports and writes
  * bench/results/<date>-access-overhead.json.
@@ -15,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { indexResource } from '@concordia/fhir';
-import { accessRowFilter } from '../packages/server/src/access/access-policy.ts';
+import { createAccessRowFilter } from '../packages/server/src/access/access-policy.ts';
 import { DECLARATION_TYPE } from '../packages/server/src/access/relationship-sql.ts';
 import { type RequestContext, systemContext } from '../packages/server/src/access/request-context.ts';
 import { parseScopes } from '../packages/server/src/access/smart-scopes.ts';
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
     ? createPostgresDatabase({ connectionString: url, poolSize: 4, schema })
     : await openPgliteDatabase({ dataDir: 'memory://' });
   await migrate(db);
-  const store = createResourceStore(db, indexResource, { rowFilter: accessRowFilter });
+  const store = createResourceStore(db, indexResource, { rowFilter: createAccessRowFilter() });
   const config = loadConfig({ LOG_LEVEL: 'silent', CONCORDIA_BASE_URL: 'http://bench.local' });
   const core = createFhirCore({
     store,

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import serverPackage from '../package.json' with { type: 'json' };
-import { accessRowFilter } from './access/access-policy.ts';
+import { createAccessRowFilter } from './access/access-policy.ts';
 import { buildApp } from './app.ts';
 import { type Audit, createAudit } from './audit/audit.ts';
 import { withBinaryContent } from './blobs/binary-reads.ts';
@@ -201,7 +201,7 @@ export async function buildComponents(
         ...(config.ledger.enabled ? [ledgerRecorder()] : []),
         binaryWrites.recorder,
       ],
-      rowFilter: accessRowFilter,
+      rowFilter: createAccessRowFilter(),
     }),
     blobs,
   );

@@ -115,25 +115,27 @@ export function requiredAccess(
     ...(patient !== undefined ? { patient } : {}),
     ...extra,
   });
+  // The store applies the access decision to these rows itself (scope-decision.ts `confinable`).
+  const confinable = { confinable: true };
   switch (interaction) {
     case 'read':
     case 'vread':
     case 'history-instance':
-      return [on('r')];
+      return [on('r', confinable)];
     case 'history-type':
     case 'history-system':
       return [on('s')];
     case 'create': {
       const ifNoneExist = request.headers.ifNoneExist;
       return ifNoneExist === undefined
-        ? [on('c')]
+        ? [on('c', confinable)]
         : [on('c'), on('s', { query: conditionQuery(ifNoneExist) })];
     }
     case 'update':
     case 'patch':
-      return request.id === undefined ? [on('u'), on('s', { query: request.query })] : [on('u')];
+      return request.id === undefined ? [on('u'), on('s', { query: request.query })] : [on('u', confinable)];
     case 'delete':
-      return request.id === undefined ? [on('d'), on('s', { query: request.query })] : [on('d')];
+      return request.id === undefined ? [on('d'), on('s', { query: request.query })] : [on('d', confinable)];
     case 'search-type':
     case 'search-system':
       return searchAccess(request, grant);

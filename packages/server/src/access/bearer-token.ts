@@ -3,6 +3,11 @@
  * they are used, without a database round trip: signature against the published signing keys,
  * `iss`, `aud` = the FHIR base, `exp`/`nbf`. A token signed with a key this process has not seen
  * (another node rotated) makes it reload the keys, at most once per `reloadAfterMs`.
+ *
+ * A token verified once is remembered until it expires: an app sends the same token with every
+ * request for minutes, and checking an RS256 signature costs more than the rest of a read. Nothing
+ * is lost by it: access tokens cannot be revoked before they expire (docs/security.md), and what a
+ * token says cannot change.
  */
 import { createLocalJWKSet, errors, type JWK, type JWTPayload, jwtVerify } from 'jose';
 import type { ClientPrincipal, UserPrincipal } from './request-context.ts';
@@ -17,6 +22,9 @@ export interface BearerVerifierOptions {
   loadKeys(): Promise<JWK[]>;
   algorithms: string[];
   reloadAfterMs?: number;
+  /** Verified tokens remembered at most (the oldest is forgotten first); default 10,000. */
+  rememberedTokens?: number;
+  now?: () => number;
 }
 
 export type TokenPrincipal = UserPrincipal | ClientPrincipal;
@@ -26,10 +34,13 @@ export type BearerVerification = { ok: true; principal: TokenPrincipal } | { ok:
 export type BearerVerifier = (token: string) => Promise<BearerVerification>;
 
 export async function createBearerVerifier(options: BearerVerifierOptions): Promise<BearerVerifier> {
+  const now = options.now ?? Date.now;
   let keys = await options.loadKeys();
   let jwks = createLocalJWKSet({ keys });
   let loadedAt = Date.now();
   const reloadAfter = options.reloadAfterMs ?? 30_000;
+  const remembered = new Map<string, TokenPrincipal>();
+  const limit = options.rememberedTokens ?? 10_000;
 
   const verify = (token: string) =>
     jwtVerify(token, jwks, {
@@ -38,9 +49,15 @@ export async function createBearerVerifier(options: BearerVerifierOptions): Prom
       algorithms: options.algorithms,
       typ: 'at+jwt',
       clockTolerance: 5,
+      currentDate: new Date(now()),
     });
 
   return async (token) => {
+    const known = remembered.get(token);
+    if (known !== undefined) {
+      if (known.expiresAt * 1000 > now()) return { ok: true, principal: known };
+      remembered.delete(token);
+    }
     try {
       let result: Awaited<ReturnType<typeof verify>>;
       try {
@@ -52,7 +69,15 @@ export async function createBearerVerifier(options: BearerVerifierOptions): Prom
         loadedAt = Date.now();
         result = await verify(token);
       }
-      return principalFromClaims(result.payload);
+      const verified = principalFromClaims(result.payload);
+      if (verified.ok) {
+        if (remembered.size >= limit) {
+          const oldest = remembered.keys().next().value;
+          if (oldest !== undefined) remembered.delete(oldest);
+        }
+        remembered.set(token, verified.principal);
+      }
+      return verified;
     } catch (error) {
       return { ok: false, reason: describe(error) };
     }

@@ -1,13 +1,17 @@
 /**
  * "May this token do X on type T (with these search parameters)?" — answered from the token's
  * SMART scopes alone. This bounds what an app may ever do; the relationship-, consent- and
- * purpose-based access decision (DESIGN.md D6) narrows it further and comes in a later slice.
+ * purpose-based access decision (DESIGN.md D6, access-policy.ts) narrows it further.
  *
- * `patient/` scopes already keep a token inside its launch patient's record where the request
- * itself shows it: `Patient/<id>` interactions, `Patient/<id>/<Type>` compartment searches and
- * type searches that name the patient through a Patient-compartment parameter. Anything the
- * request does not confine (a read of `Observation/123`) is refused until the access decision
- * can check the stored resource.
+ * `patient/` scopes keep a token inside its launch patient's record. Where the request itself
+ * shows it — `Patient/<id>` interactions, `Patient/<id>/<Type>` compartment searches, type searches
+ * that name the patient through a Patient-compartment parameter — the check is made here. A read,
+ * create, update or delete by id of another type (`Observation/123`) cannot show it: it is let
+ * through when every reading scope of the token is a `patient/` scope, because the access decision
+ * then keeps every row the store reads inside that patient's compartment (`confinedPatient`) — a
+ * resource of another record answers 404 exactly as an id that does not exist — and refuses a
+ * write that would land outside it (403). Searches, conditional interactions and operations must
+ * still show the patient.
  */
 import { patientCompartmentDefinition, searchParameter } from '@concordia/fhir';
 import type { TokenGrant } from './request-context.ts';
@@ -23,6 +27,12 @@ export interface ScopeRequest {
   patient?: string;
   /** Reached only through the results of a search confined to the token's patient (`_include`). */
   throughConfinedSearch?: boolean;
+  /**
+   * A read, vread, instance history, create, or update, patch or delete by id: interactions whose
+   * rows the store reads and writes under the access decision, which keeps a `patient/` token
+   * inside its patient's record where the URL cannot show it (`confinedPatient`).
+   */
+  confinable?: boolean;
 }
 
 export type ScopeDecision = { allowed: true } | { allowed: false; reason: string };
@@ -82,6 +92,7 @@ function whyNot(scope: ResourceScope, grant: TokenGrant, request: ScopeRequest):
       ? undefined
       : `Scope ${scope.raw} covers only the record of Patient/${grant.patient}`;
   }
+  if (request.confinable === true && confinedPatient(grant) !== undefined) return undefined;
   if (
     request.permission === 's' &&
     searchConfinedToPatient(request.resourceType, request.query ?? [], grant.patient)
@@ -91,6 +102,21 @@ function whyNot(scope: ResourceScope, grant: TokenGrant, request: ScopeRequest):
   return request.permission === 's'
     ? `Scope ${scope.raw} covers only the record of Patient/${grant.patient}: search with patient=${grant.patient} or under Patient/${grant.patient}/${request.resourceType}`
     : `Scope ${scope.raw} covers only the record of Patient/${grant.patient}; this request does not show that it stays in it`;
+}
+
+/**
+ * The patient whose compartment every read of this token stays in: its launch patient, when all
+ * of its scopes that read or search are `patient/` scopes (a token that also holds `user/` or
+ * `system/` reading scopes is bounded by the request instead, see `whyNot`).
+ */
+export function confinedPatient(grant: Pick<TokenGrant, 'patient' | 'scopes'>): string | undefined {
+  const { patient } = grant;
+  if (patient === undefined) return undefined;
+  const reading = grant.scopes.resources.filter(
+    (scope) => scope.permissions.has('r') || scope.permissions.has('s'),
+  );
+  if (reading.length === 0 || reading.some((scope) => scope.context !== 'patient')) return undefined;
+  return patient.startsWith('Patient/') ? patient.slice('Patient/'.length) : patient;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { fhirError, normalizeString } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import { CreateQueue, isQueueableCreate } from './batched-creates.ts';
-import { type Database, type SqlExecutor, sqlState, type TransactionExecutor } from './database.ts';
+import { type Database, type Row, type SqlExecutor, sqlState, type TransactionExecutor } from './database.ts';
 import { readHistory } from './history.ts';
 import { INDEX_TABLES } from './index-tables.ts';
 import { pendingMigrations } from './migrate.ts';
@@ -24,11 +24,18 @@ import type {
   VersionRecorder,
 } from './port.ts';
 import { countCurrent, reindexBatch } from './reindex.ts';
-import type { ReadIntent, RowFilter, RowFilterSource } from './row-filter.ts';
+import {
+  type FilterReader,
+  NO_ROW_FILTER,
+  type ReadIntent,
+  type RowFilter,
+  type RowFilterSource,
+} from './row-filter.ts';
+import { readString } from './rows.ts';
 import { runEverything } from './search/run-everything.ts';
 import { runSearch } from './search/run-search.ts';
 import type { StringNormalizer } from './search/string-normalizer.ts';
-import { prepared, sql } from './sql.ts';
+import { prepared, type Sql, sql } from './sql.ts';
 import { storedVersionFromRow, versionColumns } from './stored-version.ts';
 import { applyChange, type ResourceIndexer, type WriteDeps } from './write-change.ts';
 
@@ -59,31 +66,40 @@ export function createResourceStore(
   options: ResourceStoreOptions = {},
 ): ResourceStore {
   const normalize = options.normalizeString ?? normalizeString;
-  const rowFilter: RowFilterSource = options.rowFilter ?? (() => undefined);
+  const rowFilter: RowFilterSource = options.rowFilter ?? NO_ROW_FILTER;
   const reads = storeReads(db, normalize, rowFilter);
   const writeDeps: WriteDeps = { indexer, recorders: options.recorders ?? [] };
   return {
     ...reads,
     transact<T>(_ctx: RequestContext, work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-      return db.transaction(async (connection) => {
-        const tx = storeTransaction(connection, writeDeps, normalize, rowFilter);
-        try {
-          const result = await work(tx.transaction);
-          await tx.flush();
-          return result;
-        } finally {
-          tx.end();
-        }
-      });
+      const written = new Set<string>();
+      return db
+        .transaction(async (connection) => {
+          const tx = storeTransaction(connection, writeDeps, normalize, rowFilter, written);
+          try {
+            const result = await work(tx.transaction);
+            await tx.flush();
+            await tx.refuseWritesOutOfReach();
+            return result;
+          } finally {
+            tx.end();
+          }
+        })
+        .finally(() => {
+          // Only now may the access decision's kept relationships be renewed (access/): before the
+          // commit, another read would see the old rows and keep them as new. After a rollback too:
+          // a read that joined the transaction (joined-transactions.ts) may have kept its rows.
+          if (written.size > 0) rowFilter.committed?.(written);
+        });
     },
-    history(ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage> {
-      return readHistory(db, query, rowFilter(ctx, { kind: 'history' }));
+    async history(ctx: RequestContext, query: HistoryQuery): Promise<HistoryPage> {
+      return readHistory(db, query, await rowFilter.filter(ctx, { kind: 'history' }, { db }));
     },
     reindex(_ctx: RequestContext, batch: ReindexBatch): Promise<ReindexedBatch> {
       return reindexBatch(db, indexer, batch);
     },
-    countCurrent(ctx: RequestContext, resourceTypes: readonly string[]): Promise<number> {
-      return countCurrent(db, resourceTypes, rowFilter(ctx, { kind: 'count' }));
+    async countCurrent(ctx: RequestContext, resourceTypes: readonly string[]): Promise<number> {
+      return countCurrent(db, resourceTypes, await rowFilter.filter(ctx, { kind: 'count' }, { db }));
     },
     async refreshStatistics(): Promise<void> {
       const tables = STORE_TABLES.join(', ');
@@ -121,42 +137,81 @@ function storeReads(
   executor: SqlExecutor,
   normalize: StringNormalizer,
   rowFilter: RowFilterSource,
+  uncommitted?: ReadonlySet<string>,
 ): StoreReads {
+  const reader: FilterReader = { db: executor, ...(uncommitted !== undefined ? { uncommitted } : {}) };
   return {
     // A resource the decision hides reads as one that never existed (the core answers 404), so a
     // read cannot reveal that it exists; the hidden read is still one statement, no extra lookup.
-    // Prepared either way: the decision's text is the same for every read by one principal, and
-    // planning its subqueries costs more than running them (2.8 ms against 0.3 ms, PostgreSQL 16).
-    async read(ctx, resourceType, id): Promise<StoredVersion | undefined> {
-      const rows = rowFilter(ctx, READ);
-      const statement = sql`select ${versionColumns} from resource r
-        where r.resource_type = ${resourceType} and r.id = ${id}`;
-      const [row] = await executor.query(
-        prepared(rows === undefined ? statement : sql`${statement} and ${visible(rows, resourceType)}`),
-      );
-      return row === undefined ? undefined : storedVersionFromRow(row);
-    },
-    async readVersion(ctx, resourceType, id, versionId): Promise<StoredVersion | undefined> {
-      const rows = rowFilter(ctx, READ);
-      const statement = sql`select ${versionColumns} from resource_history r
-        where r.resource_type = ${resourceType} and r.id = ${id} and r.version_id = ${versionId}`;
-      const [row] = await executor.query(
-        prepared(rows === undefined ? statement : sql`${statement} and ${visible(rows, resourceType)}`),
-      );
-      return row === undefined ? undefined : storedVersionFromRow(row);
-    },
-    search(ctx, search) {
+    read: async (ctx, resourceType, id) =>
+      readOne(
+        executor,
+        await rowFilter.filter(ctx, READ, reader),
+        resourceType,
+        id,
+        sql`from resource r where r.resource_type = ${resourceType} and r.id = ${id}`,
+      ),
+    readVersion: async (ctx, resourceType, id, versionId) =>
+      readOne(
+        executor,
+        await rowFilter.filter(ctx, READ, reader),
+        resourceType,
+        id,
+        sql`from resource_history r
+          where r.resource_type = ${resourceType} and r.id = ${id} and r.version_id = ${versionId}`,
+      ),
+    async search(ctx, search) {
       const intent: ReadIntent = {
         kind: 'search',
         resourceTypes: search.resourceTypes,
         filters: search.filters,
       };
-      return runSearch(executor, search, normalize, rowFilter(ctx, intent));
+      return runSearch(executor, search, normalize, await rowFilter.filter(ctx, intent, reader));
     },
-    everything(ctx, query) {
-      return runEverything(executor, query, rowFilter(ctx, EVERYTHING));
+    async everything(ctx, query) {
+      return runEverything(executor, query, await rowFilter.filter(ctx, EVERYTHING, reader));
     },
   };
+}
+
+/**
+ * One row by id under the access decision. Prepared either way: the statement's text is the same
+ * for every read by one kind of principal. A decision that can judge the row by its id alone
+ * (`visibleById`) costs the database nothing; one that can judge it by its compartments
+ * (`visibleIn`) gets them in the same statement, one index probe; otherwise its condition is
+ * added to the statement.
+ */
+async function readOne(
+  executor: SqlExecutor,
+  rows: RowFilter | undefined,
+  resourceType: string,
+  id: string,
+  from: Sql,
+): Promise<StoredVersion | undefined> {
+  const byId = rows?.visibleById?.(resourceType, id);
+  if (byId === false) return undefined;
+  if (byId === undefined && rows?.visibleIn !== undefined) {
+    const [row] = await executor.query(
+      prepared(sql`select ${versionColumns}, array(select c.patient_id from compartment c
+        where c.resource_type = r.resource_type and c.id = r.id) as access_patients ${from}`),
+    );
+    if (row === undefined) return undefined;
+    return rows.visibleIn(resourceType, readTextArray(row, 'access_patients'))
+      ? storedVersionFromRow(row)
+      : undefined;
+  }
+  const where = rows === undefined || byId === true ? from : sql`${from} and ${visible(rows, resourceType)}`;
+  const [row] = await executor.query(prepared(sql`select ${versionColumns} ${where}`));
+  return row === undefined ? undefined : storedVersionFromRow(row);
+}
+
+/** A `text[]` column; both drivers return arrays of text as JavaScript arrays. */
+function readTextArray(row: Row, column: string): string[] {
+  const value = row[column];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw new Error(`Column ${column} is not an array of text`);
+  }
+  return value;
 }
 
 /**
@@ -167,10 +222,11 @@ function storeReads(
 async function refuseHiddenTarget(
   executor: SqlExecutor,
   rowFilter: RowFilterSource,
+  reader: FilterReader,
   ctx: RequestContext,
   change: ResourceChange,
 ): Promise<void> {
-  const rows = rowFilter(ctx, READ);
+  const rows = await rowFilter.filter(ctx, READ, reader);
   if (rows === undefined) return;
   const [resourceType, id] =
     change.kind === 'write'
@@ -193,8 +249,16 @@ function storeTransaction(
   writeDeps: WriteDeps,
   normalize: StringNormalizer,
   rowFilter: RowFilterSource,
-): { transaction: StoreTransaction; flush(): Promise<void>; end(): void } {
+  written: Set<string>,
+): {
+  transaction: StoreTransaction;
+  flush(): Promise<void>;
+  refuseWritesOutOfReach(): Promise<void>;
+  end(): void;
+} {
   let open = true;
+  // What this transaction wrote, by request context: each must end within its writer's reach.
+  const landed = new Map<RequestContext, { types: string[]; ids: string[] }>();
   // Queued creates are written before any other statement sees the database (batched-creates.ts).
   const creates = new CreateQueue(writeDeps);
   const flush = (): Promise<void> => creates.flush(connection);
@@ -211,8 +275,9 @@ function storeTransaction(
       return connection.executeScript(script);
     },
   };
+  const reader: FilterReader = { db: live, uncommitted: written };
   const transaction: StoreTransaction = {
-    ...storeReads(live, normalize, rowFilter),
+    ...storeReads(live, normalize, rowFilter, written),
     sql: live,
     async lock(key: string): Promise<void> {
       // Transaction-scoped: released by COMMIT/ROLLBACK, so an exception cannot leak a lock.
@@ -220,8 +285,15 @@ function storeTransaction(
     },
     async apply(ctx: RequestContext, change: ResourceChange): Promise<StoredVersion> {
       if (!open) throw new Error('This store transaction has ended; use a new transact() call');
+      written.add(change.kind === 'write' ? change.resource.resourceType : change.resourceType);
+      if (change.kind === 'write') {
+        const entry = landed.get(ctx) ?? { types: [], ids: [] };
+        entry.types.push(change.resource.resourceType);
+        entry.ids.push(change.resource.id);
+        landed.set(ctx, entry);
+      }
       if (!isQueueableCreate(change)) {
-        await refuseHiddenTarget(live, rowFilter, ctx, change);
+        await refuseHiddenTarget(live, rowFilter, reader, ctx, change);
         return applyChange(live, writeDeps, ctx, change);
       }
       if (creates.full) await flush();
@@ -231,6 +303,28 @@ function storeTransaction(
   return {
     transaction,
     flush,
+    /**
+     * A principal may write only what it may then read (docs/security.md): a specialist cannot
+     * record into an episode not theirs, a patient into another compartment. Checked once, after
+     * the last write, so a transaction may create a relationship and what it reaches together.
+     */
+    async refuseWritesOutOfReach() {
+      for (const [ctx, { types, ids }] of landed) {
+        const rows = await rowFilter.filter(ctx, READ, reader);
+        if (rows === undefined) continue;
+        const [outside] = await live.query(sql`select r.resource_type, r.id from resource r
+          where (r.resource_type, r.id) in (select * from unnest(${types}::text[], ${ids}::text[]))
+            and not r.deleted and not (${rows.visible(sql`r`, [...new Set(types)])})
+          limit 1`);
+        if (outside !== undefined) {
+          throw fhirError(
+            'forbidden',
+            'forbidden',
+            `${readString(outside, 'resource_type')}/${readString(outside, 'id')} would be outside the records this principal may access`,
+          );
+        }
+      }
+    },
     end() {
       open = false;
     },

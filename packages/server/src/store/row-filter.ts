@@ -7,6 +7,7 @@
  */
 import type { SearchFilter } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
+import type { SqlExecutor } from './database.ts';
 import type { Sql } from './sql.ts';
 
 export interface RowFilter {
@@ -15,6 +16,20 @@ export interface RowFilter {
    * types `row` can be, so the condition may leave out what cannot apply.
    */
   visible(row: Sql, types?: readonly string[]): Sql;
+  /**
+   * The same decision taken on one row already read, from the Patient compartments it belongs to
+   * (`compartment.patient_id`): present when the decision needs nothing else of the row. A read
+   * by id then fetches the row with its compartments and asks this instead of adding `visible`,
+   * which spares the database the decision's own lookups.
+   */
+  visibleIn?(resourceType: string, patients: readonly string[]): boolean;
+  /**
+   * The decision on the row `resourceType/id` from those alone, when it can be taken so (a type
+   * outside the compartment, a Patient whose id the decision holds); `undefined` when it cannot.
+   * It does not depend on whether the row exists, so a row refused this way reads as absent
+   * without a statement, and answers as an id that never existed does.
+   */
+  visibleById?(resourceType: string, id: string): boolean | undefined;
 }
 
 /** What the store is about to read: a search also says what it searches for. */
@@ -25,5 +40,29 @@ export type ReadIntent =
   | { kind: 'history' }
   | { kind: 'count' };
 
-/** `undefined`: this context reads every row (internal jobs, the open development mode). */
-export type RowFilterSource = (ctx: RequestContext, intent: ReadIntent) => RowFilter | undefined;
+/** Where a filter may look up what it needs: the read's own connection (or transaction). */
+export interface FilterReader {
+  db: SqlExecutor;
+  /**
+   * Resource types the read's transaction has written and not yet committed: what the decision
+   * knows about them from before may be out of date for this transaction.
+   */
+  uncommitted?: ReadonlySet<string>;
+}
+
+export interface RowFilterSource {
+  /** The filter of one read; `undefined`: this context reads every row (internal jobs, open mode). */
+  filter(
+    ctx: RequestContext,
+    intent: ReadIntent,
+    reader: FilterReader,
+  ): RowFilter | undefined | Promise<RowFilter | undefined>;
+  /**
+   * A store transaction that wrote (created, updated, deleted) these types has ended — committed,
+   * or rolled back: anything read while it was open may no longer hold.
+   */
+  committed?(resourceTypes: ReadonlySet<string>): void;
+}
+
+/** The source of a store without access decision: every context reads every row. */
+export const NO_ROW_FILTER: RowFilterSource = { filter: () => undefined };

@@ -83,6 +83,9 @@ describe.each(testDatabases())('the access decision on every door on $name', (da
       const scopeBound = role.scopePatient !== undefined;
       /** A 403 of the scope check (patient/ scopes): the request returned nothing at all. */
       const refusedByScope = (status: number) => scopeBound && status === 403;
+      /** A Patient other than the token's own, which a patient/ scope refuses by its URL. */
+      const otherPatient = (ref: string) =>
+        ref.startsWith('Patient/') && ref !== `Patient/${role.scopePatient}`;
       const request = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
         t.app.inject({
           method,
@@ -105,8 +108,9 @@ describe.each(testDatabases())('the access decision on every door on $name', (da
           const expected = sees.has(ref) ? 200 : 404;
           for (const url of [`/fhir/${ref}`, `/fhir/${ref}/_history/1`, `/fhir/${ref}/_history`]) {
             const response = await get(url);
-            // patient/ scopes refuse a read by id that does not name their Patient (scope-decision.ts).
-            if (refusedByScope(response.statusCode) && ref !== `Patient/${role.scopePatient}`) continue;
+            // patient/ scopes refuse a read of another Patient: the URL shows it (scope-decision.ts).
+            // Other types are read under the decision, confined to the token's patient: 200 or 404.
+            if (refusedByScope(response.statusCode) && otherPatient(ref)) continue;
             if (response.statusCode !== expected) wrong.push(`${url} → ${response.statusCode}`);
           }
         }
@@ -246,11 +250,7 @@ describe.each(testDatabases())('the access decision on every door on $name', (da
         const entries = (JSON.parse(batch.body) as { entry: Entry[] }).entry;
         const statuses = entries.map((entry, i) => `${references[i]} ${entry.response?.status.slice(0, 3)}`);
         const outcome = (ref: string, status: string | undefined) =>
-          status === '403' && scopeBound && ref !== `Patient/${role.scopePatient}`
-            ? sees.has(ref)
-              ? '200'
-              : '404'
-            : status;
+          status === '403' && scopeBound && otherPatient(ref) ? (sees.has(ref) ? '200' : '404') : status;
         expect(
           entries.map(
             (entry, i) =>
@@ -314,4 +314,44 @@ describe.each(testDatabases())('the access decision on every door on $name', (da
       }, 30_000);
     },
   );
+
+  // Last: the resources written here would otherwise show up in the reads above.
+  describe.each(ROLE_CASES)('$name writes', (role: RoleCase) => {
+    const breakGlass = role.headers !== undefined;
+    const create = (resource: unknown) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/fhir/Observation',
+        headers: {
+          authorization: tokens.get(role.name) ?? '',
+          'content-type': 'application/fhir+json',
+          ...(role.headers ?? {}),
+        },
+        payload: JSON.stringify(resource),
+      });
+    const reference = (value: unknown) => (value as { reference?: string } | undefined)?.reference;
+
+    it('land only inside the rule: a new Observation beside one it sees, none in a record it does not', async () => {
+      const seen = SCENARIO.find(
+        (r) => r.resourceType === 'Observation' && role.sees.includes(`Observation/${String(r.id)}`),
+      );
+      if (seen !== undefined) {
+        const beside = await create({
+          resourceType: 'Observation',
+          status: 'final',
+          code: { text: 'Pulse' },
+          subject: { reference: reference(seen.subject) },
+          ...(seen.encounter !== undefined ? { encounter: { reference: reference(seen.encounter) } } : {}),
+        });
+        expect(beside.statusCode, beside.body).toBe(201);
+      }
+      const outside = await create({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'Pulse' },
+        subject: { reference: 'Patient/pat-c' },
+      });
+      expect(outside.statusCode, outside.body).toBe(breakGlass ? 201 : 403);
+    });
+  });
 });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideAccess } from '../../src/access/access-policy.ts';
 import { purposeOfUse } from '../../src/access/break-the-glass.ts';
-import type { RequestContext } from '../../src/access/request-context.ts';
+import { type RequestContext, systemContext } from '../../src/access/request-context.ts';
 import { parseScopes } from '../../src/access/smart-scopes.ts';
 import { sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
@@ -67,6 +67,8 @@ describe.each(testDatabases())('access rules over HTTP on $name', (database) => 
   let doctor = '';
   let emergency = '';
   let proxy = '';
+  let patient = '';
+  let specialist = '';
 
   beforeAll(async () => {
     t = await createAccessTestApp(database);
@@ -99,11 +101,25 @@ describe.each(testDatabases())('access rules over HTTP on $name', (database) => 
     pharmacist = await t.signIn({ username: 'pharm', roles: ['pharmacist'], fhirUser: 'Practitioner/pharm' });
     doctor = await t.signIn({ username: 'doc', roles: ['family-doctor'], fhirUser: 'Practitioner/doc' });
     emergency = await t.signIn({ username: 'er', roles: ['emergency'], fhirUser: 'Practitioner/er' });
+    patient = await t.signIn({
+      username: 'patient-b',
+      roles: ['patient'],
+      fhirUser: 'Patient/pat-b',
+      scope: PATIENT_SCOPE,
+    });
+    specialist = await t.signIn({ username: 'spec', roles: ['specialist'], fhirUser: 'Practitioner/spec' });
   }, 300_000);
   afterAll(() => t.close());
 
   const get = (token: string, url: string, headers: Record<string, string> = {}) =>
     t.app.inject({ method: 'GET', url, headers: { authorization: token, ...headers } });
+  const send = (token: string, method: 'POST' | 'PUT', url: string, resource: unknown) =>
+    t.app.inject({
+      method,
+      url,
+      headers: { authorization: token, 'content-type': 'application/fhir+json' },
+      payload: JSON.stringify(resource),
+    });
 
   it('gives a pharmacist a prescription by its identifier, with the patient masked to what dispensing needs', async () => {
     const found = await get(
@@ -229,5 +245,76 @@ describe.each(testDatabases())('access rules over HTTP on $name', (database) => 
     expect((await get(bound, '/fhir/Observation/obs-c1')).statusCode).toBe(200);
     expect((await get(bound, '/fhir/Observation/obs-d')).statusCode).toBe(404);
     expect((await get(bound, '/fhir/Observation/obs-a2')).statusCode).toBe(200);
+  });
+
+  // The tests below write: they come last, so the ones above see the scenario as it was.
+
+  it('answers a patient/ token’s read by id outside its record as it answers an id that does not exist', async () => {
+    expect((await get(patient, '/fhir/Observation/obs-b1')).statusCode).toBe(200);
+    expect((await get(patient, '/fhir/Observation/obs-b1/_history/1')).statusCode).toBe(200);
+    const outside = await get(patient, '/fhir/Observation/obs-a1');
+    const absent = await get(patient, '/fhir/Observation/obs-zz');
+    expect(outside.statusCode).toBe(404);
+    expect(absent.statusCode).toBe(404);
+    expect(outside.body.replaceAll('obs-a1', 'X')).toBe(absent.body.replaceAll('obs-zz', 'X'));
+    const outsideVersion = await get(patient, '/fhir/Observation/obs-a1/_history/1');
+    const absentVersion = await get(patient, '/fhir/Observation/obs-zz/_history/1');
+    expect(outsideVersion.statusCode).toBe(404);
+    expect(outsideVersion.body.replaceAll('obs-a1', 'X')).toBe(absentVersion.body.replaceAll('obs-zz', 'X'));
+  });
+
+  it('lets a patient write into their own record and not into another', async () => {
+    const own = await send(patient, 'POST', '/fhir/Observation', observation({ id: 'x', patient: 'pat-b' }));
+    expect(own.statusCode, own.body).toBe(201);
+    const other = await send(
+      patient,
+      'POST',
+      '/fhir/Observation',
+      observation({ id: 'x', patient: 'pat-a' }),
+    );
+    expect(other.statusCode, other.body).toBe(403);
+    // Moving their own Observation into another record is refused too, and changes nothing.
+    const moved = await send(
+      patient,
+      'PUT',
+      '/fhir/Observation/obs-b1',
+      observation({ id: 'obs-b1', patient: 'pat-a', encounter: 'enc-b1' }),
+    );
+    expect(moved.statusCode, moved.body).toBe(403);
+    const stored = await t.store.read(systemContext('check'), 'Observation', 'obs-b1');
+    expect(stored?.versionId).toBe(1);
+    const ofA = await get(doctor, '/fhir/Observation?subject=Patient/pat-a&_count=100');
+    expect(ids(ofA.body)).toEqual(['Observation/obs-a1', 'Observation/obs-a2']);
+  });
+
+  it('lets a specialist write inside their episodes and not outside them', async () => {
+    const inEpisode = await send(
+      specialist,
+      'POST',
+      '/fhir/Observation',
+      observation({ id: 'x', patient: 'pat-d', encounter: 'enc-d' }),
+    );
+    expect(inEpisode.statusCode, inEpisode.body).toBe(201);
+    const noEpisode = await send(
+      specialist,
+      'POST',
+      '/fhir/Observation',
+      observation({ id: 'x', patient: 'pat-b' }),
+    );
+    expect(noEpisode.statusCode, noEpisode.body).toBe(403);
+    const otherEncounter = await send(
+      specialist,
+      'PUT',
+      '/fhir/Observation/obs-a2',
+      observation({ id: 'obs-a2', patient: 'pat-a', encounter: 'enc-a1' }),
+    );
+    expect(otherEncounter.statusCode, otherEncounter.body).toBe(403);
+    const sameEncounter = await send(
+      specialist,
+      'PUT',
+      '/fhir/Observation/obs-a2',
+      observation({ id: 'obs-a2', patient: 'pat-a', encounter: 'enc-a2', code: '8310-5' }),
+    );
+    expect(sameEncounter.statusCode, sameEncounter.body).toBe(200);
   });
 });
