@@ -10,8 +10,8 @@ import { canonicalJson } from './canonical-json.ts';
 import { merkleLeafHash } from './merkle-proof.ts';
 
 export interface LedgerLeaf {
-  kind: 'resource-version' | 'audit-event';
-  /** `Patient/1/_history/2` or `AuditEvent/<id>`. */
+  kind: 'resource-version' | 'audit-event' | 'audit-access-batch';
+  /** `Patient/1/_history/2`, `AuditEvent/<id>` or `AuditAccessBatch/<n>` (a batch of access-log rows). */
   reference: string;
   /** Transaction time, FHIR instant with milliseconds (= meta.lastUpdated of a resource version). */
   recordedAt: string;

@@ -15,10 +15,9 @@ import type { FhirResponse } from '../fhir/interaction.ts';
 import type { InteractionEnv, RoutedRequest } from '../fhir/interaction-env.ts';
 import { type FhirOperation, operationParameters, singleParameter } from '../fhir/operations.ts';
 import type { SqlExecutor } from '../store/database.ts';
-import { readString } from '../store/rows.ts';
-import { sql } from '../store/sql.ts';
-import { auditEventQuery, cursorText, whereClause } from './audit-event-query.ts';
+import { auditEventQuery, cursorText } from './audit-event-query.ts';
 import { CONCORDIA_ROLE } from './balp-codes.ts';
+import { searchAuditEvents } from './stored-audit-events.ts';
 
 export const ACCESS_REPORT_DEFINITION = 'https://concordia.example/fhir/OperationDefinition/access-report';
 
@@ -48,24 +47,16 @@ export function accessReportOperation(db: SqlExecutor): FhirOperation {
         ],
         { defaultCount: 100, maxCount: 1000 },
       );
-      const keyset =
-        query.before === undefined
-          ? sql`true`
-          : sql`(recorded, id) < (${query.before.recorded}::timestamptz, ${query.before.id})`;
-      const rows = await db.query(
-        sql`select id, recorded, break_glass, content::text as content from audit_event
-          where ${whereClause(query.conditions)} and ${keyset}
-          order by recorded desc, id desc limit ${query.count + 1}`,
-      );
-      const page = rows.slice(0, query.count);
-      const accesses = page.map((row) => ({
+      const events = await searchAuditEvents(db, query);
+      const page = events.slice(0, query.count);
+      const accesses = page.map((event) => ({
         name: 'access',
-        part: accessParts(JSON.parse(readString(row, 'content')), row.break_glass === true),
+        part: accessParts(JSON.parse(event.json), event.breakGlass),
       }));
       const last = page.at(-1);
       const next =
-        rows.length > query.count && last !== undefined
-          ? [{ name: 'next', valueString: cursorText(readString(last, 'recorded'), readString(last, 'id')) }]
+        events.length > query.count && last !== undefined
+          ? [{ name: 'next', valueString: cursorText(last.recorded, last.id) }]
           : [];
       return {
         status: 200,

@@ -3,7 +3,6 @@
  * token, a client acting on its own, an internal job, someone signing in), the application they
  * used, the organization they act for, and this server; each with what `AuditEvent?agent=` matches.
  */
-import type { Principal, RequestContext } from '../access/request-context.ts';
 import {
   CLIENT_AGENT_TYPE,
   CONCORDIA_CLIENT,
@@ -14,6 +13,42 @@ import {
   SERVER_AGENT_TYPE,
   USER_AGENT_TYPE,
 } from './balp-codes.ts';
+
+/**
+ * What the audit records of who asked: the part of a request context (access/request-context.ts,
+ * which is one) an AuditEvent names, and all that the access log keeps to rebuild the event later.
+ */
+export interface AuditContext {
+  principal: AuditedPrincipal;
+  clientId?: string;
+  purposeOfUse?: string;
+  breakTheGlass?: { reason: string };
+  sourceIp?: string;
+  userAgent?: string;
+  requestId: string;
+}
+
+export type AuditedPrincipal =
+  | { kind: 'open-development' }
+  | { kind: 'anonymous' }
+  | { kind: 'system'; id: string }
+  | {
+      kind: 'user';
+      id: string;
+      roles: readonly string[];
+      fhirUser?: string;
+      organization?: string;
+      tokenId?: string;
+      clientId?: string;
+    }
+  | {
+      kind: 'client';
+      id: string;
+      roles: readonly string[];
+      organization?: string;
+      tokenId?: string;
+      clientId?: string;
+    };
 
 export interface ClaimedUser {
   id: string;
@@ -36,7 +71,7 @@ export interface Agent {
 }
 
 export function agentsOf(
-  ctx: RequestContext,
+  ctx: AuditContext,
   claimedUser: ClaimedUser | undefined,
   source: AuditSource,
 ): Agent[] {
@@ -131,7 +166,7 @@ export function agentsOf(
 }
 
 /** The organization the actor acts for (the token's binding), as an agent so the access report can name it. */
-function organizationAgent(principal: Principal): Agent | undefined {
+function organizationAgent(principal: AuditedPrincipal): Agent | undefined {
   if ((principal.kind !== 'user' && principal.kind !== 'client') || principal.organization === undefined)
     return undefined;
   return {
@@ -148,7 +183,8 @@ function organizationAgent(principal: Principal): Agent | undefined {
   };
 }
 
-function clientOf(principal: Principal): string | undefined {
+/** The client a user or client principal came through: what the access log stores with `ctx.clientId`. */
+export function clientOf(principal: AuditedPrincipal): string | undefined {
   return principal.kind === 'user' || principal.kind === 'client' ? principal.clientId : undefined;
 }
 

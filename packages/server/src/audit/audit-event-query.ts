@@ -7,27 +7,40 @@
  */
 import { fhirError } from '@concordia/fhir';
 import { joinSql, type Sql, sql } from '../store/sql.ts';
+import { parseAccessEventId } from './access-log.ts';
 import { patientReference } from './patient-references.ts';
 
 export interface AuditEventQuery {
-  conditions: Sql[];
+  criteria: AuditCriterion[];
   count: number;
   /** Keyset position: events older than this (recorded, id) pair. */
   before?: { recorded: string; id: string };
 }
 
+/**
+ * One search parameter, its values validated and normalised (`Patient/1`, relative entities, bare
+ * codes), before it becomes SQL for either table that holds AuditEvents: `audit_event` (writes,
+ * sign-ins: the event JSON and its search columns) and `audit_access` (the access log's facts).
+ */
+export type AuditCriterion =
+  | { name: 'date'; condition: Sql }
+  | {
+      name: '_id' | 'patient' | 'agent' | 'entity' | 'type' | 'subtype' | 'action' | 'outcome' | 'address';
+      values: string[];
+    };
+
 /** The search parameters served, with their FHIR type, for the CapabilityStatement. */
 export const AUDIT_EVENT_SEARCH_PARAMETERS = [
-  { name: '_id', type: 'token', column: 'id' },
-  { name: 'date', type: 'date', column: 'recorded' },
-  { name: 'patient', type: 'reference', column: 'patient' },
-  { name: 'agent', type: 'reference', column: 'agent' },
-  { name: 'entity', type: 'reference', column: 'entity' },
-  { name: 'type', type: 'token', column: 'type' },
-  { name: 'subtype', type: 'token', column: 'subtype' },
-  { name: 'action', type: 'token', column: 'action' },
-  { name: 'outcome', type: 'token', column: 'outcome' },
-  { name: 'address', type: 'string', column: 'source_ip' },
+  { name: '_id', type: 'token' },
+  { name: 'date', type: 'date' },
+  { name: 'patient', type: 'reference' },
+  { name: 'agent', type: 'reference' },
+  { name: 'entity', type: 'reference' },
+  { name: 'type', type: 'token' },
+  { name: 'subtype', type: 'token' },
+  { name: 'action', type: 'token' },
+  { name: 'outcome', type: 'token' },
+  { name: 'address', type: 'string' },
 ] as const;
 
 const RESULT_PARAMETERS = new Set(['_count', '_cursor', '_format', '_pretty']);
@@ -36,46 +49,118 @@ export function auditEventQuery(
   query: readonly (readonly [string, string])[],
   paging: { defaultCount: number; maxCount: number },
 ): AuditEventQuery {
-  const conditions: Sql[] = [];
+  const criteria: AuditCriterion[] = [];
   let count = paging.defaultCount;
   let before: AuditEventQuery['before'];
   for (const [name, value] of query) {
     if (name === '_count') count = Math.min(countOf(value), paging.maxCount);
     else if (name === '_cursor') before = cursorOf(value);
-    else if (!RESULT_PARAMETERS.has(name)) conditions.push(condition(name, value));
+    else if (!RESULT_PARAMETERS.has(name)) criteria.push(criterion(name, value));
   }
-  return { conditions, count, ...(before !== undefined ? { before } : {}) };
+  return { criteria, count, ...(before !== undefined ? { before } : {}) };
 }
 
-function condition(name: string, value: string): Sql {
+function criterion(name: string, value: string): AuditCriterion {
   const values = value.split(',').map((item) => item.trim());
   if (values.some((item) => item === '')) throw invalid(name, `${name} has an empty value`);
   switch (name) {
-    case '_id':
-      return sql`id = any(${values}::text[])`;
     case 'date':
-      return dateCondition(value);
-    case 'patient':
-      return sql`patient && ${values.map(asPatient)}::text[]`;
+      return { name, condition: dateCondition(value) };
+    case '_id':
     case 'agent':
-      return sql`agent && ${values}::text[]`;
-    case 'entity':
-      return sql`entity && ${values.map(relative)}::text[]`;
-    case 'type':
-      return sql`type = any(${values.map(codeOf)}::text[])`;
-    case 'subtype':
-      return sql`subtype && ${values.map(codeOf)}::text[]`;
-    case 'action':
-      return sql`action = any(${values.map(codeOf)}::text[])`;
-    case 'outcome':
-      return sql`outcome = any(${values.map(codeOf)}::text[])`;
     case 'address':
-      return sql`source_ip = any(${values}::text[])`;
+      return { name, values };
+    case 'patient':
+      return { name, values: values.map(asPatient) };
+    case 'entity':
+      return { name, values: values.map(relative) };
+    case 'type':
+    case 'subtype':
+    case 'action':
+    case 'outcome':
+      return { name, values: values.map(codeOf) };
     default: {
       const known = AUDIT_EVENT_SEARCH_PARAMETERS.map((parameter) => parameter.name).join(', ');
       throw invalid(name, `AuditEvent cannot be searched by ${name}; use ${known}`);
     }
   }
+}
+
+/** The conditions on `audit_event`, whose search columns hold every key an event matches by. */
+export function eventConditions(query: AuditEventQuery): Sql[] {
+  return query.criteria.map((criterion) => {
+    if (criterion.name === 'date') return criterion.condition;
+    const { values } = criterion;
+    switch (criterion.name) {
+      case '_id':
+        return sql`id = any(${values}::text[])`;
+      case 'patient':
+        return sql`patient && ${values}::text[]`;
+      case 'agent':
+        return sql`agent && ${values}::text[]`;
+      case 'entity':
+        return sql`entity && ${values}::text[]`;
+      case 'type':
+        return sql`type = any(${values}::text[])`;
+      case 'subtype':
+        return sql`subtype && ${values}::text[]`;
+      case 'action':
+        return sql`action = any(${values}::text[])`;
+      case 'outcome':
+        return sql`outcome = any(${values}::text[])`;
+      default:
+        return sql`source_ip = any(${values}::text[])`;
+    }
+  });
+}
+
+/**
+ * The same conditions on the access log's facts (migration 0012), matching exactly the events the
+ * facts materialise to (access-log.ts): every access is a `rest` event; its agents' keys are the
+ * requestor, `user:<id>`, the user's fhirUser, the client (`<id>`, `client:<id>`) and the
+ * organization (audit-agents.ts).
+ */
+export function accessConditions(query: AuditEventQuery): Sql[] {
+  return query.criteria.map((criterion) => {
+    if (criterion.name === 'date') return criterion.condition;
+    const { values } = criterion;
+    switch (criterion.name) {
+      case '_id': {
+        const places = values.map(parseAccessEventId).filter((place) => place !== undefined);
+        return places.length === 0
+          ? sql`false`
+          : sql`(batch, position) in (select * from unnest(${places.map((place) => place.batch)}::bigint[],
+              ${places.map((place) => place.position)}::integer[]))`;
+      }
+      case 'patient':
+        return sql`(batch, position) in (select batch, position from audit_access_patient
+          where patient = any(${values}::text[]))`;
+      case 'agent':
+        return agentCondition(values);
+      case 'entity':
+        return sql`exists (select from unnest(entities) as e(reference)
+          where e.reference = any(${values}::text[])
+            or regexp_replace(e.reference, '/_history/.*$', '') = any(${values}::text[]))`;
+      case 'type':
+        return values.includes('rest') ? sql`true` : sql`false`;
+      case 'subtype':
+        return sql`(interaction = any(${values}::text[]) or operation = any(${values}::text[]))`;
+      case 'action':
+        return sql`action = any(${values}::text[])`;
+      case 'outcome':
+        return sql`outcome = any(${values}::text[])`;
+      default:
+        return sql`source_ip = any(${values}::text[])`;
+    }
+  });
+}
+
+function agentCondition(values: readonly string[]): Sql {
+  const users = values.filter((value) => value.startsWith('user:')).map((value) => value.slice(5));
+  const clients = values.filter((value) => value.startsWith('client:')).map((value) => value.slice(7));
+  return sql`(requestor = any(${values}::text[]) or client_id = any(${values}::text[])
+    or fhir_user = any(${values}::text[]) or organization = any(${values}::text[])
+    or (actor = 'user' and requestor = any(${users}::text[])) or client_id = any(${clients}::text[]))`;
 }
 
 /** A patient given as `Patient/1`, an absolute URL or a bare id. */

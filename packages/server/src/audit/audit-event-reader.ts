@@ -1,8 +1,9 @@
 /**
- * `GET /fhir/AuditEvent/{id}` and `GET /fhir/AuditEvent?…`, answered from the append-only
- * `audit_event` table rather than the resource store: AuditEvents are read and searched, never
- * written over REST (the router answers 405 to every other method). The core checks the token's
- * scopes as for any type (`system/AuditEvent.rs`); on top of that only auditors read the audit:
+ * `GET /fhir/AuditEvent/{id}` and `GET /fhir/AuditEvent?…`, answered from the append-only audit
+ * tables (stored-audit-events.ts: `audit_event` and the access log) rather than the resource
+ * store: AuditEvents are read and searched, never written over REST (the router answers 405 to
+ * every other method). The core checks the token's scopes as for any type
+ * (`system/AuditEvent.rs`); on top of that only auditors read the audit:
  * administrators and system clients — a clinician's or patient's scopes reach AuditEvent through
  * the Patient compartment, but their view of the audit is the access report (access-report.ts).
  */
@@ -13,14 +14,8 @@ import type { FhirResponse } from '../fhir/interaction.ts';
 import type { InteractionEnv, RoutedRequest } from '../fhir/interaction-env.ts';
 import type { ReadOnlyResourceType } from '../fhir/routes.ts';
 import type { SqlExecutor } from '../store/database.ts';
-import { readString } from '../store/rows.ts';
-import { sql } from '../store/sql.ts';
-import {
-  AUDIT_EVENT_SEARCH_PARAMETERS,
-  auditEventQuery,
-  cursorText,
-  whereClause,
-} from './audit-event-query.ts';
+import { AUDIT_EVENT_SEARCH_PARAMETERS, auditEventQuery, cursorText } from './audit-event-query.ts';
+import { readStoredAuditEvent, searchAuditEvents } from './stored-audit-events.ts';
 
 /** Roles whose holders may read the whole audit (besides system clients and internal principals). */
 const AUDITOR_ROLES: ReadonlySet<string> = new Set(['administrator', 'auditor']);
@@ -41,9 +36,9 @@ export function auditEventResourceType(db: SqlExecutor): ReadOnlyResourceType {
     async read(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
       requireAuditor(env.ctx);
       const id = request.id ?? '';
-      const [row] = await db.query(sql`select content::text as content from audit_event where id = ${id}`);
-      if (row === undefined) throw fhirError('not-found', 'not-found', `AuditEvent/${id} is not known`);
-      return { status: 200, interaction: 'read', body: { kind: 'json', json: readString(row, 'content') } };
+      const event = await readStoredAuditEvent(db, id);
+      if (event === undefined) throw fhirError('not-found', 'not-found', `AuditEvent/${id} is not known`);
+      return { status: 200, interaction: 'read', body: { kind: 'json', json: event.json } };
     },
     async search(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
       requireAuditor(env.ctx);
@@ -51,27 +46,19 @@ export function auditEventResourceType(db: SqlExecutor): ReadOnlyResourceType {
         defaultCount: env.config.defaultPageSize,
         maxCount: env.config.maxPageSize,
       });
-      const keyset =
-        query.before === undefined
-          ? sql`true`
-          : sql`(recorded, id) < (${query.before.recorded}::timestamptz, ${query.before.id})`;
-      const rows = await db.query(
-        sql`select id, recorded, content::text as content from audit_event
-          where ${whereClause(query.conditions)} and ${keyset}
-          order by recorded desc, id desc limit ${query.count + 1}`,
-      );
-      const page = rows.slice(0, query.count);
-      const entries: RawBundleEntry[] = page.map((row) => ({
-        fullUrl: `${env.fhirBase}/AuditEvent/${readString(row, 'id')}`,
-        resourceJson: readString(row, 'content'),
+      const events = await searchAuditEvents(db, query);
+      const page = events.slice(0, query.count);
+      const entries: RawBundleEntry[] = page.map((event) => ({
+        fullUrl: `${env.fhirBase}/AuditEvent/${event.id}`,
+        resourceJson: event.json,
         rest: { search: { mode: 'match' } },
       }));
       const self = `${env.fhirBase}/AuditEvent${queryString(request.query)}`;
       const link = [{ relation: 'self', url: self }];
       const last = page.at(-1);
-      if (rows.length > query.count && last !== undefined) {
+      if (events.length > query.count && last !== undefined) {
         const kept = request.query.filter(([name]) => name !== '_cursor');
-        const cursor = cursorText(readString(last, 'recorded'), readString(last, 'id'));
+        const cursor = cursorText(last.recorded, last.id);
         link.push({
           relation: 'next',
           url: `${env.fhirBase}/AuditEvent${queryString([...kept, ['_cursor', cursor]])}`,

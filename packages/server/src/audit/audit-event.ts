@@ -6,8 +6,13 @@
  * its agents, source, entities and purpose the same way.
  */
 import { randomUUID } from 'node:crypto';
-import type { RequestContext } from '../access/request-context.ts';
-import { type AuditSource, agentsOf, type ClaimedUser, purposeOf } from './audit-agents.ts';
+import {
+  type AuditContext,
+  type AuditSource,
+  agentsOf,
+  type ClaimedUser,
+  purposeOf,
+} from './audit-agents.ts';
 import {
   APPLICATION_SERVER,
   type AuditAction,
@@ -22,7 +27,7 @@ import {
 
 /** What happened, as the producers know it. */
 export interface AuditFacts {
-  ctx: RequestContext;
+  ctx: AuditContext;
   /** FHIR instant of the event. */
   recorded: string;
   type: Coding;
@@ -44,7 +49,7 @@ export interface AuditFacts {
   claimedUser?: ClaimedUser;
 }
 
-export type { AuditSource, ClaimedUser } from './audit-agents.ts';
+export type { AuditContext, AuditSource, ClaimedUser } from './audit-agents.ts';
 
 /** One event ready to store: its JSON and the columns `audit_event` searches on. */
 export interface AuditRecord {
@@ -73,7 +78,7 @@ export interface AuditRecord {
  * The access was an emergency access (break-the-glass): flagged by the door (access/
  * break-the-glass.ts), or declared by purpose of use alone.
  */
-export function isBreakTheGlass(ctx: RequestContext): boolean {
+export function isBreakTheGlass(ctx: AuditContext): boolean {
   return (
     ctx.breakTheGlass !== undefined ||
     (ctx.purposeOfUse !== undefined && BREAK_THE_GLASS_PURPOSES.has(ctx.purposeOfUse))
@@ -81,7 +86,14 @@ export function isBreakTheGlass(ctx: RequestContext): boolean {
 }
 
 export function auditRecord(facts: AuditFacts, source: AuditSource): AuditRecord {
-  const id = randomUUID();
+  return auditRecordWithId(randomUUID(), facts, source);
+}
+
+/**
+ * The event of `facts` under a given id: also how the access log's compact rows become AuditEvents
+ * again (access-log.ts), so a materialised event is the one that would have been stored.
+ */
+export function auditRecordWithId(id: string, facts: AuditFacts, source: AuditSource): AuditRecord {
   const { ctx } = facts;
   const breakGlass = isBreakTheGlass(ctx);
   const agents = agentsOf(ctx, facts.claimedUser, source);

@@ -1,9 +1,10 @@
 /**
- * Durable, batched storage of the AuditEvents of requests that write nothing (reads, searches,
- * operations, refusals, sign-ins): group commit. A request hands its event over and waits; events
- * that arrive while a batch is being written wait for the next one, so under load one multi-row
- * insert (and its ledger leaves, in the same statement) carries many requests' events and no
- * request pays a round trip of its own — yet none is answered before its event is committed.
+ * Durable, batched storage of the audit of requests that write nothing: group commit. Requests the
+ * core answers hand over an access-log row (access-log.ts: reads, searches, operations, refusals),
+ * sign-ins a full AuditEvent. A request hands its entry over and waits; entries that arrive while a
+ * batch is being written wait for the next one, so under load one statement carries many requests'
+ * entries with their ledger entry (one leaf per access-log batch, access-log-batches.ts) and no
+ * request pays a round trip of its own — yet none is answered before its entry is committed.
  *
  * When the database refuses a batch:
  * - `fail-closed` (default): every request of the batch fails with 503 — a clinical read that
@@ -16,7 +17,11 @@
 import { fhirError } from '@concordia/fhir';
 import type { Logger } from 'pino';
 import type { SqlExecutor } from '../store/database.ts';
-import { prepared, sql } from '../store/sql.ts';
+import { readNumber } from '../store/rows.ts';
+import { prepared, type Sql, sql } from '../store/sql.ts';
+import { type AccessRow, accessAuditRecord } from './access-log.ts';
+import { accessBatchCtes } from './access-log-batches.ts';
+import type { AuditSource } from './audit-agents.ts';
 import type { AuditRecord } from './audit-event.ts';
 import { auditRowsJson, insertAuditRows } from './audit-rows.ts';
 import { auditLedgerEntries } from './ledger-leaves.ts';
@@ -28,6 +33,8 @@ export type AuditForwarder = (records: readonly AuditRecord[]) => void;
 
 export interface AuditSinkOptions {
   db: SqlExecutor;
+  /** This node: the `source` of the access-log batches it writes. */
+  source: AuditSource;
   /** Whether each event also becomes a ledger leaf (the ledger is on). */
   ledger: boolean;
   failureMode: AuditFailureMode;
@@ -69,16 +76,26 @@ export interface AuditSinkStats {
 export interface AuditSink {
   /** Resolves once `records` are committed (fail-open: or kept for retry); rejects with 503 otherwise. */
   record(records: readonly AuditRecord[]): Promise<void>;
+  /** The same for one access-log row (access-log.ts): a request that wrote nothing. */
+  recordAccess(row: AccessRow): Promise<void>;
   stats(): AuditSinkStats;
   /** Writes what is queued, then refuses new events. */
   close(): Promise<void>;
 }
 
-interface Waiting {
+/** What a request hands over: full events (sign-ins) or compact access-log rows. */
+interface Entries {
   records: readonly AuditRecord[];
+  accesses: readonly AccessRow[];
+}
+
+interface Waiting extends Entries {
   resolve(): void;
   reject(error: unknown): void;
 }
+
+const NO_RECORDS: readonly AuditRecord[] = [];
+const NO_ACCESSES: readonly AccessRow[] = [];
 
 export function createAuditSink(options: AuditSinkOptions): AuditSink {
   const maxBacklog = options.maxBacklog ?? 100_000;
@@ -86,7 +103,8 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
   const queue: Waiting[] = [];
   let queuedEvents = 0;
   /** fail-open: events of failed batches, written before anything newer. */
-  let backlog: AuditRecord[] = [];
+  let backlog: Entries = { records: [], accesses: [] };
+  const backlogSize = (): number => backlog.records.length + backlog.accesses.length;
   const maxConcurrent = options.maxConcurrentBatches ?? 1;
   const asyncCommit =
     options.commit === 'async' ? sql`, set_config('synchronous_commit', 'off', true) as commit_mode` : sql``;
@@ -101,7 +119,7 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
       timer = undefined;
       const batch: Promise<void> = writeBatch().finally(() => {
         writing.delete(batch);
-        if (queue.length > 0 || (backlog.length > 0 && !closed))
+        if (queue.length > 0 || (backlogSize() > 0 && !closed))
           schedule(queue.length > 0 ? options.flushDelayMs : retryDelayMs);
       });
       writing.add(batch);
@@ -125,57 +143,95 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
   async function writeBatch(): Promise<void> {
     const taken: Waiting[] = [];
     const kept = backlog;
-    backlog = [];
-    let events = kept.length;
+    backlog = { records: [], accesses: [] };
+    let events = kept.records.length + kept.accesses.length;
     while (queue.length > 0 && (taken.length === 0 || events < options.maxBatchEvents)) {
       const next = queue.shift();
       if (next === undefined) break;
       taken.push(next);
-      events += next.records.length;
-      queuedEvents -= next.records.length;
+      const size = next.records.length + next.accesses.length;
+      events += size;
+      queuedEvents -= size;
     }
-    const records = [...kept, ...taken.flatMap((waiting) => waiting.records)];
-    if (records.length === 0) return;
+    const batch: Entries = {
+      records: [...kept.records, ...taken.flatMap((waiting) => waiting.records)],
+      accesses: [...kept.accesses, ...taken.flatMap((waiting) => waiting.accesses)],
+    };
+    if (events === 0) return;
+    let accessBatch: number | undefined;
     try {
-      // `set_config(…, true)` lasts for this statement's own transaction, and PostgreSQL reads
-      // synchronous_commit when that transaction commits: one round trip either way.
-      // One statement text whatever the batch: PostgreSQL parses and plans it once per connection.
-      await options.db.query(
-        prepared(sql`with stored as (${insertAuditRows(auditRowsJson(records))})${
-          options.ledger ? sql`, leaves as (${auditLedgerEntries(records)})` : sql``
-        }
-          select count(*) as stored${asyncCommit} from stored`),
-      );
+      const [row] = await options.db.query(batchStatement(batch));
+      accessBatch = batch.accesses.length > 0 && row !== undefined ? readNumber(row, 'batch') : undefined;
     } catch (error) {
-      failed(error, records, kept, taken);
+      failed(error, batch, kept, taken);
       return;
     }
     stats.batches += 1;
-    stats.events += records.length;
+    stats.events += events;
     for (const waiting of taken) waiting.resolve();
-    for (const forward of options.forwarders ?? []) forward(records);
+    const forwarders = options.forwarders ?? [];
+    if (forwarders.length === 0) return;
+    // The access log keeps facts; a forwarder gets the AuditEvents they stand for, ids included.
+    const forwarded =
+      accessBatch === undefined
+        ? batch.records
+        : [
+            ...batch.records,
+            ...batch.accesses.map((access, position) =>
+              accessAuditRecord(access, { batch: accessBatch, position }, options.source),
+            ),
+          ];
+    for (const forward of forwarders) forward(forwarded);
   }
 
-  function failed(error: unknown, records: AuditRecord[], kept: AuditRecord[], taken: Waiting[]): void {
+  /**
+   * One statement for the whole batch; its text depends only on which kinds it carries, so
+   * PostgreSQL parses and plans each shape once per connection. `set_config(…, true)` lasts for
+   * this statement's own transaction, and PostgreSQL reads synchronous_commit when that
+   * transaction commits: one round trip either way.
+   */
+  function batchStatement({ records, accesses }: Entries): Sql {
+    const events =
+      records.length === 0
+        ? undefined
+        : sql`stored as (${insertAuditRows(auditRowsJson(records))})${
+            options.ledger ? sql`, leaves as (${auditLedgerEntries(records)})` : sql``
+          }`;
+    const access =
+      accesses.length === 0 ? undefined : accessBatchCtes(accesses, options.source, options.ledger);
+    if (access === undefined)
+      return prepared(sql`with ${events ?? sql``} select count(*) as stored${asyncCommit} from stored`);
+    if (events === undefined)
+      return prepared(sql`with ${access} select id as batch${asyncCommit} from access_batch`);
+    return prepared(sql`with ${events}, ${access} select id as batch${asyncCommit} from access_batch`);
+  }
+
+  function failed(error: unknown, batch: Entries, kept: Entries, taken: Waiting[]): void {
     stats.failedBatches += 1;
-    options.onFailure?.(error, records.length);
-    const keep =
-      options.failureMode === 'fail-open' && records.length + backlog.length <= maxBacklog && !closed;
+    const events = batch.records.length + batch.accesses.length;
+    options.onFailure?.(error, events);
+    const keep = options.failureMode === 'fail-open' && events + backlogSize() <= maxBacklog && !closed;
     options.logger.error(
-      { err: error, events: records.length, kept: keep },
+      { err: error, events, kept: keep },
       keep
         ? 'the audit sink could not store a batch; requests are served and the events kept for retry'
         : 'the audit sink could not store a batch; its requests are refused',
     );
     if (keep) {
-      backlog = [...records, ...backlog];
+      backlog = {
+        records: [...batch.records, ...backlog.records],
+        accesses: [...batch.accesses, ...backlog.accesses],
+      };
       for (const waiting of taken) waiting.resolve();
       return;
     }
     // What was kept for retry is refused with this batch's requests: log it whole so that the
     // operator still has it (never silently dropped).
-    if (kept.length > 0)
-      options.logger.error({ auditEvents: kept.map((record) => record.event) }, 'audit events not stored');
+    if (kept.records.length + kept.accesses.length > 0)
+      options.logger.error(
+        { auditEvents: kept.records.map((record) => record.event), accessLog: kept.accesses },
+        'audit events not stored',
+      );
     const refusal = fhirError(
       'unavailable',
       'transient',
@@ -184,20 +240,23 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
     for (const waiting of taken) waiting.reject(refusal);
   }
 
+  const enqueue = (entries: Entries): Promise<void> => {
+    if (closed) {
+      return Promise.reject(fhirError('unavailable', 'transient', 'The server is shutting down'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ ...entries, resolve, reject });
+      queuedEvents += entries.records.length + entries.accesses.length;
+      if (queuedEvents >= options.maxBatchEvents) writeNow();
+      schedule(options.flushDelayMs);
+    });
+  };
+
   return {
-    record(records) {
-      if (closed) {
-        return Promise.reject(fhirError('unavailable', 'transient', 'The server is shutting down'));
-      }
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ records, resolve, reject });
-        queuedEvents += records.length;
-        if (queuedEvents >= options.maxBatchEvents) writeNow();
-        schedule(options.flushDelayMs);
-      });
-    },
+    record: (records) => enqueue({ records, accesses: NO_ACCESSES }),
+    recordAccess: (row) => enqueue({ records: NO_RECORDS, accesses: [row] }),
     stats() {
-      return { ...stats, pending: queuedEvents + backlog.length };
+      return { ...stats, pending: queuedEvents + backlogSize() };
     },
     async close() {
       closed = true;
@@ -207,7 +266,7 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
         await (writing.size > 0 ? Promise.race(writing) : new Promise((resolve) => setImmediate(resolve)));
       }
       // One last attempt for what fail-open kept; failing that, the log keeps it (`failed`).
-      if (backlog.length > 0) await writeBatch();
+      if (backlogSize() > 0) await writeBatch();
     },
   };
 }

@@ -22,6 +22,8 @@ export const SOURCE_TYPE = 'http://terminology.hl7.org/CodeSystem/security-sourc
 export const PURPOSE_OF_USE = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 export const ACT_CODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 export const PARTICIPATION_TYPE = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
+/** The operation a `rest` `operation` event ran (`everything`, `export`…), as its second subtype. */
+export const OPERATION_SYSTEM = 'https://concordia.example/fhir/CodeSystem/operation';
 /** Concordia's roles (access/roles.ts) as an agent role coding. */
 export const CONCORDIA_ROLE = 'https://concordia.example/fhir/CodeSystem/role';
 /** Identifiers of accounts and OAuth clients when no FHIR resource stands for them. */

@@ -2,15 +2,22 @@
  * The audit of everything the core answers that is not a committed write (those are recorded with
  * their version, write-audit-recorder.ts): reads, vreads, searches, history, operations (bulk
  * export and import kick-offs included), transactions and batches as one event each, and every
- * refused or failed request (401, 403, 404, 5xx…). The event goes to the batched sink and the
- * request waits until it is stored: an observer that throws fails the request (fail closed).
+ * refused or failed request (401, 403, 404, 5xx…). Its access-log row goes to the batched sink and
+ * the request waits until it is stored: an observer that throws fails the request (fail closed).
  */
 import { isRecord } from '@concordia/fhir';
 import type { FhirResponse, InteractionName } from '../fhir/interaction.ts';
 import type { InteractionObserver, ObservedInteraction } from '../fhir/interaction-observer.ts';
-import { type AuditFacts, type AuditSource, auditRecord } from './audit-event.ts';
+import { accessRowOf } from './access-log.ts';
+import type { AuditFacts } from './audit-event.ts';
 import type { AuditSink } from './audit-sink.ts';
-import { type Coding, interactionCoding, outcomeOfStatus, REST_TYPE } from './balp-codes.ts';
+import {
+  type Coding,
+  interactionCoding,
+  OPERATION_SYSTEM,
+  outcomeOfStatus,
+  REST_TYPE,
+} from './balp-codes.ts';
 import { patientReference, patientsOfJson, patientsOfResource } from './patient-references.ts';
 
 /** Interactions whose success writes versions, each already audited in the write's transaction. */
@@ -19,11 +26,8 @@ const WRITES: ReadonlySet<InteractionName> = new Set(['create', 'update', 'patch
 /** Search parameters whose value names the patient a search is about (`Observation?patient=1`). */
 const PATIENT_PARAMETERS: ReadonlySet<string> = new Set(['patient', 'subject', 'beneficiary']);
 
-export const OPERATION_SYSTEM = 'https://concordia.example/fhir/CodeSystem/operation';
-
 export interface InteractionAuditDeps {
   sink: AuditSink;
-  source: AuditSource;
   /** Told of every answer first (the writes' events are committed once it succeeded). */
   answered?: (observed: ObservedInteraction) => void;
 }
@@ -35,7 +39,8 @@ export function interactionAudit(deps: InteractionAuditDeps): InteractionObserve
     // The CapabilityStatement is public and says nothing about anyone.
     if (interaction === 'capabilities') return;
     if (response.status < 400 && WRITES.has(interaction)) return;
-    await deps.sink.record([auditRecord(interactionFacts(observed), deps.source)]);
+    // Facts, not the BALP event: the event is built when an auditor reads it (access-log.ts).
+    await deps.sink.recordAccess(accessRowOf(interactionFacts(observed)));
   };
 }
 

@@ -63,7 +63,7 @@ export function registerLedgerCommands(program: Command, open: OpenDatabase): vo
   ledger
     .command('verify')
     .description(
-      'Recompute every leaf from resource_history and audit_event rows, rebuild the tree, compare it with the stored ' +
+      'Recompute every leaf from resource_history, audit_event and access-log rows, rebuild the tree, compare it with the stored ' +
         'entries and the signed checkpoints, and report every difference. Exit status 1 when anything differs.',
     )
     .action(() =>

@@ -5,7 +5,8 @@
  *   GET  /ledger/key                         the log's verifier key — public
  *   GET  /ledger/proof/consistency?first=&second=                                  — public
  *   GET  /ledger/proof/inclusion?resource=Type/id&version=n | ?audit=<id> | ?index=n [&size=n]
- *                                            — authenticated, and only for a caller allowed to read the row
+ *                                            — authenticated, and only for a caller allowed to read the row;
+ *                                            an access-log event is proven through its batch's leaf
  *   POST /ledger/cosignature                 a witness's cosigned checkpoint (text/plain) — the signature is the credential
  *
  * Checkpoints and consistency proofs carry tree sizes and hashes of subtrees only; witnesses need
@@ -19,6 +20,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Authenticator, bearerChallenge } from '../access/authenticate.ts';
 import type { RequestContext } from '../access/request-context.ts';
 import type { FhirCore } from '../fhir/interaction.ts';
+import { accessInclusion } from './access-batch-proofs.ts';
 import { checkpointOfSize, latestCheckpoint, latestConfirmedCheckpoint } from './checkpoints.ts';
 import { acceptCosignatures, cosignedNote } from './cosignatures.ts';
 import type { Ledger } from './ledger.ts';
@@ -108,13 +110,16 @@ export async function ledgerDoor(app: FastifyInstance, options: LedgerDoorOption
       const status = read.status === 401 || read.status === 403 ? read.status : 404;
       return problem(reply, status, 'forbidden', `Not allowed to read ${reference}`);
     }
-    const entry = byIndex ?? (await leafByReference(db, reference));
+    // An access-log event is in the tree through its batch's leaf (audit/access-log-batches.ts).
+    const access = byIndex === undefined ? await accessInclusion(db, reference) : undefined;
+    const provenReference = access?.batchReference ?? reference;
+    const entry = byIndex ?? (await leafByReference(db, provenReference));
     const requestedSize = queryText(request, 'size');
     const checkpoint =
       requestedSize === undefined
         ? await latestCheckpoint(db)
         : await optional(nonNegativeInteger(requestedSize), (size) => checkpointOfSize(db, size));
-    if (entry === undefined && !(await isQueued(db, reference))) {
+    if (entry === undefined && (access?.missing === true || !(await isQueued(db, provenReference)))) {
       return problem(reply, 404, 'not-found', `The ledger records no ${reference}`);
     }
     if (entry === undefined || checkpoint === undefined || entry.leafIndex >= checkpoint.treeSize) {
@@ -133,6 +138,7 @@ export async function ledgerDoor(app: FastifyInstance, options: LedgerDoorOption
       treeSize: checkpoint.treeSize,
       proof: proof.map((hash) => hash.toString('base64')),
       checkpoint: await cosignedNote(db, checkpoint, ledger.witnesses),
+      ...(access?.batch !== undefined ? { accessBatch: access.batch } : {}),
     };
   });
 

@@ -11,7 +11,8 @@ import { type Sql, sql } from '../store/sql.ts';
 
 export { canonicalJson };
 
-export type LedgerEntryKind = 'resource-version' | 'audit-event';
+/** `audit-access-batch`: one committed batch of access-log rows (audit/access-log-batches.ts). */
+export type LedgerEntryKind = 'resource-version' | 'audit-event' | 'audit-access-batch';
 
 export interface LedgerEntryInput {
   kind: LedgerEntryKind;
@@ -52,7 +53,7 @@ export function ledgerEntriesSql(
       from unnest(${kinds}::text[], ${references}::text[], ${hashes}::text[]) as e(kind, reference, sha256_hex)${condition}`;
 }
 
-const KINDS: readonly LedgerEntryKind[] = ['resource-version', 'audit-event'];
+const KINDS: readonly LedgerEntryKind[] = ['resource-version', 'audit-event', 'audit-access-batch'];
 
 export function isLedgerEntryKind(value: unknown): value is LedgerEntryKind {
   return KINDS.some((kind) => kind === value);

@@ -2,8 +2,8 @@
  * `concordia ledger verify`: recomputes the ledger from the rows it records and reports exactly
  * which entries differ. Nothing stored is taken on trust except what the node's key signed:
  *
- * 1. leaf by leaf, in tree order: the recorded row (`resource_history` or `audit_event`) is
- *    re-hashed (canonical JSON → SHA-256) and compared with its entry (altered content, missing
+ * 1. leaf by leaf, in tree order: the recorded row (`resource_history`, `audit_event`, or an
+ *    access-log batch and each of its rows, verify-access-batches.ts) is re-hashed (canonical JSON → SHA-256) and compared with its entry (altered content, missing
  *    row); the entry is re-hashed into a leaf and compared with the stored leaf hash (altered or
  *    reordered leaf, leaf without entry);
  * 2. the tree is rebuilt from the recomputed leaves (a compact range, O(log n) memory): every
@@ -27,6 +27,7 @@ import { LEAF_COLUMNS, readQueuedEntry, readSequencedLeaf, type SequencedLeaf } 
 import type { LedgerSigner } from './node-key.ts';
 import { leafHash, nodeHash } from './tree-hashes.ts';
 import { sequencedTreeSize } from './tree-nodes.ts';
+import { unrecordedAccessRows, verifyAccessBatches } from './verify-access-batches.ts';
 
 export type LedgerFindingKind =
   | 'altered-content' // the row's content no longer hashes to what its entry recorded
@@ -38,7 +39,8 @@ export type LedgerFindingKind =
   | 'altered-node' // a stored subtree hash differs from the one rebuilt from the entries
   | 'checkpoint-mismatch' // the rebuilt root differs from a signed checkpoint's root
   | 'bad-checkpoint-signature' // a stored checkpoint the node's key did not sign
-  | 'altered-current'; // a current resource differs from its history row
+  | 'altered-current' // a current resource differs from its history row
+  | 'altered-index'; // the access log's patient index disagrees with the access row
 
 export interface LedgerFinding {
   kind: LedgerFindingKind;
@@ -324,7 +326,21 @@ async function checkContents(
     for (const row of rows)
       rowHashes.set(`AuditEvent/${readString(row, 'id')}`, hashOfJson(readString(row, 'content')));
   }
+  findings.push(
+    ...(await verifyAccessBatches(
+      db,
+      entries
+        .filter((entry) => entry.leaf.kind === 'audit-access-batch')
+        .map((entry) => ({
+          reference: entry.leaf.reference,
+          contentSha256: entry.leaf.contentSha256,
+          ...(entry.leafIndex !== undefined ? { leafIndex: entry.leafIndex } : {}),
+        })),
+    )),
+  );
   for (const entry of entries) {
+    // An access batch is checked row by row above.
+    if (entry.leaf.kind === 'audit-access-batch') continue;
     const actual = rowHashes.get(entry.leaf.reference);
     const base = {
       reference: entry.leaf.reference,
@@ -400,6 +416,7 @@ async function findUnrecordedRows(db: SqlExecutor, findings: LedgerFinding[]): P
       detail: 'no ledger entry records this row',
     });
   }
+  findings.push(...(await unrecordedAccessRows(db)));
 }
 
 /** `resource` is a copy of each resource's latest history row: it must be exactly that row. */

@@ -30,8 +30,11 @@ interface StackNode extends NodeKey {
  */
 export async function sequenceBatch(db: Database, batchSize: number): Promise<SequencedBatch | undefined> {
   return db.transaction(async (tx) => {
+    // One log per schema: the lock is keyed on it (advisory locks are database-wide), so that two
+    // logs in one database (test schemas, several installations) never wait for each other.
     const [lock] = await tx.query(
-      sql`select pg_try_advisory_xact_lock(hashtextextended('concordia:ledger-sequencer', 0)) as locked`,
+      sql`select pg_try_advisory_xact_lock(
+            hashtextextended('concordia:ledger-sequencer:' || current_schema(), 0)) as locked`,
     );
     if (lock?.locked !== true) return undefined;
     const treeSize = await sequencedTreeSize(tx);

@@ -4,15 +4,26 @@
  * until it can be stored. Runs on every configured database.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { identifier, sql } from '../../src/store/sql.ts';
+import { parseAccessEventId } from '../../src/audit/access-log.ts';
+import { identifier, type Sql, sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
 import { at, createTestApp, FHIR_JSON, json, patient, type TestApp } from '../support/test-app.ts';
 import { eventsOf, storedAuditEvents } from './audit-support.ts';
 
-// Makes every insert into audit_event fail (a full disk or a broken connection would do the same),
-// without touching the rows already there: `not valid` skips the existing ones.
-const BREAK_AUDIT = sql`alter table audit_event add constraint audit_refused check (id = 'none') not valid`;
-const REPAIR_AUDIT = sql`alter table audit_event drop constraint audit_refused`;
+// Makes every insert into the audit tables fail (a full disk or a broken connection would do the
+// same), without touching the rows already there: `not valid` skips the existing ones.
+const BREAK_AUDIT = [
+  sql`alter table audit_event add constraint audit_refused check (id = 'none') not valid`,
+  sql`alter table audit_access add constraint audit_refused check (batch < 0) not valid`,
+];
+const REPAIR_AUDIT = [
+  sql`alter table audit_event drop constraint audit_refused`,
+  sql`alter table audit_access drop constraint audit_refused`,
+];
+
+async function run(t: TestApp, statements: readonly Sql[]): Promise<void> {
+  for (const statement of statements) await t.database.query(statement);
+}
 
 for (const database of testDatabases()) {
   describe(`audit storage on ${database.name}`, () => {
@@ -92,15 +103,35 @@ for (const database of testDatabases()) {
       await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
       const events = await storedAuditEvents(t.database);
       const leaves = await t.database.query(
-        sql`select reference from ledger_entry where kind = 'audit-event'`,
+        sql`select reference from ledger_entry where kind in ('audit-event', 'audit-access-batch')`,
       );
       const references = new Set(leaves.map((row) => String(row.reference)));
-      expect(events.every((event) => references.has(`AuditEvent/${event.id}`))).toBe(true);
+      // An access-log event (the read) is a row of a batch whose leaf commits to every row in order.
+      const leafOf = (id: string): string => {
+        const place = parseAccessEventId(id);
+        return place === undefined ? `AuditEvent/${id}` : `AuditAccessBatch/${place.batch}`;
+      };
+      expect(events.some((event) => event.subtype.includes('read'))).toBe(true);
+      expect(events.every((event) => references.has(leafOf(event.id)))).toBe(true);
+    });
+
+    it('refuses UPDATE, DELETE and TRUNCATE of the access log, its patient index and its batches', async () => {
+      const id = await createPatient();
+      expect((await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` })).statusCode).toBe(200);
+      for (const table of ['audit_access', 'audit_access_patient', 'audit_access_batch']) {
+        const [row] = await t.database.query(sql`select count(*) as rows from ${identifier(table)}`);
+        expect(Number(row?.rows), table).toBeGreaterThan(0);
+        await expect(t.database.query(sql`update ${identifier(table)} set batch = batch`)).rejects.toThrow(
+          /append-only/,
+        );
+        await expect(t.database.query(sql`delete from ${identifier(table)}`)).rejects.toThrow(/append-only/);
+        await expect(t.database.query(sql`truncate ${identifier(table)}`)).rejects.toThrow(/append-only/);
+      }
     });
 
     it('fails closed: a read whose AuditEvent cannot be stored is refused with 503 and an OperationOutcome', async () => {
       const id = await createPatient();
-      await t.database.query(BREAK_AUDIT);
+      await run(t, BREAK_AUDIT);
       try {
         const response = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
         expect(response.statusCode).toBe(503);
@@ -115,7 +146,7 @@ for (const database of testDatabases()) {
         });
         expect(write.statusCode).toBeGreaterThanOrEqual(500);
       } finally {
-        await t.database.query(REPAIR_AUDIT);
+        await run(t, REPAIR_AUDIT);
       }
       const again = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
       expect(again.statusCode).toBe(200);
@@ -139,14 +170,14 @@ for (const database of testDatabases()) {
         payload: patient(),
       });
       const id = String(json(created.body).id);
-      await t.database.query(BREAK_AUDIT);
+      await run(t, BREAK_AUDIT);
       try {
         const response = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
         expect(response.statusCode).toBe(200);
         expect(t.audit.sink.stats().pending).toBe(1);
         expect(t.audit.sink.stats().failedBatches).toBeGreaterThan(0);
       } finally {
-        await t.database.query(REPAIR_AUDIT);
+        await run(t, REPAIR_AUDIT);
       }
       await vi.waitFor(() => expect(t.audit.sink.stats().pending).toBe(0), {
         timeout: 10_000,

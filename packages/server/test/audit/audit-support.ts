@@ -1,8 +1,9 @@
 /**
- * Reading back what the audit stored, for the audit tests: the AuditEvents of `audit_event` with
- * their search columns, newest last.
+ * Reading back what the audit stored, for the audit tests: the AuditEvents of `audit_event` and of
+ * the access log with their search keys, newest last.
  */
 import { isRecord } from '@concordia/fhir';
+import { allAccessRecords } from '../../src/audit/stored-audit-events.ts';
 import type { Database } from '../../src/store/database.ts';
 import { readString } from '../../src/store/rows.ts';
 import { sql } from '../../src/store/sql.ts';
@@ -21,10 +22,11 @@ export interface StoredAuditEvent {
 
 export async function storedAuditEvents(db: Database): Promise<StoredAuditEvent[]> {
   const rows = await db.query(
-    sql`select id, subtype, action, outcome, patient, entity, agent, break_glass, content::text as content
+    sql`select id, recorded, subtype, action, outcome, patient, entity, agent, break_glass, content::text as content
       from audit_event order by recorded, id`,
   );
-  return rows.map((row) => ({
+  const events = rows.map((row) => ({
+    recorded: readString(row, 'recorded'),
     id: readString(row, 'id'),
     subtype: stringArray(row.subtype),
     action: readString(row, 'action'),
@@ -35,6 +37,23 @@ export async function storedAuditEvents(db: Database): Promise<StoredAuditEvent[
     breakGlass: row.break_glass === true,
     event: objectOf(JSON.parse(readString(row, 'content'))),
   }));
+  // The access log (reads, searches, operations, refusals) keeps facts; these are its events as
+  // the AuditEvent reader materialises them, with the search keys `audit_event` would have held.
+  const accesses = (await allAccessRecords(db)).map((record) => ({
+    recorded: record.recorded,
+    id: record.id,
+    subtype: record.subtype,
+    action: record.action,
+    outcome: record.outcome,
+    patient: record.patient,
+    entity: record.entity,
+    agent: record.agent,
+    breakGlass: record.breakGlass,
+    event: objectOf(JSON.parse(record.json)),
+  }));
+  return [...events, ...accesses]
+    .sort((left, right) => (left.recorded === right.recorded ? 0 : left.recorded < right.recorded ? -1 : 1))
+    .map(({ recorded: _recorded, ...event }) => event);
 }
 
 /** The events whose subtypes include `code` (a restful-interaction code such as `read`). */

@@ -338,6 +338,49 @@ describe.each(testDatabases())('ledger door on $name', (testDatabase) => {
     ).toBe(404);
   });
 
+  it('proves a read (an access-log row) through its batch leaf, the batch content and the row', async () => {
+    test = await createLedgerTestApp(testDatabase);
+    const id = await writeAndSign(test);
+    // A read of the deleted patient (410) is audited like any other.
+    expect((await test.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` })).statusCode).toBe(410);
+    await test.ledger.integrate();
+    const root = (await test.app.inject({ method: 'GET', url: '/ledger/checkpoint' })).body.split('\n')[2];
+    const [row] = await test.database.query(
+      sql`select batch, position from audit_access where ${`Patient/${id}`} = any(entities)`,
+    );
+    if (row === undefined) throw new Error('the read left no access-log row');
+    const eventId = `r${String(row.batch)}-${String(row.position)}`;
+    const answer = await test.app.inject({ method: 'GET', url: `/ledger/proof/inclusion?audit=${eventId}` });
+    expect(answer.statusCode, answer.body).toBe(200);
+    const document = JSON.parse(answer.body) as InclusionProofDocument & {
+      accessBatch: { content: string; position: number; row: string };
+    };
+    expect(document.leaf).toMatchObject({
+      kind: 'audit-access-batch',
+      reference: `AuditAccessBatch/${String(row.batch)}`,
+    });
+    const { content, position, row: rowJson } = document.accessBatch;
+    // The row is the read's facts; it hashes to the hash at its position, and the batch content to the leaf.
+    expect(JSON.parse(rowJson)).toMatchObject({ interaction: 'read', entities: [`Patient/${id}`], position });
+    const batch = JSON.parse(content) as { rows: string[]; observer: string };
+    expect(jcs(batch)).toBe(content);
+    expect(batch.rows[position]).toBe(sha(Buffer.from(rowJson)).toString('hex'));
+    expect(sha(Buffer.from(content)).toString('hex')).toBe(document.leaf.contentSha256);
+    const leafData = jcs({ ...document.leaf });
+    const path = document.proof.map((hash) => Buffer.from(hash, 'base64'));
+    expect(
+      rootFromPath(
+        document.leafIndex,
+        document.treeSize,
+        sha(Buffer.of(0), Buffer.from(leafData)),
+        path,
+      ).toString('base64'),
+    ).toBe(root);
+    // The AuditEvent an auditor reads is the same access.
+    const event = await test.app.inject({ method: 'GET', url: `/fhir/AuditEvent/${eventId}` });
+    expect(json(event.body)).toMatchObject({ resourceType: 'AuditEvent', id: eventId, action: 'R' });
+  });
+
   it('serves inclusion proofs only to callers allowed to read the row', async () => {
     test = await createLedgerTestApp(testDatabase, { CONCORDIA_AUTH: 'required' });
     await test.ledger.integrate();

@@ -226,4 +226,107 @@ describe.each(testDatabases())('ledger verify on $name', (testDatabase) => {
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatch(new RegExp(`^altered-content AuditEvent/${id}`));
   });
+
+  /** Reads (access-log rows) in one batch of several rows, sequenced: [batch, positions]. */
+  async function readSeveral(t: LedgerTestApp, ids: readonly string[]): Promise<number> {
+    const reads = await Promise.all(
+      [...ids, ...ids, ...ids].map((id) => t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` })),
+    );
+    expect(reads.map((read) => read.statusCode)).toContain(200);
+    await t.ledger.integrate();
+    const [row] = await t.database.query(
+      sql`select batch from audit_access group by batch order by count(*) desc, batch limit 1`,
+    );
+    if (row === undefined) throw new Error('the reads left no access-log rows');
+    return readNumber(row, 'batch');
+  }
+
+  async function bypassAccessTriggers(db: Database): Promise<void> {
+    for (const statement of [
+      sql`alter table audit_access disable trigger audit_access_no_update_or_delete`,
+      sql`alter table audit_access_patient disable trigger audit_access_patient_no_update_or_delete`,
+      sql`alter table audit_access_batch disable trigger audit_access_batch_no_update_or_delete`,
+    ])
+      await db.query(statement);
+  }
+
+  it('finds nothing when reads are recorded as access-log batches, one leaf per batch', async () => {
+    const { t, ids, verify } = await setUp();
+    const batch = await readSeveral(t, ids);
+    const [leaf] = await t.database.query(
+      sql`select count(*) as leaves from ledger_leaf where reference = ${`AuditAccessBatch/${batch}`}`,
+    );
+    expect(Number(leaf?.leaves)).toBe(1);
+    const [rows] = await t.database.query(
+      sql`select count(*) as rows from audit_access where batch = ${batch}`,
+    );
+    expect(Number(rows?.rows)).toBeGreaterThan(1);
+    expect(await verify()).toEqual([]);
+  });
+
+  it('names the access that was altered, not just its batch', async () => {
+    const { t, db, ids, verify } = await setUp();
+    const batch = await readSeveral(t, ids);
+    await bypassAccessTriggers(db);
+    await db.query(
+      sql`update audit_access set source_ip = '203.0.113.9' where batch = ${batch} and position = 1`,
+    );
+    expect(await verify()).toEqual([
+      `altered-content AuditEvent/r${batch}-1 @${await leafIndexOf(db, `AuditAccessBatch/${batch}`)}`,
+    ]);
+  });
+
+  it('names an access removed from its batch and one added to it', async () => {
+    const { t, db, ids, verify } = await setUp();
+    const batch = await readSeveral(t, ids);
+    const leafIndex = await leafIndexOf(db, `AuditAccessBatch/${batch}`);
+    const [counted] = await db.query(
+      sql`select count(*)::int as rows from audit_access where batch = ${batch}`,
+    );
+    const rows = readNumber(counted ?? {}, 'rows');
+    await bypassAccessTriggers(db);
+    await db.query(sql`delete from audit_access_patient where batch = ${batch} and position = 0`);
+    await db.query(sql`delete from audit_access where batch = ${batch} and position = 0`);
+    await db.query(
+      sql`insert into audit_access select batch, ${rows}, recorded, request_id, interaction, operation, action,
+            outcome, outcome_desc, actor, actor_id, roles, fhir_user, organization, token_id, client_id, requestor,
+            source_ip, user_agent, purpose, break_glass_reason, entities, query, '{}'
+          from audit_access where batch = ${batch} and position = 1`,
+    );
+    expect(await verify()).toEqual(
+      [
+        `missing-row AuditEvent/r${batch}-0 @${leafIndex}`,
+        `unrecorded-row AuditEvent/r${batch}-${rows} @${leafIndex}`,
+      ].sort(),
+    );
+  });
+
+  it("detects a rewritten batch row and a patient taken out of the access report's index", async () => {
+    const { t, db, ids, verify } = await setUp();
+    const batch = await readSeveral(t, ids);
+    const leafIndex = await leafIndexOf(db, `AuditAccessBatch/${batch}`);
+    await bypassAccessTriggers(db);
+    await db.query(
+      sql`update audit_access_batch set observer = 'https://elsewhere.example/fhir' where batch = ${batch}`,
+    );
+    await db.query(sql`delete from audit_access_patient where batch = ${batch} and position = 1`);
+    expect(await verify()).toEqual(
+      [
+        `altered-content AuditAccessBatch/${batch} @${leafIndex}`,
+        `altered-index AuditEvent/r${batch}-1`,
+      ].sort(),
+    );
+  });
+
+  it('reports access rows whose batch no ledger entry records', async () => {
+    const { t, db, ids, verify } = await setUp();
+    const batch = await readSeveral(t, ids);
+    await db.query(
+      sql`insert into audit_access select batch + 1000, position, recorded, request_id, interaction, operation,
+            action, outcome, outcome_desc, actor, actor_id, roles, fhir_user, organization, token_id, client_id,
+            requestor, source_ip, user_agent, purpose, break_glass_reason, entities, query, patients
+          from audit_access where batch = ${batch} and position = 0`,
+    );
+    expect(await verify()).toEqual([`unrecorded-row AuditEvent/r${batch + 1000}-0`]);
+  });
 });

@@ -1,0 +1,76 @@
+/**
+ * A batch of access-log rows as the sink writes it (migration 0012): one statement inserts the
+ * rows (one JSON parameter), their patient index rows, the batch row and the batch's ledger entry,
+ * taking the batch number from a sequence. The batch is one ledger leaf (DESIGN.md D8):
+ *
+ *   leaf content = canonical JSON {"observer": …, "rows": [hex SHA-256 of row 0, row 1, …], "site": …}
+ *   row hash     = SHA-256 of the row's canonical JSON (access-log.ts `accessRowJson`)
+ *
+ * so the ledger commits to every row, in order, through one leaf per batch instead of one per
+ * request, and `ledger verify` still names the row that was altered, removed or added (the stored
+ * row hashes, themselves committed by the leaf, say what each position held). An inclusion proof
+ * for one access is the batch leaf's proof plus the row hashes and the row's position.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '@concordia/fhir';
+import { type Sql, sql } from '../store/sql.ts';
+import { type AccessRow, accessRowJson } from './access-log.ts';
+import type { AuditSource } from './audit-agents.ts';
+
+export const ACCESS_BATCH_KIND = 'audit-access-batch';
+
+/** The ledger reference of batch `batch`. */
+export function accessBatchReference(batch: number): string {
+  return `AuditAccessBatch/${batch}`;
+}
+
+export function parseAccessBatchReference(reference: string): number | undefined {
+  const match = /^AuditAccessBatch\/(\d{1,15})$/.exec(reference);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** The canonical JSON the batch leaf's `contentSha256` is the hash of. */
+export function accessBatchContent(source: AuditSource, rowSha256: readonly string[]): string {
+  return canonicalJson({
+    observer: source.observer,
+    rows: rowSha256,
+    ...(source.site !== undefined ? { site: source.site } : {}),
+  });
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The common table expressions that store `rows` as one batch (and its ledger entry when `ledger`):
+ * `access_batch` yields the batch number. The statement text is the same whatever the number of
+ * rows, so PostgreSQL prepares it once per connection.
+ */
+export function accessBatchCtes(rows: readonly AccessRow[], source: AuditSource, ledger: boolean): Sql {
+  const rowJson = rows.map((row, position) => accessRowJson(row, position));
+  const rowHashes = rowJson.map(sha256Hex);
+  const stored = sql`access_batch as (select nextval('audit_access_batch_number') as id),
+    access_rows as (select * from json_populate_recordset(null::audit_access, ${`[${rowJson.join(',')}]`}::json)),
+    access_stored as (
+      insert into audit_access (batch, position, recorded, request_id, interaction, operation, action, outcome,
+        outcome_desc, actor, actor_id, roles, fhir_user, organization, token_id, client_id, requestor, source_ip,
+        user_agent, purpose, break_glass_reason, entities, query, patients)
+      select b.id, r.position, r.recorded, r.request_id, r.interaction, r.operation, r.action, r.outcome,
+        r.outcome_desc, r.actor, r.actor_id, r.roles, r.fhir_user, r.organization, r.token_id, r.client_id,
+        r.requestor, r.source_ip, r.user_agent, r.purpose, r.break_glass_reason, r.entities, r.query, r.patients
+      from access_rows r, access_batch b),
+    access_patients as (
+      insert into audit_access_patient (patient, recorded, batch, position)
+      select p.patient, r.recorded, b.id, r.position
+      from access_rows r cross join access_batch b cross join unnest(r.patients) as p(patient)),
+    access_batch_row as (
+      insert into audit_access_batch (batch, observer, site, row_sha256)
+      select id, ${source.observer}, ${source.site ?? null}::text, decode(${rowHashes.join('')}, 'hex') from access_batch)`;
+  if (!ledger) return stored;
+  const content = sha256Hex(accessBatchContent(source, rowHashes));
+  return sql`${stored},
+    access_leaf as (
+      insert into ledger_entry (kind, reference, content_sha256)
+      select ${ACCESS_BATCH_KIND}, 'AuditAccessBatch/' || id, decode(${content}, 'hex') from access_batch)`;
+}
