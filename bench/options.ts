@@ -78,6 +78,8 @@ Scenarios (default: floor read vread update create ingest; always run in this or
   update   PUT  /fhir/Patient/<random seeded id>
   create   POST /fhir/Patient
   ingest   POST /fhir with Synthea patient transaction Bundles (reports resources/s)
+  export   on its own (first argument): system $export of the Synthea dataset against a bare
+           COPY baseline; see npm run bench -- export --help
 
 Options:
   --duration <s>       measured seconds per scenario (default 10)

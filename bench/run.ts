@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BenchDatabase, prepareDatabase } from './database.ts';
+import { runExportBench } from './export-bench.ts';
 import { environmentWithout, type Feature } from './features.ts';
 import { runLoad } from './load-driver.ts';
 import { type BenchOptions, parseCommandLine, type ScenarioName, UsageError, usage } from './options.ts';
@@ -44,6 +45,8 @@ const repoRoot = resolve(import.meta.dirname, '..');
 const resultsDir = join(repoRoot, 'bench', 'results');
 
 async function main(argv: string[]): Promise<number> {
+  // The export benchmark measures one job, not HTTP load: its own options and report.
+  if (argv[0] === 'export') return runExportBench(repoRoot, argv.slice(1));
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(argv);

@@ -5,7 +5,7 @@
  *
  * - `GET [base]/$export-status?job=…`: 202 with `X-Progress` and `Retry-After` while the export
  *   runs; 200 with the manifest (`transactionTime`, `request`, `requiresAccessToken`, `output`,
- *   `error`) and `Expires` once it is complete; 500 with an OperationOutcome if it failed; 404
+ *   `error`, and with `_since` `deleted`) and `Expires` once it is complete; 500 with an OperationOutcome if it failed; 404
  *   once it was cancelled or deleted, or its files expired.
  * - `DELETE` the same URL: cancels a running export or deletes a finished one's files; 202.
  * - `GET [base]/$export-file?job=…&file=…`: one NDJSON file, streamed from disk.
@@ -190,7 +190,7 @@ function progressText(job: Job): string {
 }
 
 interface ListedFile {
-  kind: 'output' | 'error';
+  kind: 'output' | 'error' | 'deleted';
   type: string;
   name: string;
   count: number;
@@ -208,7 +208,7 @@ function listedFiles(job: Job): ListedFile[] {
       return [{ kind, type, name, count }];
     });
   };
-  return [...read('output'), ...read('error')];
+  return [...read('output'), ...read('error'), ...read('deleted')];
 }
 
 /** export.html#response---complete-status. */
@@ -227,5 +227,9 @@ function manifest(job: Job, fhirBase: string): Record<string, unknown> {
     requiresAccessToken: params.owner.kind !== 'open-development',
     output: files.filter((file) => file.kind === 'output').map(entry),
     error: files.filter((file) => file.kind === 'error').map(entry),
+    // With `_since`: transaction Bundles of the resources deleted since, one per line.
+    ...(params.since !== undefined
+      ? { deleted: files.filter((file) => file.kind === 'deleted').map(entry) }
+      : {}),
   };
 }

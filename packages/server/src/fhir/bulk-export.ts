@@ -20,7 +20,13 @@ import {
 import { type AccessSubject, accessSubjectOf } from '../access/access-subject.ts';
 import type { RequestContext } from '../access/request-context.ts';
 import { decideScopes } from '../access/scope-decision.ts';
-import { BULK_EXPORT_JOB, type ExportLevel, exportParamsJson } from '../jobs/bulk-export-params.ts';
+import {
+  ASSOCIATED_DATA,
+  type AssociatedData,
+  BULK_EXPORT_JOB,
+  type ExportLevel,
+  exportParamsJson,
+} from '../jobs/bulk-export-params.ts';
 import type { JobQueue } from '../jobs/job.ts';
 import { jobOwner } from '../jobs/job-owner.ts';
 import {
@@ -34,7 +40,7 @@ import {
 import { exportStatusUrl } from './bulk-export-status.ts';
 import type { FhirResponse } from './interaction.ts';
 import type { InteractionEnv, RoutedRequest } from './interaction-env.ts';
-import { type FhirOperation, operationParameters } from './operations.ts';
+import { type FhirOperation, type OperationParameter, operationParameters } from './operations.ts';
 import { preferToken } from './prefer.ts';
 
 const DEFINITIONS: Record<ExportLevel, string> = {
@@ -98,8 +104,9 @@ async function kickOff(
 
   for (const { name } of parameters) {
     if (KNOWN.has(name) || RESPONSE_PARAMETERS.has(name)) continue;
-    unsupported(name, name === 'includeAssociatedData' ? NO_ASSOCIATED_DATA : 'not a parameter of $export');
+    unsupported(name, 'not a parameter of $export');
   }
+  const associatedData = associatedDataOf(parameters, env.ctx, unsupported);
   outputFormat(parameters);
   const since = sinceParameter(parameters);
   const requestedTypes = typeList(parameters);
@@ -135,6 +142,7 @@ async function kickOff(
       ...(patients !== undefined ? { patients } : {}),
       ...(level === 'group' && request.id !== undefined ? { groupId: request.id } : {}),
       ...(elements.length > 0 ? { elements } : {}),
+      associatedData,
       owner: jobOwner(env.ctx.principal),
       ...withAccessSubject(accessSubjectOf(env.ctx)),
       ignored: issues.map((i) => i.diagnostics ?? i.code),
@@ -151,10 +159,41 @@ async function kickOff(
   };
 }
 
-const KNOWN = new Set(['_outputFormat', '_since', '_type', '_typeFilter', '_elements', 'patient']);
+const KNOWN = new Set([
+  '_outputFormat',
+  '_since',
+  '_type',
+  '_typeFilter',
+  '_elements',
+  'patient',
+  'includeAssociatedData',
+]);
 
-const NO_ASSOCIATED_DATA =
-  'not supported: Concordia keeps no Provenance to associate yet; the export holds the resources alone';
+/**
+ * `includeAssociatedData` (export.html#query-parameters): comma-separated values, of which this
+ * server supports the two Provenance ones; another (a `_`-prefixed custom one) is unsupported —
+ * an error, or ignored and reported under `handling=lenient`. The Provenance resources are read
+ * with the requester's access, so a token that may not read Provenance may not ask for them.
+ */
+function associatedDataOf(
+  parameters: readonly OperationParameter[],
+  ctx: RequestContext,
+  unsupported: (name: string, reason: string) => void,
+): AssociatedData[] {
+  const values = parameters
+    .filter((parameter) => parameter.name === 'includeAssociatedData')
+    .flatMap((parameter) => value(parameter).split(','))
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  const known: AssociatedData[] = [];
+  for (const item of values) {
+    const match = ASSOCIATED_DATA.find((candidate) => candidate === item);
+    if (match === undefined) unsupported('includeAssociatedData', `${item} is not supported`);
+    else if (!known.includes(match)) known.push(match);
+  }
+  if (known.length > 0) authorizedTypes(ctx, ['Provenance'], true, 'includeAssociatedData');
+  return known;
+}
 
 /** Without `_type`: every type at system level; the Patient compartment's types at Patient and Group level. */
 function candidateTypes(level: ExportLevel, env: InteractionEnv): string[] {
@@ -166,7 +205,12 @@ function candidateTypes(level: ExportLevel, env: InteractionEnv): string[] {
  * The types the token may read and search. A `_type` outside them is refused; without `_type`
  * the export narrows to them (export.html: "resources … the client is authorized to access").
  */
-function authorizedTypes(ctx: RequestContext, types: string[], explicit: boolean): string[] {
+function authorizedTypes(
+  ctx: RequestContext,
+  types: string[],
+  explicit: boolean,
+  parameter = '_type',
+): string[] {
   const { principal } = ctx;
   if (principal.kind !== 'user' && principal.kind !== 'client') return types;
   const allowed: string[] = [];
@@ -176,7 +220,7 @@ function authorizedTypes(ctx: RequestContext, types: string[], explicit: boolean
       .find((decision) => !decision.allowed);
     if (refusal === undefined) allowed.push(resourceType);
     else if (explicit && !refusal.allowed)
-      throw fhirError('forbidden', 'forbidden', `_type: ${refusal.reason}`, ['_type']);
+      throw fhirError('forbidden', 'forbidden', `${parameter}: ${refusal.reason}`, [parameter]);
   }
   if (allowed.length === 0) {
     throw fhirError(

@@ -13,6 +13,14 @@ export const BULK_EXPORT_JOB = 'bulk-export';
 
 export type ExportLevel = 'system' | 'patient' | 'group';
 
+/** `includeAssociatedData` values this server supports (export.html#query-parameters). */
+export const ASSOCIATED_DATA = ['LatestProvenanceResources', 'RelevantProvenanceResources'] as const;
+export type AssociatedData = (typeof ASSOCIATED_DATA)[number];
+
+function isAssociatedData(value: string): value is AssociatedData {
+  return ASSOCIATED_DATA.some((known) => known === value);
+}
+
 export interface ExportParams {
   level: ExportLevel;
   /** The kick-off request URL, echoed in the manifest (`request`). */
@@ -31,6 +39,8 @@ export interface ExportParams {
   groupId?: string;
   /** `_elements`: only these top-level elements (plus mandatory ones), tagged SUBSETTED. */
   elements?: string[];
+  /** `includeAssociatedData`: the Provenance resources to write beside the exported ones; none: []. */
+  associatedData: AssociatedData[];
   owner: JobOwner;
   /** Whose access decision the job reads under; absent: an internal or open-development request. */
   access?: AccessSubject;
@@ -48,6 +58,7 @@ export function exportParamsJson(params: ExportParams): JsonObject {
     ...(params.patients !== undefined ? { patients: params.patients } : {}),
     ...(params.groupId !== undefined ? { groupId: params.groupId } : {}),
     ...(params.elements !== undefined ? { elements: params.elements } : {}),
+    ...(params.associatedData.length > 0 ? { associatedData: params.associatedData } : {}),
     owner: { kind: params.owner.kind, id: params.owner.id },
     ...(params.access !== undefined ? { access: accessSubjectJson(params.access) } : {}),
     ignored: params.ignored,
@@ -76,6 +87,7 @@ export function exportParamsOf(json: JsonObject): ExportParams {
     ...(Array.isArray(json.patients) ? { patients: strings(json.patients) } : {}),
     ...(typeof groupId === 'string' ? { groupId } : {}),
     ...(Array.isArray(json.elements) ? { elements: strings(json.elements) } : {}),
+    associatedData: strings(json.associatedData).filter(isAssociatedData),
     owner,
     ...accessOf(json.access),
     ignored: strings(json.ignored),

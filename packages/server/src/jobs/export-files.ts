@@ -1,19 +1,23 @@
 /**
  * The durable output area of bulk exports: `<export dir>/<job id>/<Type>-<n>.ndjson`, one
- * resource per line (http://ndjson.org). The writer appends a page at a time, starts a new file
- * when one reaches its line or byte limit, and describes what it has written as `ExportFile`s that
- * the job checkpoints. Reopened from a checkpoint, it cuts every file back to the length the
+ * resource per line (http://ndjson.org). The writer appends a page at a time, as one write, to the
+ * current file of the page's kind and type (several can be open: associated Provenance resources
+ * are written beside the page they belong to), starts a new file when one reaches its line or
+ * byte limit, and describes what it has written as `ExportFile`s that the job checkpoints. Reopened from a checkpoint, it cuts every file back to the length the
  * checkpoint recorded and removes files started after it, so the lines of the page that was in
  * flight when a node died are written exactly once, by the job that resumes.
  */
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { type FileHandle, mkdir, open as openFile, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isUuid } from './job-store.ts';
 
 export interface ExportFile {
-  /** `output` files hold the exported resources; `error` files OperationOutcomes (manifest `error`). */
-  kind: 'output' | 'error';
+  /**
+   * `output` files hold the exported resources; `error` files OperationOutcomes (manifest `error`);
+   * `deleted` files one transaction Bundle per resource deleted since `_since` (manifest `deleted`).
+   */
+  kind: 'output' | 'error' | 'deleted';
   type: string;
   name: string;
   /** Lines (resources) and bytes written, as of the last checkpoint. */
@@ -42,7 +46,7 @@ export function exportDirectory(root: string, jobId: string): string {
   return join(root, jobId.toLowerCase());
 }
 
-const FILE_NAME = /^(error-)?[A-Za-z]+-\d+\.ndjson$/;
+const FILE_NAME = /^((error|deleted)-)?[A-Za-z]+-\d+\.ndjson$/;
 
 /** A file of an export, or undefined when the name could not be one (no path tricks). */
 export function exportFilePath(root: string, jobId: string, name: string): string | undefined {
@@ -59,8 +63,12 @@ export async function exportExists(root: string, jobId: string): Promise<boolean
 }
 
 export async function removeExport(root: string, jobId: string): Promise<void> {
-  await rm(exportDirectory(root, jobId), { recursive: true, force: true });
+  // Retried: a job that has not yet seen its cancel may create a file while the tree is removed.
+  await rm(exportDirectory(root, jobId), { recursive: true, force: true, maxRetries: 3 });
 }
+
+/** Files a writer keeps open at once (see `opened`). */
+const MAX_OPEN_FILES = 4;
 
 /**
  * Opens the output of `jobId` where the checkpoint `files` left it.
@@ -90,74 +98,109 @@ export async function openExportWriter(
     if (size > file.bytes) await truncate(path, file.bytes);
   }
   const files = checkpointed.map((file) => ({ ...file }));
-  let current: { file: ExportFile; handle: FileHandle } | undefined;
-
-  const closeCurrent = async (): Promise<void> => {
-    if (current === undefined) return;
-    const { handle } = current;
-    current = undefined;
-    await handle.sync();
-    await handle.close();
+  /** The open file of each kind and type, by `keyOf`, oldest first. */
+  const current = new Map<string, { file: ExportFile; handle: FileHandle }>();
+  const keyOf = (kind: ExportFile['kind'], type: string) => `${kind}/${type}`;
+  const opened = async (key: string, entry: { file: ExportFile; handle: FileHandle }) => {
+    current.set(key, entry);
+    // Types are written one after the other, so a file not written for a while is done with:
+    // closed (synced) once more than a few are open, not kept open for every type of a system export.
+    for (const [oldKey, old] of current) {
+      if (current.size <= MAX_OPEN_FILES) break;
+      current.delete(oldKey);
+      await old.handle.sync();
+      await old.handle.close();
+    }
+    return entry;
   };
 
-  /** The file lines of `type` go to now: the last one of its kind and type, unless it is full. */
-  const target = async (kind: ExportFile['kind'], type: string, bytes: number): Promise<ExportFile> => {
-    const last = files.at(-1);
+  const closeAll = async (): Promise<void> => {
+    const open = [...current.values()];
+    current.clear();
+    for (const { handle } of open) {
+      await handle.sync();
+      await handle.close();
+    }
+  };
+
+  /** The open file for `kind`/`type` that `bytes` more fit in, or a new one. */
+  const target = async (kind: ExportFile['kind'], type: string, bytes: number) => {
+    const key = keyOf(kind, type);
+    const open = current.get(key);
+    const last = open?.file ?? files.findLast((file) => file.kind === kind && file.type === type);
     const fits =
       last !== undefined &&
-      last.kind === kind &&
-      last.type === type &&
       last.count < limits.maxResources &&
       (last.count === 0 || last.bytes + bytes <= limits.maxBytes);
-    if (fits && last !== undefined) {
-      if (current?.file !== last) {
-        await closeCurrent();
-        current = { file: last, handle: await open(join(directory, last.name), constants.O_WRONLY) };
-      }
-      return last;
+    if (fits && open !== undefined) return open;
+    if (open !== undefined) {
+      current.delete(key);
+      await open.handle.sync();
+      await open.handle.close();
     }
-    await closeCurrent();
+    if (fits && last !== undefined) {
+      return opened(key, {
+        file: last,
+        handle: await openFile(join(directory, last.name), constants.O_WRONLY),
+      });
+    }
     const part = files.filter((file) => file.type === type && file.kind === kind).length + 1;
-    const prefix = kind === 'error' ? 'error-' : '';
+    const prefix = kind === 'output' ? '' : `${kind}-`;
     const file: ExportFile = { kind, type, name: `${prefix}${type}-${part}.ndjson`, count: 0, bytes: 0 };
     files.push(file);
-    current = { file, handle: await open(join(directory, file.name), 'w') };
-    return file;
+    return opened(key, { file, handle: await openFile(join(directory, file.name), 'w') });
   };
 
   return {
     files: () => files.map((file) => ({ ...file })),
     async append(kind, type, lines) {
-      let file: ExportFile | undefined;
-      let chunk: Buffer[] = [];
+      // The lines of a file go out as one string in one write: no Buffer per line, and a page of
+      // thousands of resources is one system call.
+      if (lines.length === 0) return;
+      const open = current.get(keyOf(kind, type));
+      if (open !== undefined && open.file.count + lines.length <= limits.maxResources) {
+        // The common case, a page that fits the open file: its length is measured once, not per line.
+        const text = `${lines.join('\n')}\n`;
+        const bytes = Buffer.byteLength(text, 'utf8');
+        if (open.file.bytes + bytes <= limits.maxBytes) {
+          await open.handle.write(text, open.file.bytes, 'utf8');
+          open.file.count += lines.length;
+          open.file.bytes += bytes;
+          return;
+        }
+      }
+      let into: { file: ExportFile; handle: FileHandle } | undefined;
+      let chunk: string[] = [];
       let chunkBytes = 0;
       const flush = async () => {
-        if (file === undefined || current === undefined || chunk.length === 0) return;
-        await current.handle.write(Buffer.concat(chunk, chunkBytes), 0, chunkBytes, file.bytes);
-        file.count += chunk.length;
+        if (into === undefined || chunk.length === 0) return;
+        const { file, handle } = into;
+        chunk.push('');
+        await handle.write(chunk.join('\n'), file.bytes, 'utf8');
+        file.count += chunk.length - 1;
         file.bytes += chunkBytes;
         chunk = [];
         chunkBytes = 0;
       };
       for (const line of lines) {
-        const bytes = Buffer.from(`${line}\n`, 'utf8');
+        const bytes = Buffer.byteLength(line, 'utf8') + 1;
         const overflows =
-          file === undefined ||
-          file.count + chunk.length >= limits.maxResources ||
-          (file.count + chunk.length > 0 && file.bytes + chunkBytes + bytes.length > limits.maxBytes);
+          into === undefined ||
+          into.file.count + chunk.length >= limits.maxResources ||
+          (into.file.count + chunk.length > 0 && into.file.bytes + chunkBytes + bytes > limits.maxBytes);
         if (overflows) {
           await flush();
-          file = await target(kind, type, bytes.length);
+          into = await target(kind, type, bytes);
         }
-        chunk.push(bytes);
-        chunkBytes += bytes.length;
+        chunk.push(line);
+        chunkBytes += bytes;
       }
       await flush();
     },
     async sync() {
-      await current?.handle.sync();
+      for (const { handle } of current.values()) await handle.sync();
     },
-    close: closeCurrent,
+    close: closeAll,
   };
 }
 

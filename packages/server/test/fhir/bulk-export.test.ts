@@ -187,17 +187,14 @@ describe.each(testDatabases())('bulk data export on $name (bulkdata/export.html)
   });
 
   it('refuses unsupported parameters, and under handling=lenient ignores them and reports them in error', async () => {
-    const strict = await kickOff(
-      t.app,
-      '/fhir/$export?_type=Patient&includeAssociatedData=LatestProvenanceResources',
-    );
+    const strict = await kickOff(t.app, '/fhir/$export?_type=Patient&includeAssociatedData=_customData');
     expect(strict.statusCode).toBe(400);
     expect(JSON.stringify(json(strict.body))).toContain('includeAssociatedData');
     const filter = `_typeFilter=${encodeURIComponent('Patient?_sort=name')}`;
     expect((await kickOff(t.app, `/fhir/$export?_type=Patient&${filter}`)).statusCode).toBe(400);
 
     const lenient = await exportOf(
-      `/fhir/$export?_type=Patient&includeAssociatedData=LatestProvenanceResources&${filter}`,
+      `/fhir/$export?_type=Patient&includeAssociatedData=_customData&${filter}`,
       {
         headers: { prefer: 'respond-async, handling=lenient' },
       },

@@ -3,8 +3,9 @@
  * condition "comes after this row" that replaces OFFSET. A resource with several values sorts by
  * its lowest ascending and its highest descending; one with none sorts last either way.
  */
-import type { SortKey } from '@concordia/fhir';
+import type { SearchFilter, SortKey } from '@concordia/fhir';
 import { identifier, joinSql, type Sql, sql } from '../sql.ts';
+import { nearDistanceKey } from './near-sql.ts';
 import type { SearchCursor } from './search-cursor.ts';
 
 export interface SortColumn {
@@ -18,21 +19,31 @@ export interface SortColumn {
 const TIMESTAMP = sql`::timestamptz`;
 const NUMERIC = sql`::numeric`;
 
-export function sortColumns(keys: readonly SortKey[]): SortColumn[] {
+/** `filters` are the search's: `_sort=near` measures from the points of its `near` filter. */
+export function sortColumns(keys: readonly SortKey[], filters: readonly SearchFilter[] = []): SortColumn[] {
   return keys.map((key) => ({
-    expression: keyExpression(key),
+    expression: keyExpression(key, filters),
     descending: key.descending,
     cast: castOf(key),
   }));
 }
 
-/** `_lastUpdated` is a date parameter; `_id` a token. */
+/** `_lastUpdated` is a date parameter; `_id` a token; a distance (special `near`) is numeric. */
 function castOf(key: SortKey): Sql | undefined {
   if (key.type === 'date') return TIMESTAMP;
-  return key.type === 'number' || key.type === 'quantity' ? NUMERIC : undefined;
+  return key.type === 'number' || key.type === 'quantity' || key.type === 'special' ? NUMERIC : undefined;
 }
 
-function keyExpression(key: SortKey): Sql {
+/** The `near` filter `_sort=<code>` measures from (search-support.ts checks there is one). */
+export function nearFilterFor(
+  code: string,
+  filters: readonly SearchFilter[],
+): Extract<SearchFilter, { kind: 'near' }> | undefined {
+  for (const filter of filters) if (filter.kind === 'near' && filter.code === code) return filter;
+  return undefined;
+}
+
+function keyExpression(key: SortKey, filters: readonly SearchFilter[]): Sql {
   if (key.code === '_id') return sql`r0.id`;
   if (key.code === '_lastUpdated') return sql`r0.last_updated`;
   const { code, descending } = key;
@@ -57,6 +68,12 @@ function keyExpression(key: SortKey): Sql {
     case 'reference':
       // By the target's `Type/id`, the only form the index keeps.
       return ofIndexRows(extreme(sql`v.target_type || '/' || v.target_id`), sql`search_reference`, code);
+    case 'special': {
+      const near = nearFilterFor(code, filters);
+      if (near === undefined)
+        throw new Error(`Sorting by '${code}' without a near filter reached the SQL compiler`);
+      return nearDistanceKey(near);
+    }
     default:
       throw new Error(`Sorting by ${key.type} parameter '${code}' reached the SQL compiler unchecked`);
   }
@@ -113,6 +130,14 @@ export function orderBy(columns: readonly PageColumn[]): Sql {
 
 /** Rows strictly after the cursor's anchor in the order of `columns`: (k1 > c1) or (k1 = c1 and k2 > c2) … */
 export function keysetCondition(columns: readonly PageColumn[], cursor: SearchCursor): Sql {
+  const [type, id] = columns;
+  if (cursor.keys.length === 0 && columns.length === 2 && type !== undefined && id !== undefined) {
+    // Unsorted, the order is the primary key's, whose columns are never null: one row comparison,
+    // which PostgreSQL reads as a range of `resource_pkey`. The alternatives below it cannot, so
+    // it would read every row before the cursor again for each page (bulk export, issue 4).
+    const compare = type.descending ? sql`<` : sql`>`;
+    return sql`(${type.name}, ${id.name}) ${compare} (${cursor.resourceType}, ${cursor.id})`;
+  }
   const values: (string | null)[] = [...cursor.keys, cursor.resourceType, cursor.id];
   const alternatives: Sql[] = [];
   const equalSoFar: Sql[] = [];
