@@ -110,6 +110,23 @@ export function referenceIdentifierParam(code: string): string {
 }
 
 /**
+ * The rows of a contained resource (search.html#contained) are its container's, under
+ * `#<local id>:<param>`: a local id holds no `:` and a parameter code no `#`, so no plain
+ * parameter's search sees them, and the search of `_contained` computes the same name from the
+ * `search_contained` row (store/search/search-scope.ts).
+ */
+export function containedParam(localId: string, param: string): string {
+  return `#${localId}:${param}`;
+}
+
+/**
+ * One `search_token` row per contained resource, under this parameter name: system = its type,
+ * code = its local id. No SearchParameter code starts with `_` but the spec's own, and the spec
+ * has no `_contained` parameter (it is a result parameter), so the rows answer no other search.
+ */
+export const CONTAINED_RESOURCE_PARAM = '_contained';
+
+/**
  * `typeCode|value`, with `\` and `|` in the type code escaped, so the first unescaped `|` is the
  * only place the two can be told apart: `a|b` + `c` and `a` + `b|c` stay distinct.
  */

@@ -85,7 +85,9 @@ function refuseResultParameters(query: SearchQuery): void {
     query.total !== undefined ||
     query.summary !== undefined ||
     query.elements !== undefined ||
-    query.includes.length > 0;
+    query.includes.length > 0 ||
+    query.contained !== undefined ||
+    query.containedType !== undefined;
   if (shaping) {
     throw fhirError(
       'invalid',

@@ -78,6 +78,7 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
             operations,
             searchParameters,
             deps.security,
+            { terminology: deps.terminologyFilters !== undefined },
           ),
           readOnlyTypes,
         ),

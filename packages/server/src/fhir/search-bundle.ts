@@ -55,8 +55,13 @@ function entry(
   fhirBase: string,
   shape: Shaper,
 ): RawBundleEntry {
+  // search.html#contained: a contained resource returned alone is known by its container's URL.
+  const { container } = match;
   return {
-    fullUrl: `${fhirBase}/${match.resourceType}/${match.id}`,
+    fullUrl:
+      container === undefined
+        ? `${fhirBase}/${match.resourceType}/${match.id}`
+        : `${fhirBase}/${container.resourceType}/${container.id}#${match.id}`,
     resourceJson: shape(match.json),
     rest: { search: { mode } },
   };

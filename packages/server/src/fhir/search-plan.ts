@@ -4,7 +4,11 @@
  */
 import type { OutcomeIssue, SearchFilter, SearchQuery } from '@concordia/fhir';
 import type { StoreSearch } from '../store/port.ts';
-import { unsupportedFilterReason, unsupportedSortReason } from '../store/search/search-support.ts';
+import {
+  unsupportedFilterReason,
+  unsupportedInContainedReason,
+  unsupportedSortReason,
+} from '../store/search/search-support.ts';
 import type { CoreConfig } from './interaction-env.ts';
 
 export interface SearchPlan {
@@ -27,15 +31,21 @@ export function planSearch(
     });
 
   const patient = options.compartment?.id ?? patientFilterId(query.filters);
+  const contained = containedOf(query);
   const filters = query.filters
     .map((filter) => withPatient(filter, patient))
     .filter((filter) => {
-      const reason = unsupportedFilterReason(filter);
+      const reason =
+        unsupportedFilterReason(filter) ??
+        (contained === undefined ? undefined : unsupportedInContainedReason(filter));
       if (reason !== undefined) unsupported(filter.parameter, reason);
       return reason === undefined;
     });
   const sort = query.sort.filter((key) => {
-    const reason = unsupportedSortReason(key);
+    const reason =
+      contained === undefined
+        ? unsupportedSortReason(key, filters)
+        : `_sort is not supported with _contained=${contained.mode}`;
     if (reason !== undefined) unsupported('_sort', reason);
     return reason === undefined;
   });
@@ -54,9 +64,16 @@ export function planSearch(
       includeLimit: config.maxIncludes,
       ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
       ...(options.compartment !== undefined ? { compartment: options.compartment } : {}),
+      ...(contained !== undefined ? { contained } : {}),
     },
     issues,
   };
+}
+
+/** search.html#contained; `_containedType` alone changes nothing, as no contained resource matches. */
+function containedOf(query: SearchQuery): StoreSearch['contained'] {
+  if (query.contained === undefined || query.contained === 'false') return undefined;
+  return { mode: query.contained, type: query.containedType ?? 'container' };
 }
 
 /**

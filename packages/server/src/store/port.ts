@@ -140,6 +140,12 @@ export interface StoreSearch {
   includes: IncludeDirective[];
   /** At most this many `_include`/`_revinclude` resources per page; more sets `includeLimitReached`. */
   includeLimit: number;
+  /**
+   * search.html#contained: with `true` only contained resources match, with `both` they match
+   * beside the others; `type` says whether a match is returned as its container or alone.
+   * Absent: `_contained=false`.
+   */
+  contained?: { mode: 'true' | 'both'; type: 'container' | 'contained' };
 }
 
 /** A current resource as stored, sent without re-parsing. */
@@ -147,6 +153,8 @@ export interface StoredMatch {
   resourceType: string;
   id: string;
   json: string;
+  /** A contained resource returned alone (`_containedType=contained`): the resource holding it. */
+  container?: { resourceType: string; id: string };
 }
 
 export interface SearchPage {

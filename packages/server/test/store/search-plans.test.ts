@@ -173,6 +173,8 @@ describe.skipIf(postgres === undefined)('search plans on PostgreSQL use the look
     // type as a constant, so every inner filter can use its lookup index.
     ['Observation', 'subject.name=Kovalenko8', ['search_string_lookup']],
     ['Patient', `_has:Observation:patient:code=${LOINC}|${code(11)}`, ['search_token_lookup']],
+    // Two levels (Observation.encounter is Encounter or EpisodeOfCare; Encounter.patient a Patient).
+    ['Observation', `encounter.patient.name=Kovalenko8&code=${LOINC}|${code(3)}`, ['search_string_lookup']],
   ];
 
   for (const [resourceType, query, lookupIndexes] of searches) {
@@ -190,4 +192,21 @@ describe.skipIf(postgres === undefined)('search plans on PostgreSQL use the look
       ).not.toEqual([]);
     });
   }
+
+  // search.html#chaining: targets are known from their index rows (index rows exist only for
+  // current resources), computed once as an array, so no Encounter or Patient row is read and the
+  // planner gets small, separate subqueries instead of one join over every level.
+  it('computes a chain from the index rows of its targets, once, without reading them', async () => {
+    const nodes = await plan('Observation', 'encounter.patient.name=Kovalenko8');
+    const text = describePlan(nodes);
+    const resourceReads = nodes.filter((node) => node['Relation Name'] === 'resource');
+    expect(
+      resourceReads.map((node) => node.Alias),
+      text,
+    ).toEqual(resourceReads.map(() => 'r0'));
+    expect(
+      nodes.some((node) => String(node['Subplan Name']).startsWith('InitPlan')),
+      text,
+    ).toBe(true);
+  });
 });

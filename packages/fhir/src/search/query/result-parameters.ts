@@ -1,6 +1,7 @@
 /**
  * Parameters that shape the result rather than select (http://hl7.org/fhir/R4/search.html#return):
- * `_count`, `_sort`, `_total`, `_summary`, `_elements`, `_include`, `_revinclude`.
+ * `_count`, `_sort`, `_total`, `_summary`, `_elements`, `_include`, `_revinclude`, `_contained`,
+ * `_containedType`.
  */
 import { parseElementsParameter } from '../../shaping/elements.ts';
 import { parseSummaryMode } from '../../shaping/summary.ts';
@@ -20,7 +21,10 @@ export const RESULT_PARAMETERS: ReadonlySet<string> = new Set([
   '_containedType',
 ]);
 
-type ResultFields = Pick<SearchQuery, 'sort' | 'count' | 'total' | 'summary' | 'elements' | 'includes'>;
+type ResultFields = Pick<
+  SearchQuery,
+  'sort' | 'count' | 'total' | 'summary' | 'elements' | 'includes' | 'contained' | 'containedType'
+>;
 
 /** Applies one result parameter to `result`; throws a parameter error when it is malformed. */
 export function applyResultParameter(
@@ -53,6 +57,18 @@ export function applyResultParameter(
     case '_include':
     case '_revinclude':
       result.includes.push(includeDirective(registry, name, code === '_revinclude', modifier, value));
+      return;
+    case '_contained':
+      if (value !== 'false' && value !== 'true' && value !== 'both') {
+        throw malformed(name, `_contained must be false, true or both, not '${value}'`);
+      }
+      result.contained = value;
+      return;
+    case '_containedType':
+      if (value !== 'container' && value !== 'contained') {
+        throw malformed(name, `_containedType must be container or contained, not '${value}'`);
+      }
+      result.containedType = value;
       return;
     default:
       throw unsupported(name, `'${code}' is not supported yet`);

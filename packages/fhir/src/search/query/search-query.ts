@@ -189,6 +189,12 @@ export interface IncludeDirective {
 
 export type TotalMode = 'none' | 'estimate' | 'accurate';
 
+/** `_contained` (search.html#contained): `false` matches no contained resource, `true` only them. */
+export type ContainedMode = 'false' | 'true' | 'both';
+
+/** `_containedType`: a matching contained resource is returned as its container, or alone. */
+export type ContainedType = 'container' | 'contained';
+
 export interface SearchQuery {
   /** The types searched: one for type search, `_type` (or every type) for system search. */
   resourceTypes: string[];
@@ -202,4 +208,8 @@ export interface SearchQuery {
   summary?: SummaryMode;
   elements?: string[];
   includes: IncludeDirective[];
+  /** Absent: `false`, the default. */
+  contained?: ContainedMode;
+  /** Absent: `container`, the default. */
+  containedType?: ContainedType;
 }

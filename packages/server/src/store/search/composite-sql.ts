@@ -21,7 +21,7 @@ export function compositeCondition(filter: CompositeFilter, scope: SearchScope):
   const { row } = scope;
   const values = filter.values.map((value) => valueCondition(value, scope));
   return sql`exists (select 1 from search_composite q
-    where q.resource_type = ${row}.resource_type and q.id = ${row}.id and q.param = ${filter.code}
+    where q.resource_type = ${row}.resource_type and q.id = ${row}.id and q.param = ${scope.param(filter.code)}
     and ${values.length === 0 ? sql`false` : sql`(${joinSql(values, ' or ')})`})`;
 }
 

@@ -34,28 +34,29 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
         const values = filter.values.map((value) => stringCondition('starts-with', value, scope));
         return sql`exists (select 1 from search_string s
           where s.resource_type = ${row}.resource_type and s.id = ${row}.id
-          and s.param = ${tokenTextParam(filter.code)} and ${anyOf(values)})`;
+          and s.param = ${scope.param(tokenTextParam(filter.code))} and ${anyOf(values)})`;
       }
       if (filter.modifier === 'of-type') {
         const values = filter.values.map(
           ({ system, code, value }) =>
             sql`(t.system = ${system} and t.code = ${identifierOfTypeCode(code, value)})`,
         );
-        return tokenRows(row, identifierOfTypeParam(filter.code), values);
+        return tokenRows(row, scope.param(identifierOfTypeParam(filter.code)), values);
       }
       if (filter.code === '_id') {
         const ids = filter.values.flatMap((value) => (value.code === undefined ? [] : [value.code]));
-        const match = sql`${row}.id = any(${ids}::text[])`;
+        // A contained resource's id is its local one (`#med1` is `med1`).
+        const match = sql`${scope.contained?.localId ?? sql`${row}.id`} = any(${ids}::text[])`;
         return filter.modifier === 'not' ? sql`not (${match})` : match;
       }
-      const match = tokenRows(row, filter.code, filter.values.map(tokenCondition));
+      const match = tokenRows(row, scope.param(filter.code), filter.values.map(tokenCondition));
       // search.html#modifiers: `:not` also matches resources with no value at all.
       return filter.modifier === 'not' ? sql`not ${match}` : match;
     }
     case 'code-set': {
       // The resolved codes as two bound arrays: one statement of fixed shape however many codes.
       const match = sql`exists (select 1 from search_token t
-        where t.resource_type = ${row}.resource_type and t.id = ${row}.id and t.param = ${filter.code}
+        where t.resource_type = ${row}.resource_type and t.id = ${row}.id and t.param = ${scope.param(filter.code)}
         and (t.system, t.code) in (select * from unnest(${filter.codes.map((c) => c.system)}::text[],
           ${filter.codes.map((c) => c.code)}::text[])))`;
       return filter.negate ? sql`not ${match}` : match;
@@ -63,34 +64,38 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
     case 'string': {
       const values = filter.values.map((value) => stringCondition(filter.match, value, scope));
       return sql`exists (select 1 from search_string s
-        where s.resource_type = ${row}.resource_type and s.id = ${row}.id and s.param = ${filter.code}
+        where s.resource_type = ${row}.resource_type and s.id = ${row}.id and s.param = ${scope.param(filter.code)}
         and ${anyOf(values)})`;
     }
     case 'reference':
       return sql`exists (select 1 from search_reference x
-        where x.resource_type = ${row}.resource_type and x.id = ${row}.id and x.param = ${filter.code}
+        where x.resource_type = ${row}.resource_type and x.id = ${row}.id and x.param = ${scope.param(filter.code)}
         and ${anyOf(filter.values.map(referenceCondition))})`;
     case 'reference-identifier':
       // search.html#reference: `Reference.identifier`, indexed as a token under `code:identifier`.
-      return tokenRows(row, referenceIdentifierParam(filter.code), filter.values.map(tokenCondition));
+      return tokenRows(
+        row,
+        scope.param(referenceIdentifierParam(filter.code)),
+        filter.values.map(tokenCondition),
+      );
     case 'date':
       if (filter.code === '_lastUpdated') {
         return anyOf(filter.values.map((value) => lastUpdatedCondition(row, value, scope.now)));
       }
       return sql`exists (select 1 from search_date d
-        where d.resource_type = ${row}.resource_type and d.id = ${row}.id and d.param = ${filter.code}
+        where d.resource_type = ${row}.resource_type and d.id = ${row}.id and d.param = ${scope.param(filter.code)}
         and ${anyOf(filter.values.map((value) => dateCondition(value, scope.now)))})`;
     case 'number':
       return sql`exists (select 1 from search_number n
-        where n.resource_type = ${row}.resource_type and n.id = ${row}.id and n.param = ${filter.code}
+        where n.resource_type = ${row}.resource_type and n.id = ${row}.id and n.param = ${scope.param(filter.code)}
         and ${anyOf(filter.values.map(numberCondition))})`;
     case 'quantity':
       return sql`exists (select 1 from search_quantity q
-        where q.resource_type = ${row}.resource_type and q.id = ${row}.id and q.param = ${filter.code}
+        where q.resource_type = ${row}.resource_type and q.id = ${row}.id and q.param = ${scope.param(filter.code)}
         and ${anyOf(filter.values.map(quantityCondition))})`;
     case 'uri':
       return sql`exists (select 1 from search_uri u
-        where u.resource_type = ${row}.resource_type and u.id = ${row}.id and u.param = ${filter.code}
+        where u.resource_type = ${row}.resource_type and u.id = ${row}.id and u.param = ${scope.param(filter.code)}
         and ${anyOf(filter.values.map((value) => uriCondition(filter.match, value)))})`;
     case 'text':
       return textCondition(filter.field, filter.values, scope);
@@ -101,7 +106,7 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
     case 'near':
       return nearCondition(filter, scope);
     case 'missing':
-      return missingCondition(row, filter.code, filter.type, filter.missing);
+      return missingCondition(row, scope.param(filter.code), filter.type, filter.missing);
     case 'chain':
       return chainCondition(filter, scope);
     case 'has': {
@@ -120,11 +125,59 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
 }
 
 /**
+ * The ids of the resources of `type` that `filter` matches, read from its index table alone, or
+ * `undefined` when the filter needs the resource row (negations, `:missing`, `_id`, text…).
+ * Index rows exist only for current resources (a delete clears them), so no `resource` row needs
+ * reading to know that an id is a current resource's: a chain (`subject:Patient.name=x`) goes from
+ * the name rows to the reference rows without reading a Patient. A set may repeat ids.
+ */
+function filterKeySet(filter: SearchFilter, type: string, scope: SearchScope): Sql | undefined {
+  switch (filter.kind) {
+    case 'token':
+      if (filter.modifier !== undefined || filter.code === '_id') return undefined;
+      return sql`select t.id from search_token t
+        where t.resource_type = ${type} and t.param = ${filter.code} and ${anyOf(filter.values.map(tokenCondition))}`;
+    case 'string': {
+      const values = filter.values.map((value) => stringCondition(filter.match, value, scope));
+      return sql`select s.id from search_string s
+        where s.resource_type = ${type} and s.param = ${filter.code} and ${anyOf(values)}`;
+    }
+    case 'reference':
+      return sql`select x.id from search_reference x
+        where x.resource_type = ${type} and x.param = ${filter.code} and ${anyOf(filter.values.map(referenceCondition))}`;
+    case 'date':
+      if (filter.code === '_lastUpdated') return undefined;
+      return sql`select d.id from search_date d
+        where d.resource_type = ${type} and d.param = ${filter.code}
+        and ${anyOf(filter.values.map((value) => dateCondition(value, scope.now)))}`;
+    case 'chain': {
+      const branches: Sql[] = [];
+      for (const targetType of filter.targetTypes) {
+        const inner = filterKeySet(filter.inner, targetType, scope);
+        if (inner === undefined) return undefined;
+        branches.push(sql`select x.id from search_reference x
+          where x.resource_type = ${type} and x.param = ${filter.code} and x.target_type = ${targetType}
+          and x.target_id = any(array(${inner}))`);
+      }
+      return branches.length === 0 ? undefined : joinSql(branches, ' union all ');
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
  * search.html#chaining as an uncorrelated `in`: the set of resources whose reference points at a
  * target passing the inner filter, one `union all` branch per target type with the type as a
  * constant. Being uncorrelated, the planner may compute it from the inside out (52 Patients named
  * x → their Encounters → those Encounters' Observations) instead of testing every outer row, and a
  * constant type lets every inner filter use its lookup index; nested chains nest the same way.
+ *
+ * Without an access decision to apply to the targets, a target is known by its index rows alone
+ * (`filterKeySet`), so no target resource is read, and the targets are an array computed once
+ * (`= any(array(…))`, an InitPlan) instead of a subquery the planner pulls up into one join
+ * problem: a two-level chain planned in 1–2 ms instead of 10–25 ms at 100,000 resources, always
+ * run from the inside out, and probing `search_reference_lookup` with the whole array.
  */
 function chainCondition(filter: Extract<SearchFilter, { kind: 'chain' }>, scope: SearchScope): Sql {
   const sourceTypes = scope.types;
@@ -136,13 +189,20 @@ function chainCondition(filter: Extract<SearchFilter, { kind: 'chain' }>, scope:
         ? sql`x.resource_type = ${onlySource} and`
         : sql`x.resource_type = any(${[...sourceTypes]}::text[]) and`;
   const branches = filter.targetTypes.map((targetType) => {
-    const target = scope.fresh();
-    const inner = filterCondition(filter.inner, nestedScope(scope, target, [targetType]));
+    const keys = scope.access === undefined ? filterKeySet(filter.inner, targetType, scope) : undefined;
+    const targets =
+      keys ??
+      (() => {
+        const target = scope.fresh();
+        const inner = filterCondition(filter.inner, nestedScope(scope, target, [targetType]));
+        return sql`select ${target}.id from resource ${target}
+          where ${target}.resource_type = ${targetType} and not ${target}.deleted
+            and ${visibleRow(scope, target, [targetType])} and ${inner}`;
+      })();
+    const matching = keys === undefined ? sql`in (${targets})` : sql`= any(array(${targets}))`;
     return sql`select x.resource_type, x.id from search_reference x
-      where ${source} x.param = ${filter.code} and x.target_type = ${targetType}
-      and x.target_id in (select ${target}.id from resource ${target}
-        where ${target}.resource_type = ${targetType} and not ${target}.deleted
-          and ${visibleRow(scope, target, [targetType])} and ${inner})`;
+      where ${source} x.param = ${scope.param(filter.code)} and x.target_type = ${targetType}
+      and x.target_id ${matching}`;
   });
   if (branches.length === 0) return sql`false`;
   return sql`(${scope.row}.resource_type, ${scope.row}.id) in (${joinSql(branches, ' union all ')})`;
@@ -154,7 +214,7 @@ function anyOf(conditions: readonly Sql[]): Sql {
 }
 
 /** Some `search_token` row of `param` on `row` meets one of `values` (`t.system`, `t.code`). */
-function tokenRows(row: Sql, param: string, values: readonly Sql[]): Sql {
+function tokenRows(row: Sql, param: Sql, values: readonly Sql[]): Sql {
   return sql`exists (select 1 from search_token t
     where t.resource_type = ${row}.resource_type and t.id = ${row}.id and t.param = ${param}
     and ${anyOf(values)})`;
@@ -234,10 +294,10 @@ function lastUpdatedCondition(row: Sql, value: DateValue, now: number): Sql {
   }
 }
 
-function missingCondition(row: Sql, code: string, type: SearchParamType, missing: boolean): Sql {
+function missingCondition(row: Sql, param: Sql, type: SearchParamType, missing: boolean): Sql {
   const table = indexTableFor(type);
   if (table === undefined) throw new Error(`No index table for ${type} parameters`);
   const present = sql`exists (select 1 from ${tableName(table)} v
-    where v.resource_type = ${row}.resource_type and v.id = ${row}.id and v.param = ${code})`;
+    where v.resource_type = ${row}.resource_type and v.id = ${row}.id and v.param = ${param})`;
   return missing ? sql`not ${present}` : present;
 }

@@ -27,7 +27,7 @@ export function nearCondition(filter: NearFilter, scope: SearchScope): Sql {
   const { row } = scope;
   const values = filter.values.map(withinRadius);
   return sql`exists (select 1 from search_position p
-    where p.resource_type = ${row}.resource_type and p.id = ${row}.id and p.param = ${filter.code}
+    where p.resource_type = ${row}.resource_type and p.id = ${row}.id and p.param = ${scope.param(filter.code)}
     and ${values.length === 0 ? sql`false` : sql`(${joinSql(values, ' or ')})`})`;
 }
 
@@ -36,11 +36,30 @@ function withinRadius(value: NearValue): Sql {
   const angular = radiusMetres / EARTH_RADIUS_METRES;
   // A radius of half the circumference or more reaches every point.
   if (angular >= Math.PI) return sql`true`;
-  const distance = sql`2 * ${EARTH_RADIUS_METRES}::float8 * asin(least(1, sqrt(
-      power(sin(radians(p.latitude - ${latitude}::float8) / 2), 2)
-      + cos(radians(${latitude}::float8)) * cos(radians(p.latitude))
-        * power(sin(radians(p.longitude - ${longitude}::float8) / 2), 2))))`;
+  const distance = distanceMetres(sql`p`, latitude, longitude);
   return sql`(${boundingBox(latitude, longitude, angular)} and ${distance} <= ${radiusMetres}::float8)`;
+}
+
+/** Great-circle (haversine) distance in metres from the `search_position` row `position` to a point. */
+export function distanceMetres(position: Sql, latitude: number, longitude: number): Sql {
+  return sql`2 * ${EARTH_RADIUS_METRES}::float8 * asin(least(1, sqrt(
+      power(sin(radians(${position}.latitude - ${latitude}::float8) / 2), 2)
+      + cos(radians(${latitude}::float8)) * cos(radians(${position}.latitude))
+        * power(sin(radians(${position}.longitude - ${longitude}::float8) / 2), 2))))`;
+}
+
+/**
+ * `_sort=near` (closest first) and `-near`: a Location's distance is that of its position to the
+ * closest point of the `near` values, as the location-distance extension defines it
+ * (http://hl7.org/fhir/StructureDefinition/location-distance), in metres.
+ */
+export function nearDistanceKey(filter: NearFilter): Sql {
+  const distances = filter.values.map((value) => distanceMetres(sql`v`, value.latitude, value.longitude));
+  const [only] = distances;
+  const closest =
+    distances.length === 1 && only !== undefined ? only : sql`least(${joinSql(distances, ', ')})`;
+  return sql`(select min(${closest})::numeric from search_position v
+    where v.resource_type = r0.resource_type and v.id = r0.id and v.param = ${filter.code})`;
 }
 
 /** Latitude and longitude conditions that every point within `angular` radians satisfies. */

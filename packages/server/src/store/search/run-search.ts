@@ -7,11 +7,18 @@ import type { Row, SqlExecutor } from '../database.ts';
 import type { SearchPage, StoredMatch, StoreSearch } from '../port.ts';
 import type { RowFilter } from '../row-filter.ts';
 import { readNumber, readOptionalString, readString } from '../rows.ts';
-import type { Sql } from '../sql.ts';
+import { type Sql, sql } from '../sql.ts';
+import { containedRows } from './contained-sql.ts';
 import { includeStatement } from './include-statement.ts';
 import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from './search-cursor.ts';
-import { countStatement, estimateStatement, matchConditions, pageStatement } from './search-statement.ts';
-import { sortColumns } from './sort-sql.ts';
+import {
+  countStatement,
+  estimateStatement,
+  matchConditions,
+  pageOfRows,
+  pageStatement,
+} from './search-statement.ts';
+import { type SortColumn, sortColumns } from './sort-sql.ts';
 import type { StringNormalizer } from './string-normalizer.ts';
 
 /** `_include:iterate` levels followed at most; cycles stop earlier because nothing new is added. */
@@ -23,14 +30,14 @@ export async function runSearch(
   normalize: StringNormalizer,
   access?: RowFilter,
 ): Promise<SearchPage> {
-  const where = matchConditions(search, normalize, Date.now(), access);
-  const total = await totalOf(db, where, search.total);
+  const statements = searchStatements(search, normalize, Date.now(), access);
+  const total = await totalOf(db, statements, search.total);
   const withTotal = total === undefined ? {} : { total };
   if (search.count === 0) return { matches: [], included: [], ...withTotal };
 
-  const columns = sortColumns(search.sort);
+  const columns = sortColumns(search.sort, search.filters);
   const cursor = search.cursor === undefined ? undefined : decodeSearchCursor(search.cursor, columns.length);
-  const rows = await db.query(pageStatement(where, columns, cursor, search.count + 1));
+  const rows = await db.query(statements.page(columns, cursor, search.count + 1));
   const more = rows.length > search.count;
   const pageRows = rows.slice(0, search.count);
   if (cursor?.direction === 'before') pageRows.reverse();
@@ -43,10 +50,11 @@ export async function runSearch(
     cursor?.direction === 'after' || (cursor?.direction === 'before' && more)
       ? anchor(pageRows[0], 'before')
       : undefined;
+  // A contained resource returned alone has no index rows of its own to include from.
   const { included, limitReached } = await includes(
     db,
     search.includes,
-    matches,
+    matches.filter((match) => match.container === undefined),
     search.includeLimit,
     access,
   );
@@ -66,20 +74,55 @@ export async function runSearch(
  */
 export const EXACT_TOTAL_BELOW = 1000;
 
+interface SearchStatements {
+  page(columns: readonly SortColumn[], cursor: SearchCursor | undefined, limit: number): Sql;
+  count: Sql;
+  estimate: Sql;
+}
+
+/** The matches as resource rows (`r0` of `resource`), or with `_contained` as rows of contained-sql.ts. */
+function searchStatements(
+  search: StoreSearch,
+  normalize: StringNormalizer,
+  now: number,
+  access: RowFilter | undefined,
+): SearchStatements {
+  const { contained } = search;
+  if (contained === undefined) {
+    const where = matchConditions(search, normalize, now, access);
+    return {
+      page: (columns, cursor, limit) => pageStatement(where, columns, cursor, limit),
+      count: countStatement(where),
+      estimate: estimateStatement(where),
+    };
+  }
+  // `_sort` is refused with `_contained` (search-plan.ts): the rows carry no sort keys.
+  const rows = containedRows({ ...search, contained }, normalize, now, access);
+  return {
+    page: (columns, cursor, limit) => pageOfRows(rows, columns, cursor, limit),
+    count: sql`select count(*) as total from (${rows}) m`,
+    estimate: sql`explain (format json) select m.id from (${rows}) m`,
+  };
+}
+
 /** search.html#total; `none` counts nothing. */
-async function totalOf(db: SqlExecutor, where: Sql, mode: TotalMode): Promise<number | undefined> {
+async function totalOf(
+  db: SqlExecutor,
+  statements: SearchStatements,
+  mode: TotalMode,
+): Promise<number | undefined> {
   if (mode === 'none') return undefined;
   if (mode === 'estimate') {
-    const estimate = await estimateMatches(db, where);
+    const estimate = await estimateMatches(db, statements.estimate);
     if (estimate >= EXACT_TOTAL_BELOW) return estimate;
   }
-  const [row] = await db.query(countStatement(where));
+  const [row] = await db.query(statements.count);
   return row === undefined ? 0 : readNumber(row, 'total');
 }
 
 /** The planner's row estimate for the matches (no rows are read), from `EXPLAIN (FORMAT JSON)`. */
-async function estimateMatches(db: SqlExecutor, where: Sql): Promise<number> {
-  const [row] = await db.query(estimateStatement(where));
+async function estimateMatches(db: SqlExecutor, estimate: Sql): Promise<number> {
+  const [row] = await db.query(estimate);
   const cell = row?.['QUERY PLAN'];
   const plan: unknown = typeof cell === 'string' ? JSON.parse(cell) : cell;
   const rows =
@@ -88,10 +131,26 @@ async function estimateMatches(db: SqlExecutor, where: Sql): Promise<number> {
 }
 
 function storedMatch(row: Row): StoredMatch {
+  const localId = readOptionalString(row, 'local_id');
+  if (localId !== undefined) return containedMatch(row, localId);
   return {
     resourceType: readString(row, 'resource_type'),
     id: readString(row, 'id'),
     json: readString(row, 'content'),
+  };
+}
+
+/** A contained resource returned alone: taken out of its container's stored JSON. */
+function containedMatch(row: Row, localId: string): StoredMatch {
+  const container: unknown = JSON.parse(readString(row, 'content'));
+  const contained = isRecord(container) && Array.isArray(container.contained) ? container.contained : [];
+  const resource = contained.find((item: unknown) => isRecord(item) && item.id === localId);
+  if (resource === undefined) throw new Error(`Contained resource #${localId} is not in its container`);
+  return {
+    resourceType: readString(row, 'resource_type'),
+    id: localId,
+    json: JSON.stringify(resource),
+    container: { resourceType: readString(row, 'container_type'), id: readString(row, 'container_id') },
   };
 }
 

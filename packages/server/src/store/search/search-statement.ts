@@ -21,9 +21,7 @@ export function matchConditions(
 ): Sql {
   const types = search.allTypes ? undefined : search.resourceTypes;
   const scope = rootScope(normalize, now, types, access);
-  const conditions: Sql[] = [sql`not r0.deleted`];
-  // The access decision is part of the match itself, so pages, cursors and totals agree with it.
-  if (access !== undefined) conditions.push(access.visible(scope.row, types));
+  const conditions: Sql[] = [rowConditions(search, types, access)];
   if (!search.allTypes) {
     const [only] = search.resourceTypes;
     conditions.push(
@@ -32,6 +30,28 @@ export function matchConditions(
         : sql`r0.resource_type = any(${search.resourceTypes}::text[])`,
     );
   }
+  for (const filter of search.filters) conditions.push(filterCondition(filter, scope));
+  return joinSql(conditions, ' and ');
+}
+
+/**
+ * What the resource row `r0` must be whatever the filters: current, visible to the caller, and in
+ * the compartments asked for. A contained resource's container must be so too (contained-sql.ts).
+ */
+export function rowConditions(
+  search: StoreSearch,
+  types: readonly string[] | undefined,
+  access: RowFilter | undefined,
+): Sql {
+  const conditions: Sql[] = [sql`not r0.deleted`];
+  // The access decision is part of the match itself, so pages, cursors and totals agree with it.
+  if (access !== undefined) conditions.push(access.visible(sql`r0`, types));
+  conditions.push(...compartmentConditions(search));
+  return joinSql(conditions, ' and ');
+}
+
+function compartmentConditions(search: StoreSearch): Sql[] {
+  const conditions: Sql[] = [];
   if (search.compartment !== undefined) {
     conditions.push(sql`exists (select 1 from compartment c
       where c.patient_id = ${search.compartment.id} and c.resource_type = r0.resource_type and c.id = r0.id)`);
@@ -39,8 +59,7 @@ export function matchConditions(
   if (search.patientCompartments !== undefined) {
     conditions.push(inPatientCompartments(search.patientCompartments));
   }
-  for (const filter of search.filters) conditions.push(filterCondition(filter, scope));
-  return joinSql(conditions, ' and ');
+  return conditions;
 }
 
 /**
@@ -61,13 +80,25 @@ export function pageStatement(
   cursor: SearchCursor | undefined,
   limit: number,
 ): Sql {
-  const backwards = cursor?.direction === 'before';
-  const reading = pageColumns(columns, backwards);
   const keys = columns.map((column, index) => sql`, ${column.expression} as ${keyName(index)}`);
+  return pageOfRows(
+    sql`select r0.resource_type, r0.id, r0.content${joinSql(keys, '')} from resource r0 where ${where}`,
+    columns,
+    cursor,
+    limit,
+  );
+}
+
+/** One page of `rows` (with `resource_type`, `id` and the key columns `k0`…), in keyset order. */
+export function pageOfRows(
+  rows: Sql,
+  columns: readonly SortColumn[],
+  cursor: SearchCursor | undefined,
+  limit: number,
+): Sql {
+  const reading = pageColumns(columns, cursor?.direction === 'before');
   const after = cursor === undefined ? sql`true` : keysetCondition(reading, cursor);
-  return sql`select m.* from (
-      select r0.resource_type, r0.id, r0.content${joinSql(keys, '')} from resource r0 where ${where}
-    ) m
+  return sql`select m.* from (${rows}) m
     where ${after}
     order by ${orderBy(reading)} limit ${limit}`;
 }
