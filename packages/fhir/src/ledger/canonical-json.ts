@@ -8,11 +8,59 @@
  * guessing. The output is a JS string; hash its UTF-8 encoding.
  */
 export function canonicalJson(value: unknown): string {
-  return serialise(value, '$');
+  try {
+    return canonical(value);
+  } catch (error) {
+    // Serialise again, tracking where it is, only to say where the value is not JSON data: every
+    // write hashes its resource, and a path string per element would cost more than the rest.
+    if (error === NOT_JSON_DATA) return serialise(value, '$');
+    throw error;
+  }
 }
 
 export class CanonicalJsonError extends Error {
   override readonly name = 'CanonicalJsonError';
+}
+
+const NOT_JSON_DATA = new CanonicalJsonError('not JSON data');
+
+/** `serialise` without the paths: throws NOT_JSON_DATA where `serialise` throws its error. */
+function canonical(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw NOT_JSON_DATA;
+      return JSON.stringify(value);
+    case 'string':
+      if (LONE_SURROGATE.test(value)) throw NOT_JSON_DATA;
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let index = 0; index < value.length; index++) {
+          if (index > 0) out += ',';
+          out += canonical(value[index]);
+        }
+        return `${out}]`;
+      }
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) throw NOT_JSON_DATA;
+      let out = '{';
+      // The default sort compares strings by UTF-16 code units, as §3.2.3 asks.
+      for (const key of Object.keys(value).sort()) {
+        const member: unknown = Reflect.get(value, key);
+        if (member === undefined) continue;
+        if (LONE_SURROGATE.test(key)) throw NOT_JSON_DATA;
+        if (out.length > 1) out += ',';
+        out += `${JSON.stringify(key)}:${canonical(member)}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      throw NOT_JSON_DATA;
+  }
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

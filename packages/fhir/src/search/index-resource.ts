@@ -14,13 +14,19 @@ import fhirpath, { type UserInvocationTable } from 'fhirpath';
 import { type FhirResource, isRecord } from '../resource.ts';
 import { type CompartmentDefinition, patientCompartmentDefinition } from './compartments.ts';
 import { type CompositeValueType, compositeComponents } from './composite-components.ts';
+import { elementPath, type RefersTo, relativeElementPath } from './element-path.ts';
 import { evaluableExpression, REFERS_TO_FUNCTION, splitUnion } from './expression.ts';
 import { r4Model } from './fhir-model.ts';
 import { componentEntries, compositeEntries, positionEntries } from './index-composite.ts';
 import { dateEntries } from './index-dates.ts';
 import { numberEntries, quantityEntries } from './index-numbers.ts';
 import { textEntry } from './index-texts.ts';
-import type { CompositeValueEntry, ResourceIndex } from './index-types.ts';
+import {
+  CONTAINED_RESOURCE_PARAM,
+  type CompositeValueEntry,
+  containedParam,
+  type ResourceIndex,
+} from './index-types.ts';
 import {
   identifierOfTypeEntries,
   referenceEntries,
@@ -98,6 +104,7 @@ export const ROW_SEARCH_PARAMETERS: ReadonlySet<string> = new Set(['_id', '_last
 export class ResourceIndexer {
   private readonly compiled = new Map<string, CompiledType>();
   private readonly isResourceType: (type: string) => boolean;
+  private readonly refersToType: RefersTo;
   private readonly functions: UserInvocationTable;
 
   constructor(
@@ -105,10 +112,55 @@ export class ResourceIndexer {
     private readonly patientCompartment: CompartmentDefinition,
   ) {
     this.isResourceType = (type) => registry.isResourceType(type);
-    this.functions = { [REFERS_TO_FUNCTION]: refersTo(this.isResourceType) };
+    this.refersToType = refersTo(this.isResourceType);
+    this.functions = {
+      [REFERS_TO_FUNCTION]: {
+        fn: (references: unknown[], type: unknown) =>
+          references.map((reference) => typeof type === 'string' && this.refersToType(reference, type)),
+        arity: { 1: ['String'] },
+      },
+    };
   }
 
   index(resource: FhirResource): ResourceIndex {
+    const index = this.valuesOf(resource);
+    const texts = textEntry(resource);
+    if (texts !== undefined) index.texts = texts;
+    this.addContained(index, resource);
+    index.patientCompartments = this.patientCompartmentsOf(resource, index);
+    return index;
+  }
+
+  /**
+   * search.html#contained: each contained resource's values under `#<local id>:<param>` names,
+   * and a row naming its type and local id, so `_contained=true` can match it. Contained resources hold no
+   * contained resources (dom-2), so there is one level; their narrative is not indexed (dom-4:
+   * they have none) and they make no compartment of their own.
+   */
+  private addContained(index: ResourceIndex, resource: FhirResource): void {
+    const contained = Array.isArray(resource.contained) ? resource.contained : [];
+    for (const item of contained) {
+      if (!isRecord(item) || typeof item.id !== 'string' || typeof item.resourceType !== 'string') continue;
+      if (!this.isResourceType(item.resourceType)) continue;
+      const localId = item.id;
+      const values = this.valuesOf(item as FhirResource);
+      const rename = <T extends { param: string }>(entries: T[] | undefined): T[] =>
+        (entries ?? []).map((entry) => ({ ...entry, param: containedParam(localId, entry.param) }));
+      index.tokens.push(...rename(values.tokens));
+      index.strings.push(...rename(values.strings));
+      index.references.push(...rename(values.references));
+      index.dates = appended(index.dates, rename(values.dates));
+      index.numbers = appended(index.numbers, rename(values.numbers));
+      index.quantities = appended(index.quantities, rename(values.quantities));
+      index.uris = appended(index.uris, rename(values.uris));
+      index.composites = appended(index.composites, rename(values.composites));
+      index.positions = appended(index.positions, rename(values.positions));
+      index.tokens.push({ param: CONTAINED_RESOURCE_PARAM, system: item.resourceType, code: localId });
+    }
+  }
+
+  /** The values of every search parameter of the resource's type, without narrative or compartments. */
+  private valuesOf(resource: FhirResource): ResourceIndex {
     const index: ResourceIndex = { tokens: [], strings: [], references: [], patientCompartments: [] };
     const memo: ComponentMemo = new Map();
     for (const parameter of this.parametersOf(resource.resourceType)) {
@@ -124,9 +176,6 @@ export class ResourceIndexer {
       if (parameter.type === 'composite') this.addComposites(index, parameter, selected, resource, memo);
       else this.addEntries(index, parameter, typedValues(selected), resource);
     }
-    const texts = textEntry(resource);
-    if (texts !== undefined) index.texts = texts;
-    index.patientCompartments = this.patientCompartmentsOf(resource, index);
     return index;
   }
 
@@ -250,7 +299,13 @@ export class ResourceIndexer {
       if (type === 'composite' && alternative === resourceType) return { evaluate: (resource) => [resource] };
       const compiled = this.compileAlternative(where, alternative);
       const isPresent = presenceGuard(alternative, resourceType);
-      return { ...(isPresent ? { isPresent } : {}), evaluate: (resource) => compiled(resource, resource) };
+      // A plain element path reads the JSON directly, with fhirpath.js's very result (element-path.ts).
+      const direct =
+        type === 'composite'
+          ? undefined
+          : elementPath(evaluableExpression(alternative), resourceType, r4Model, this.refersToType);
+      const evaluate = direct ?? ((resource: FhirResource) => compiled(resource, resource));
+      return { ...(isPresent ? { isPresent } : {}), evaluate };
     });
     if (isIndexedType(type)) return [{ code, type, alternatives }];
     if (type === 'special' && definition.xpathUsage === 'nearby')
@@ -271,7 +326,15 @@ export class ResourceIndexer {
   /** Each alternative of `expression` evaluated on its own and the results concatenated (see compile). */
   private compileUnion(where: string, expression: string): Evaluate {
     const alternatives = splitUnion(expression).map((alternative): Evaluate => {
-      const evaluate = this.compileAlternative(where, alternative);
+      const compiled = this.compileAlternative(where, alternative);
+      const direct = relativeElementPath(evaluableExpression(alternative), r4Model, this.refersToType);
+      const evaluate: Evaluate =
+        direct === undefined
+          ? compiled
+          : (input, resource) => {
+              const item = itemOf(input);
+              return (item && direct(item.path, item.data, item.extension)) ?? compiled(input, resource);
+            };
       const isPresent = itemPresenceGuard(alternative);
       if (!isPresent) return evaluate;
       // Items are fhirpath.js ResourceNodes; their JSON is `data`.
@@ -304,6 +367,20 @@ function isIndexedType(type: string): type is IndexedType {
   return INDEXED_TYPES.some((indexed) => indexed === type);
 }
 
+/**
+ * A composite's item as element-path.ts reads it: a fhirpath.js ResourceNode (its element path,
+ * JSON and `_element` twin), or a resource, whose path is its type.
+ */
+function itemOf(input: unknown): { path: string; data: unknown; extension: unknown } | undefined {
+  if (!isRecord(input)) return undefined;
+  if (typeof input.resourceType === 'string')
+    return { path: input.resourceType, data: input, extension: null };
+  if (typeof input.path === 'string' && 'data' in input) {
+    return { path: input.path, data: input.data, extension: input._data };
+  }
+  return undefined;
+}
+
 /** The optional lists of ResourceIndex stay absent until they have an entry. */
 function appended<T>(list: T[] | undefined, entries: T[]): T[] | undefined {
   if (entries.length === 0) return list;
@@ -316,16 +393,12 @@ function appended<T>(list: T[] | undefined, entries: T[]): T[] | undefined {
  * `refersTo('Patient')`: true for a Reference whose target is a Patient, read from the literal
  * reference or, for logical references, `Reference.type` (see evaluableExpression).
  */
-function refersTo(isResourceType: (type: string) => boolean): UserInvocationTable[string] {
-  return {
-    fn: (references: unknown[], type: unknown) =>
-      references.map((reference) => {
-        if (!isRecord(reference)) return false;
-        const literal = typeof reference.reference === 'string' ? reference.reference : undefined;
-        const target = literal ? referenceTarget(literal, isResourceType)?.type : undefined;
-        return (target ?? reference.type) === type;
-      }),
-    arity: { 1: ['String'] },
+function refersTo(isResourceType: (type: string) => boolean): RefersTo {
+  return (reference, type) => {
+    if (!isRecord(reference)) return false;
+    const literal = typeof reference.reference === 'string' ? reference.reference : undefined;
+    const target = literal ? referenceTarget(literal, isResourceType)?.type : undefined;
+    return (target ?? reference.type) === type;
   };
 }
 

@@ -44,8 +44,15 @@ function responseEntry(response: FhirResponse, withResource: boolean): Record<st
   if (headers?.etag !== undefined) entryResponse.etag = headers.etag;
   if (headers?.lastModified !== undefined)
     entryResponse.lastModified = new Date(headers.lastModified).toISOString();
+  // A successful write's stored JSON is parsed only when the entry carries it: a Synthea Bundle's
+  // creates answered `return=minimal` would otherwise parse every resource back for nothing.
+  const needed = withResource || response.status >= 400;
   const resource =
-    body === undefined ? undefined : body.kind === 'resource' ? body.resource : JSON.parse(body.json);
+    body === undefined || !needed
+      ? undefined
+      : body.kind === 'resource'
+        ? body.resource
+        : JSON.parse(body.json);
   if (isRecord(resource) && resource.resourceType === 'OperationOutcome' && response.status >= 400) {
     entryResponse.outcome = resource;
     return { response: entryResponse };

@@ -373,15 +373,20 @@ export class ProfileWalk {
             value: Array.isArray(data) ? (data[i] ?? undefined) : undefined,
             sibling: Array.isArray(siblings) ? siblings[i] : undefined,
             type: property.type,
-            path: `${path}.${key.replace(/^_/, '')}[${i}]`,
+            path: `${path}.${name}[${i}]`,
           });
         }
       } else {
         items.push({ value: data, sibling: siblings, type: property.type, path: `${path}.${name}` });
       }
     }
-    for (const child of source.children)
-      this.childItems(child, grouped.get(child) ?? [], path, hostContexts, scope, depth);
+    for (const child of source.children) {
+      const items = grouped.get(child);
+      // An absent element of a base definition has nothing to check: no cardinality (the
+      // structural pass did that), no slices, no items.
+      if (items === undefined && !child.profile.isConstraint && child.slices.length === 0) continue;
+      this.childItems(child, items ?? [], path, hostContexts, scope, depth);
+    }
     if (fallback !== undefined) {
       for (const [child, items] of grouped)
         if (child.profile !== source.profile) this.childItems(child, items, path, hostContexts, scope, depth);
