@@ -2,9 +2,11 @@
  * The `TerminologyService` (terminology-service.ts) over the concept tables of migration 0010:
  * code systems loaded by the importers, by stored CodeSystem/ConceptMap resources (write hooks)
  * and, on first use, the R4 specification's own; value sets from the stored ValueSet resources and
- * the specification's. Compiled value sets and expansions are cached per terminology revision, so
- * any change anywhere retires them. A call made inside a write transaction reads through it
- * (terminology-scope.ts) and leaves the caches alone.
+ * the specification's. Compiled value sets, expansions and `$validate-code` answers are cached per
+ * terminology revision, so any change anywhere retires them; the revision is read once for many
+ * concurrent calls (`sharedRevisionReader`), so that a cached answer costs no round trip of its
+ * own. A call made inside a write transaction reads through it (terminology-scope.ts): it may use
+ * what is cached at the revision it sees there, and stores nothing.
  */
 import { fhirError } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
@@ -13,11 +15,16 @@ import type { StoreReads } from '../store/port.ts';
 import { type CodeSystemCatalog, type CodeSystemVersion, codeSystemCatalog } from './code-system-catalog.ts';
 import { hierarchyCodes, lookupConcept, subsumption } from './code-system-reads.ts';
 import { expandPage } from './expand-value-set.ts';
-import { ExpansionCache } from './expansion-cache.ts';
+import { RevisionCache } from './revision-cache.ts';
 import { type SpecTerminology, specTerminology } from './spec-terminology.ts';
-import { readTerminologyRevision } from './terminology-revision.ts';
+import { readTerminologyRevision, sharedRevisionReader } from './terminology-revision.ts';
 import { type TerminologyScope, terminologyScope } from './terminology-scope.ts';
-import type { Expansion, TerminologyService } from './terminology-service.ts';
+import type {
+  CodingInput,
+  Expansion,
+  TerminologyService,
+  ValidateCodeResult,
+} from './terminology-service.ts';
 import { translateCoding } from './translate-code.ts';
 import { validateInCodeSystem, validateInValueSet } from './validate-code.ts';
 import { type CompiledValueSet, compileValueSet } from './value-set-compose.ts';
@@ -32,6 +39,8 @@ export interface TerminologyServiceDeps {
   spec?: SpecTerminology;
   /** Expansions kept (default 1,000). */
   expansionCacheSize?: number;
+  /** `$validate-code` answers kept (default 20,000: well under 10 MB). */
+  validationCacheSize?: number;
   /** The largest expansion returned whole when no `count` is given (default 10,000). */
   maxExpansion?: number;
 }
@@ -40,10 +49,15 @@ export function createTerminologyService(db: Database, deps: TerminologyServiceD
   const spec = deps.spec ?? specTerminology;
   const catalog = codeSystemCatalog(spec);
   const valueSets = valueSetSource(spec);
-  const expansions = new ExpansionCache(deps.expansionCacheSize ?? 1_000);
+  const expansions = new RevisionCache<Expansion>(deps.expansionCacheSize ?? 1_000);
+  const validations = new RevisionCache<ValidateCodeResult>(deps.validationCacheSize ?? 20_000);
+  const sharedRevision = sharedRevisionReader(db);
   const compiledByUrl = new Map<string, { revision: number; compiled: CompiledValueSet }>();
   const maxExpansion = deps.maxExpansion ?? 10_000;
   const scopeOfCall = (): TerminologyScope => terminologyScope(db, deps.store);
+  // A transaction sees its own uncommitted changes (and on PGlite holds the only connection).
+  const revisionOf = (scope: TerminologyScope): Promise<number> =>
+    scope.inTransaction ? readTerminologyRevision(scope.sql) : sharedRevision();
 
   const compiled = async (
     ctx: RequestContext,
@@ -69,10 +83,24 @@ export function createTerminologyService(db: Database, deps: TerminologyServiceD
 
     async validateCode(ctx, coding, valueSet) {
       const scope = scopeOfCall();
-      if (valueSet === undefined) return validateInCodeSystem(scope, catalog, coding);
-      const revision = await readTerminologyRevision(scope.sql);
-      const name = typeof valueSet === 'string' ? valueSet : String(valueSet.url ?? 'given inline');
-      return validateInValueSet(scope.sql, await compiled(ctx, scope, valueSet, revision), coding, name);
+      const revision = await revisionOf(scope);
+      // A ValueSet sent inline is not cached: it is compiled on every call anyway.
+      const key = typeof valueSet === 'object' ? undefined : validationKey(coding, valueSet);
+      const cached = key === undefined ? undefined : validations.get(key, revision);
+      if (cached !== undefined) return cached;
+      const answer =
+        valueSet === undefined
+          ? await validateInCodeSystem(scope, catalog, coding, revision)
+          : await validateInValueSet(
+              scope.sql,
+              await compiled(ctx, scope, valueSet, revision),
+              coding,
+              typeof valueSet === 'string' ? valueSet : String(valueSet.url ?? 'given inline'),
+            );
+      // Only an answer whose every part was read at one revision may be served at that revision.
+      if (key !== undefined && !scope.inTransaction && answer.revision === revision)
+        validations.set(key, revision, Object.freeze(answer.result));
+      return answer.result;
     },
 
     async subsumes(_ctx, system, codeA, codeB, version) {
@@ -82,7 +110,7 @@ export function createTerminologyService(db: Database, deps: TerminologyServiceD
 
     async expand(ctx, request) {
       const scope = scopeOfCall();
-      const revision = await readTerminologyRevision(scope.sql);
+      const revision = await revisionOf(scope);
       const offset = request.offset ?? 0;
       const key = JSON.stringify([
         request.valueSet,
@@ -123,7 +151,7 @@ export function createTerminologyService(db: Database, deps: TerminologyServiceD
 
     async valueSetCodes(ctx, valueSet, limit) {
       const scope = scopeOfCall();
-      const revision = await readTerminologyRevision(scope.sql);
+      const revision = await revisionOf(scope);
       const page = await expandPage(scope.sql, await compiled(ctx, scope, valueSet, revision), {
         offset: 0,
         count: limit + 1,
@@ -139,6 +167,11 @@ export function createTerminologyService(db: Database, deps: TerminologyServiceD
       return page.contains.map(({ system, code }) => ({ system, code }));
     },
   };
+}
+
+function validationKey(coding: CodingInput, valueSet: string | undefined): string {
+  const { system, version, code, display } = coding;
+  return JSON.stringify([valueSet ?? null, system ?? null, version ?? null, code, display ?? null]);
 }
 
 async function knownCodeSystem(

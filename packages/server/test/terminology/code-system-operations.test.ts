@@ -80,26 +80,56 @@ for (const database of testDatabases()) {
       expect(result.message).toContain('inactive');
     });
 
-    it('$validate-code warns about a wrong display but accepts any case, accent or designation', async () => {
-      const wrong = await t.terminology.validateCode(t.ctx, {
-        system: ICD10,
-        code: 'J45',
-        display: 'Bronchitis',
+    it('$validate-code judges a given display: result false when it is not a display or designation of the code (codesystem-operation-validate-code.html "True if the concept details supplied are valid")', async () => {
+      // HL7 tx test case tx/validation/simple-code-bad-display: result false, the valid display named.
+      expect(
+        await t.terminology.validateCode(t.ctx, { system: ICD10, code: 'J45', display: 'Bronchitis' }),
+      ).toEqual({
+        result: false,
+        display: 'Asthma',
+        message: `Wrong Display Name 'Bronchitis' for ${ICD10}#J45. Valid display is 'Asthma'`,
       });
-      expect(wrong.result).toBe(true);
-      expect(wrong.message).toContain('Bronchitis');
+      // "Whether displays are case sensitive is code system dependent": the reference validator
+      // (equalsIgnoreCase) and tx.fhir.org (dcsCaseInsensitive) ignore case, and so does this.
       expect(
         await t.terminology.validateCode(t.ctx, { system: ICD10, code: 'J45', display: 'ASTHMA' }),
-      ).toEqual({
-        result: true,
-        display: 'Asthma',
+      ).toEqual({ result: true, display: 'Asthma' });
+      // A designation in another language is a valid display too.
+      expect(
+        await t.terminology.validateCode(t.ctx, { system: ICPC2, code: 'R96', display: 'astma' }),
+      ).toEqual({ result: true, display: 'Asthma' });
+      const listed = await t.terminology.validateCode(t.ctx, { system: ICPC2, code: 'R96', display: 'Asma' });
+      expect(listed.result).toBe(false);
+      expect(listed.message).toBe(
+        `Wrong Display Name 'Asma' for ${ICPC2}#R96. Valid display is one of 2 choices: 'Asthma', 'Astma'`,
+      );
+    });
+
+    it('$validate-code holds a display that differs only in whitespace or accents to be wrong (HL7 tx test case simple-code-bad-display-ws)', async () => {
+      const spaced = await t.terminology.validateCode(t.ctx, {
+        system: ICD10,
+        code: 'J45.9',
+        display: 'Asthma,  unspecified',
       });
-      const norwegian = await t.terminology.validateCode(t.ctx, {
+      expect(spaced).toMatchObject({ result: false, display: 'Asthma, unspecified' });
+      expect(spaced.message).toContain('only the whitespace differs');
+      const accented = await t.terminology.validateCode(t.ctx, {
         system: ICPC2,
         code: 'R96',
-        display: 'Astma',
+        display: 'Åstma',
       });
-      expect(norwegian.message).toBeUndefined();
+      expect(accented.result).toBe(false);
+      expect(accented.message).not.toContain('whitespace');
+    });
+
+    it('$validate-code judges the display of an inactive code only where inactive codes are allowed', async () => {
+      const retired = await t.terminology.validateCode(t.ctx, {
+        system: ICD10,
+        code: 'J46',
+        display: 'Bronchitis',
+      });
+      expect(retired).toMatchObject({ result: false, inactive: true });
+      expect(retired.message).toContain('inactive');
     });
 
     it('answers for the R4 specification’s own code systems without an import (administrative-gender)', async () => {

@@ -159,6 +159,26 @@ for (const database of testDatabases()) {
         expect(typeof single(out, 'message')?.valueString).toBe('string');
       });
 
+      it('says result false for a display that is not the code’s, with a message and the valid display (input display: "If a display is provided a code must be provided")', async () => {
+        const wrong = await get(
+          `/fhir/CodeSystem/$validate-code?url=${encodeURIComponent(ICD10)}&code=J45.1&display=Allergic%20asthma`,
+        );
+        expect(wrong.statusCode, wrong.body).toBe(200);
+        const out = parameters(wrong);
+        expect(single(out, 'result')?.valueBoolean).toBe(false);
+        expect(single(out, 'message')?.valueString).toBe(
+          `Wrong Display Name 'Allergic asthma' for ${ICD10}#J45.1. Valid display is 'Nonallergic asthma'`,
+        );
+        expect(single(out, 'display')?.valueString).toBe('Nonallergic asthma');
+        const right = parameters(
+          await get(
+            `/fhir/CodeSystem/$validate-code?url=${encodeURIComponent(ICD10)}&code=J45.1&display=nonallergic%20ASTHMA`,
+          ),
+        );
+        expect(single(right, 'result')?.valueBoolean).toBe(true);
+        expect(single(right, 'message')).toBeUndefined();
+      });
+
       it('validates a CodeableConcept by its codings of the code system', async () => {
         const response = await post(t, '/fhir/CodeSystem/$validate-code', [
           { name: 'url', valueUri: ICD10 },
@@ -321,6 +341,23 @@ for (const database of testDatabases()) {
         const out = parameters(outOfSet);
         expect(single(out, 'result')?.valueBoolean).toBe(false);
         expect(typeof single(out, 'message')?.valueString).toBe('string');
+      });
+
+      it('judges a display given with a member code: result false when it is not the code’s ("True if the concept details supplied are valid")', async () => {
+        const url = encodeURIComponent(ASTHMA_VALUE_SET);
+        const system = encodeURIComponent(ICD10);
+        const wrong = parameters(
+          await get(`/fhir/ValueSet/$validate-code?url=${url}&system=${system}&code=J45.0&display=Asthma`),
+        );
+        expect(single(wrong, 'result')?.valueBoolean).toBe(false);
+        expect(single(wrong, 'message')?.valueString).toContain("Wrong Display Name 'Asthma'");
+        expect(single(wrong, 'display')?.valueString).toBe('Predominantly allergic asthma');
+        const right = parameters(
+          await get(
+            `/fhir/ValueSet/$validate-code?url=${url}&system=${system}&code=J45.0&display=Predominantly%20allergic%20asthma`,
+          ),
+        );
+        expect(single(right, 'result')?.valueBoolean).toBe(true);
       });
 
       it('validates a codeableConcept against the stored ValueSet at instance level', async () => {

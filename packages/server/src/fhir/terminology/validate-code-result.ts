@@ -17,6 +17,10 @@ export async function validateCodings(
     if (result.result) return result;
     results.push(result);
   }
+  // One coding: its answer whole, with the concept's `display` when the code was found (a wrong
+  // display is still a known concept).
+  const [only] = results;
+  if (only !== undefined && results.length === 1) return only;
   const messages = results.flatMap((result) => (result.message !== undefined ? [result.message] : []));
   if (codings.length === 0) messages.push('None of the codings is of the code system validated against');
   return { result: false, ...(messages.length > 0 ? { message: messages.join('; ') } : {}) };

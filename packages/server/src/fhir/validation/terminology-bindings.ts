@@ -24,7 +24,10 @@ export function terminologyBindings(terminology: TerminologyService): Terminolog
     async check(valueSet, coding) {
       if (unknown.has(valueSet)) return { known: false };
       try {
-        const result = await terminology.validateCode(VALIDATION_CONTEXT, coding, valueSet);
+        // A binding asks whether the code is in the value set; a wrong display is not that
+        // (and would make $validate-code's result false), so it is not sent.
+        const { display: _display, ...code } = coding;
+        const result = await terminology.validateCode(VALIDATION_CONTEXT, code, valueSet);
         return {
           known: true,
           valid: result.result,
