@@ -106,6 +106,7 @@ export function createAudit(deps: AuditDeps): Audit {
     observers: [
       interactionAudit({
         sink,
+        logger,
         ...(committedWrites !== undefined && syslog !== undefined
           ? {
               answered: ({ ctx, response }) =>

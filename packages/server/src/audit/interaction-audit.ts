@@ -4,8 +4,15 @@
  * export and import kick-offs included), transactions and batches as one event each, and every
  * refused or failed request (401, 403, 404, 5xx…). Its access-log row goes to the batched sink and
  * the request waits until it is stored: an observer that throws fails the request (fail closed).
+ *
+ * One exception: a successful request for master data or conformance resources that names no
+ * patient (`CodeSystem/$validate-code`, `ValueSet/$expand`, a StructureDefinition read) is
+ * recorded just the same but answered without waiting. Failing closed protects clinical data;
+ * holding a terminology lookup for a commit protects nobody and doubles its latency. Should its
+ * batch fail, the row is logged whole, so it is still never dropped silently.
  */
 import { isRecord } from '@concordia/fhir';
+import type { Logger } from 'pino';
 import type { FhirResponse, InteractionName } from '../fhir/interaction.ts';
 import type { InteractionObserver, ObservedInteraction } from '../fhir/interaction-observer.ts';
 import { accessRowOf } from './access-log.ts';
@@ -26,8 +33,25 @@ const WRITES: ReadonlySet<InteractionName> = new Set(['create', 'update', 'patch
 /** Search parameters whose value names the patient a search is about (`Observation?patient=1`). */
 const PATIENT_PARAMETERS: ReadonlySet<string> = new Set(['patient', 'subject', 'beneficiary']);
 
+/** Resource types that hold no one's health data: terminology and conformance (master data). */
+const NON_CLINICAL_TYPES: ReadonlySet<string> = new Set([
+  'CodeSystem',
+  'ValueSet',
+  'ConceptMap',
+  'NamingSystem',
+  'StructureDefinition',
+  'SearchParameter',
+  'OperationDefinition',
+  'CompartmentDefinition',
+  'ImplementationGuide',
+  'StructureMap',
+  'TerminologyCapabilities',
+]);
+
 export interface InteractionAuditDeps {
   sink: AuditSink;
+  /** Where a non-clinical request's row goes when its batch fails (it was answered meanwhile). */
+  logger: Logger;
   /** Told of every answer first (the writes' events are committed once it succeeded). */
   answered?: (observed: ObservedInteraction) => void;
 }
@@ -40,8 +64,22 @@ export function interactionAudit(deps: InteractionAuditDeps): InteractionObserve
     if (interaction === 'capabilities') return;
     if (response.status < 400 && WRITES.has(interaction)) return;
     // Facts, not the BALP event: the event is built when an auditor reads it (access-log.ts).
-    await deps.sink.recordAccess(accessRowOf(interactionFacts(observed)));
+    const facts = interactionFacts(observed);
+    const row = accessRowOf(facts);
+    const recorded = deps.sink.recordAccess(row);
+    if (response.status < 400 && facts.patients.length === 0 && isNonClinical(observed.request.path)) {
+      recorded.catch((error: unknown) =>
+        deps.logger.error({ err: error, accessLog: [row] }, 'audit event not stored'),
+      );
+      return;
+    }
+    await recorded;
   };
+}
+
+function isNonClinical(path: string): boolean {
+  const type = path.split('/', 1)[0] ?? '';
+  return NON_CLINICAL_TYPES.has(type);
 }
 
 export function interactionFacts({ ctx, request, interaction, response }: ObservedInteraction): AuditFacts {

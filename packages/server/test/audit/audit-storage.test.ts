@@ -151,6 +151,26 @@ for (const database of testDatabases()) {
       const again = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
       expect(again.statusCode).toBe(200);
     });
+    it('answers a lookup of master data without waiting for its audit row, which is still stored', async () => {
+      const accessRows = async (): Promise<number> => {
+        const [row] = await t.database.query(sql`select count(*) as rows from audit_access`);
+        return Number(row?.rows);
+      };
+      await run(t, BREAK_AUDIT);
+      try {
+        // Failing closed protects clinical data (issue 7); a code system search names no patient.
+        const lookup = await t.app.inject({ method: 'GET', url: '/fhir/CodeSystem?_count=1' });
+        expect(lookup.statusCode).toBe(200);
+        const clinical = await t.app.inject({ method: 'GET', url: '/fhir/Patient?_count=1' });
+        expect(clinical.statusCode).toBe(503);
+      } finally {
+        await run(t, REPAIR_AUDIT);
+      }
+      const before = await accessRows();
+      const lookup = await t.app.inject({ method: 'GET', url: '/fhir/CodeSystem?_count=1' });
+      expect(lookup.statusCode).toBe(200);
+      await vi.waitFor(async () => expect(await accessRows()).toBeGreaterThan(before));
+    });
   });
 
   describe(`audit fail-open on ${database.name}`, () => {
