@@ -78,6 +78,12 @@ export interface AuditSink {
   record(records: readonly AuditRecord[]): Promise<void>;
   /** The same for one access-log row (access-log.ts): a request that wrote nothing. */
   recordAccess(row: AccessRow): Promise<void>;
+  /**
+   * The same for a row nobody waits for (interaction-audit.ts: master data lookups): it may linger
+   * up to `DEFERRED_FLUSH_MS` so that it shares a batch with many others, unless a waited-for
+   * entry or a full batch sends it sooner. The promise still tells whether it was stored.
+   */
+  deferAccess(row: AccessRow): Promise<void>;
   stats(): AuditSinkStats;
   /** Writes what is queued, then refuses new events. */
   close(): Promise<void>;
@@ -90,9 +96,13 @@ interface Entries {
 }
 
 interface Waiting extends Entries {
+  deferred: boolean;
   resolve(): void;
   reject(error: unknown): void;
 }
+
+/** How long a row nobody waits for may wait for company (`deferAccess`). */
+const DEFERRED_FLUSH_MS = 20;
 
 const NO_RECORDS: readonly AuditRecord[] = [];
 const NO_ACCESSES: readonly AccessRow[] = [];
@@ -102,6 +112,8 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const queue: Waiting[] = [];
   let queuedEvents = 0;
+  /** Queued entries a request waits for: while there are any, batches leave without lingering. */
+  let waitedFor = 0;
   /** fail-open: events of failed batches, written before anything newer. */
   let backlog: Entries = { records: [], accesses: [] };
   const backlogSize = (): number => backlog.records.length + backlog.accesses.length;
@@ -109,29 +121,37 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
   const asyncCommit =
     options.commit === 'async' ? sql`, set_config('synchronous_commit', 'off', true) as commit_mode` : sql``;
   const writing = new Set<Promise<void>>();
-  let timer: { cancel(): void } | undefined;
+  let timer: { delayMs: number; cancel(): void } | undefined;
   let closed = false;
   const stats = { batches: 0, events: 0, failedBatches: 0 };
 
   const schedule = (delayMs: number): void => {
-    if (writing.size >= maxConcurrent || timer !== undefined) return;
+    if (writing.size >= maxConcurrent) return;
+    if (timer !== undefined) {
+      if (delayMs >= timer.delayMs) return;
+      timer.cancel();
+      timer = undefined;
+    }
     const run = (): void => {
       timer = undefined;
       const batch: Promise<void> = writeBatch().finally(() => {
         writing.delete(batch);
         if (queue.length > 0 || (backlogSize() > 0 && !closed))
-          schedule(queue.length > 0 ? options.flushDelayMs : retryDelayMs);
+          schedule(queue.length > 0 ? nextDelay() : retryDelayMs);
       });
       writing.add(batch);
     };
     if (delayMs === 0) {
       const immediate = setImmediate(run);
-      timer = { cancel: () => clearImmediate(immediate) };
+      timer = { delayMs, cancel: () => clearImmediate(immediate) };
     } else {
       const timeout = setTimeout(run, delayMs);
-      timer = { cancel: () => clearTimeout(timeout) };
+      timer = { delayMs, cancel: () => clearTimeout(timeout) };
     }
   };
+
+  const nextDelay = (): number =>
+    waitedFor > 0 || closed ? options.flushDelayMs : Math.max(options.flushDelayMs, DEFERRED_FLUSH_MS);
 
   const writeNow = (): void => {
     if (timer === undefined || writing.size >= maxConcurrent) return;
@@ -149,6 +169,7 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
       const next = queue.shift();
       if (next === undefined) break;
       taken.push(next);
+      if (!next.deferred) waitedFor -= 1;
       const size = next.records.length + next.accesses.length;
       events += size;
       queuedEvents -= size;
@@ -240,21 +261,23 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
     for (const waiting of taken) waiting.reject(refusal);
   }
 
-  const enqueue = (entries: Entries): Promise<void> => {
+  const enqueue = (entries: Entries, deferred = false): Promise<void> => {
     if (closed) {
       return Promise.reject(fhirError('unavailable', 'transient', 'The server is shutting down'));
     }
     return new Promise<void>((resolve, reject) => {
-      queue.push({ ...entries, resolve, reject });
+      queue.push({ ...entries, deferred, resolve, reject });
       queuedEvents += entries.records.length + entries.accesses.length;
+      if (!deferred) waitedFor += 1;
       if (queuedEvents >= options.maxBatchEvents) writeNow();
-      schedule(options.flushDelayMs);
+      schedule(nextDelay());
     });
   };
 
   return {
     record: (records) => enqueue({ records, accesses: NO_ACCESSES }),
     recordAccess: (row) => enqueue({ records: NO_RECORDS, accesses: [row] }),
+    deferAccess: (row) => enqueue({ records: NO_RECORDS, accesses: [row] }, true),
     stats() {
       return { ...stats, pending: queuedEvents + backlogSize() };
     },

@@ -66,14 +66,15 @@ export function interactionAudit(deps: InteractionAuditDeps): InteractionObserve
     // Facts, not the BALP event: the event is built when an auditor reads it (access-log.ts).
     const facts = interactionFacts(observed);
     const row = accessRowOf(facts);
-    const recorded = deps.sink.recordAccess(row);
     if (response.status < 400 && facts.patients.length === 0 && isNonClinical(observed.request.path)) {
-      recorded.catch((error: unknown) =>
-        deps.logger.error({ err: error, accessLog: [row] }, 'audit event not stored'),
-      );
+      deps.sink
+        .deferAccess(row)
+        .catch((error: unknown) =>
+          deps.logger.error({ err: error, accessLog: [row] }, 'audit event not stored'),
+        );
       return;
     }
-    await recorded;
+    await deps.sink.recordAccess(row);
   };
 }
 
