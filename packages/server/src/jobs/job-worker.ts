@@ -94,9 +94,10 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
         logger.info({ job: job.id, kind: job.kind }, 'job completed');
       }
     } catch (error) {
-      if (error instanceof JobStopped) {
-        if (error.reason === 'shutdown') await store.release(job.id, owner);
-        logger.info({ job: job.id, kind: job.kind, reason: error.reason }, 'job stopped');
+      const stopped = error instanceof JobStopped ? error : await stoppedMeanwhile(job, progress);
+      if (stopped !== undefined) {
+        if (stopped.reason === 'shutdown') await store.release(job.id, owner);
+        logger.info({ job: job.id, kind: job.kind, reason: stopped.reason }, 'job stopped');
         return;
       }
       const message = error instanceof Error ? error.message : String(error);
@@ -105,6 +106,16 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     } finally {
       clearInterval(renew);
     }
+  }
+
+  /**
+   * Whether a job whose handler failed had been stopped before it noticed: a cancelled export's
+   * files are removed at once (DELETE), so its next write fails before its next checkpoint would
+   * have told it. Such a failure is the cancel's doing, not the job's.
+   */
+  async function stoppedMeanwhile(job: Job, progress: JobProgress): Promise<JobStopped | undefined> {
+    const outcome = await store.checkpoint(job.id, owner, progress, leaseSeconds).catch(() => 'ok' as const);
+    return outcome === 'ok' ? undefined : new JobStopped(outcome);
   }
 
   /** One claim-and-run at a time per worker, whoever asks (loop, runUntilIdle). */

@@ -183,6 +183,28 @@ for (const database of testDatabases()) {
       });
     });
 
+    it('takes a failure after a cancel for the cancel (the export whose files DELETE removed)', async () => {
+      const job = await store.enqueue('cancelled-under-it', {});
+      const errors: unknown[] = [];
+      const cancelledUnderIt: JobHandler = {
+        kind: 'cancelled-under-it',
+        run: async () => {
+          await store.cancel(job.id);
+          throw new Error("ENOENT: no such file or directory, open 'exports/…/Condition-1.ndjson'");
+        },
+      };
+      await createJobWorker({
+        store,
+        handlers: [cancelledUnderIt],
+        pollIntervalMs: 60_000,
+        leaseSeconds: 60,
+        logger: { ...quiet, error: (...args: unknown[]) => errors.push(args) },
+        owner: 'w1',
+      }).runUntilIdle();
+      expect(await store.get(job.id)).toMatchObject({ status: 'cancelled' });
+      expect(errors).toEqual([]);
+    });
+
     it('wakes a started worker when a job is enqueued through its queue', async () => {
       const handler = countingHandler(1);
       const running = worker(store, handler, 'w1');
