@@ -41,6 +41,9 @@ export function interactionAuthorizer(deps: AuthorizerDeps): InteractionAuthoriz
     const refusal = refuseBreakTheGlass(ctx);
     if (refusal !== undefined) throw refusal;
     if (principal.kind === 'open-development' || principal.kind === 'system') return;
+    // A client that sent credentials must learn they do not work, even where none are needed.
+    if (principal.kind === 'anonymous' && principal.rejected !== undefined)
+      throw fhirError('unauthorized', 'login', principal.rejected.description);
     if (interaction === 'capabilities') return;
     if (principal.kind === 'anonymous') {
       throw fhirError(

@@ -8,9 +8,19 @@
 import type { Role } from './roles.ts';
 import type { ParsedScopes } from './smart-scopes.ts';
 
+/**
+ * No credentials: public endpoints only (the CapabilityStatement). `rejected`: credentials were
+ * presented and did not verify; the core refuses every request with 401 (RFC 6750 §3.1), so that
+ * the refusal is audited like any other (issue 7: "denied request … from every door").
+ */
+export interface AnonymousPrincipal {
+  kind: 'anonymous';
+  rejected?: { error: 'invalid_request' | 'invalid_token'; description: string };
+}
+
 export type Principal =
   | { kind: 'open-development' }
-  | { kind: 'anonymous' } // no credentials: public endpoints only (the CapabilityStatement)
+  | AnonymousPrincipal
   | { kind: 'system'; id: string } // internal jobs: migrations, demo loader, CLI import
   | UserPrincipal
   | ClientPrincipal;

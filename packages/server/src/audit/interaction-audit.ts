@@ -60,8 +60,8 @@ export function interactionAudit(deps: InteractionAuditDeps): InteractionObserve
   return async (observed) => {
     const { interaction, response } = observed;
     deps.answered?.(observed);
-    // The CapabilityStatement is public and says nothing about anyone.
-    if (interaction === 'capabilities') return;
+    // The CapabilityStatement is public and says nothing about anyone (a refused one is audited).
+    if (interaction === 'capabilities' && response.status < 400) return;
     if (response.status < 400 && WRITES.has(interaction)) return;
     // Facts, not the BALP event: the event is built when an auditor reads it (access-log.ts).
     const facts = interactionFacts(observed);

@@ -110,19 +110,19 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
       throw negotiated;
     const fhirRequest = toFhirRequest(request, query);
     const authentication = await authenticate(headerText(request.headers.authorization));
-    if (!authentication.ok) {
-      await discardUnclaimedUpload(uploads, request.body, 401);
-      metrics.observeInteraction('unknown', 401, elapsedSeconds(reply));
-      reply.header('www-authenticate', bearerChallenge(realm, authentication));
-      return sendOutcome(
-        reply,
-        401,
-        operationOutcome([{ severity: 'error', code: 'login', diagnostics: authentication.description }]),
-      );
-    }
+    // Bad credentials are refused by the core (authorize-interaction.ts), which audits the refusal.
+    const authenticated: Extract<Authentication, { ok: true }> = authentication.ok
+      ? authentication
+      : {
+          ok: true,
+          principal: {
+            kind: 'anonymous',
+            rejected: { error: authentication.error, description: authentication.description },
+          },
+        };
     let response: FhirResponse | undefined;
     try {
-      response = await core.handle(requestContext(request, authentication), fhirRequest);
+      response = await core.handle(requestContext(request, authenticated), fhirRequest);
     } finally {
       await discardUnclaimedUpload(uploads, request.body, response?.status);
     }
@@ -137,7 +137,11 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
     const contentType = negotiated instanceof FhirError ? FHIR_JSON : negotiated;
     metrics.observeInteraction(response.interaction, response.status, elapsedSeconds(reply));
     // RFC 6750 §3: a request without credentials learns how to authenticate.
-    if (response.status === 401) reply.header('www-authenticate', bearerChallenge(realm));
+    if (response.status === 401)
+      reply.header(
+        'www-authenticate',
+        bearerChallenge(realm, authentication.ok ? undefined : authentication),
+      );
     return sendResponse(
       reply,
       response,

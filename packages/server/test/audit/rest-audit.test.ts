@@ -269,6 +269,24 @@ for (const database of testDatabases()) {
       expect(at(events[0]?.event, 'purposeOfEvent', 0, 'text')).toBe('unconscious patient');
     });
 
+    it('records a request whose bearer token does not verify (401, RFC 6750 §3.1) at the HTTP door', async () => {
+      const { result: response, events } = await newEvents(() =>
+        t.app.inject({
+          method: 'GET',
+          url: '/fhir/Patient/someone',
+          headers: { authorization: 'Bearer forged.token.value', 'user-agent': 'probe/1.0' },
+        }),
+      );
+      expect(response.statusCode).toBe(401);
+      expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
+      expect(events).toHaveLength(1);
+      expect(events[0]?.outcome).toBe('4');
+      expect(at(events[0]?.event, 'outcomeDesc')).toEqual(expect.any(String));
+      expect(events[0]?.patient).toEqual(['Patient/someone']);
+      const requestor = agents(events[0]).find((agent) => agent.requestor === true);
+      expect(at(requestor, 'network', 'address')).toBe('127.0.0.1');
+    });
+
     it('does not audit the public CapabilityStatement', async () => {
       const { events } = await newEvents(() => t.app.inject({ method: 'GET', url: '/fhir/metadata' }));
       expect(events).toEqual([]);
