@@ -15,6 +15,8 @@ export interface AuditEventQuery {
   count: number;
   /** Keyset position: events older than this (recorded, id) pair. */
   before?: { recorded: string; id: string };
+  /** `_total=accurate`: the bundle counts every match (search.html#total); otherwise it says nothing. */
+  accurateTotal: boolean;
 }
 
 /**
@@ -43,7 +45,8 @@ export const AUDIT_EVENT_SEARCH_PARAMETERS = [
   { name: 'address', type: 'string' },
 ] as const;
 
-const RESULT_PARAMETERS = new Set(['_count', '_cursor', '_format', '_pretty']);
+const RESULT_PARAMETERS = new Set(['_count', '_cursor', '_format', '_pretty', '_total']);
+const TOTAL_MODES = new Set(['none', 'estimate', 'accurate']);
 
 export function auditEventQuery(
   query: readonly (readonly [string, string])[],
@@ -52,12 +55,19 @@ export function auditEventQuery(
   const criteria: AuditCriterion[] = [];
   let count = paging.defaultCount;
   let before: AuditEventQuery['before'];
+  let accurateTotal = false;
   for (const [name, value] of query) {
     if (name === '_count') count = Math.min(countOf(value), paging.maxCount);
     else if (name === '_cursor') before = cursorOf(value);
+    else if (name === '_total') accurateTotal = totalModeOf(value) === 'accurate';
     else if (!RESULT_PARAMETERS.has(name)) criteria.push(criterion(name, value));
   }
-  return { criteria, count, ...(before !== undefined ? { before } : {}) };
+  return { criteria, count, accurateTotal, ...(before !== undefined ? { before } : {}) };
+}
+
+function totalModeOf(value: string): string {
+  if (!TOTAL_MODES.has(value)) throw invalid('_total', `_total=${value}: use none, estimate or accurate`);
+  return value;
 }
 
 function criterion(name: string, value: string): AuditCriterion {

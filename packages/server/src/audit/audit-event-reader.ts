@@ -15,7 +15,7 @@ import type { InteractionEnv, RoutedRequest } from '../fhir/interaction-env.ts';
 import type { ReadOnlyResourceType } from '../fhir/routes.ts';
 import type { SqlExecutor } from '../store/database.ts';
 import { AUDIT_EVENT_SEARCH_PARAMETERS, auditEventQuery, cursorText } from './audit-event-query.ts';
-import { readStoredAuditEvent, searchAuditEvents } from './stored-audit-events.ts';
+import { countAuditEvents, readStoredAuditEvent, searchAuditEvents } from './stored-audit-events.ts';
 
 /** Roles whose holders may read the whole audit (besides system clients and internal principals). */
 const AUDITOR_ROLES: ReadonlySet<string> = new Set(['administrator', 'auditor']);
@@ -46,7 +46,10 @@ export function auditEventResourceType(db: SqlExecutor): ReadOnlyResourceType {
         defaultCount: env.config.defaultPageSize,
         maxCount: env.config.maxPageSize,
       });
-      const events = await searchAuditEvents(db, query);
+      const [events, total] = await Promise.all([
+        searchAuditEvents(db, query),
+        query.accurateTotal ? countAuditEvents(db, query) : undefined,
+      ]);
       const page = events.slice(0, query.count);
       const entries: RawBundleEntry[] = page.map((event) => ({
         fullUrl: `${env.fhirBase}/AuditEvent/${event.id}`,
@@ -64,7 +67,10 @@ export function auditEventResourceType(db: SqlExecutor): ReadOnlyResourceType {
           url: `${env.fhirBase}/AuditEvent${queryString([...kept, ['_cursor', cursor]])}`,
         });
       }
-      const json = bundleJson({ type: 'searchset', link }, entries);
+      const json = bundleJson(
+        { type: 'searchset', ...(total !== undefined ? { total } : {}), link },
+        entries,
+      );
       return { status: 200, interaction: 'search-type', body: { kind: 'json', json } };
     },
   };

@@ -28,6 +28,15 @@ const ACCESS_COLUMNS = joinSql(
 const ACCESS_ID = sql`('r' || batch || '-' || position)`;
 
 /** The page of `query` (one more event than asked for when there are more). */
+/** How many AuditEvents match the criteria, in both tables that hold them (`_total=accurate`). */
+export async function countAuditEvents(db: SqlExecutor, query: AuditEventQuery): Promise<number> {
+  const [row] = await db.query(
+    sql`select (select count(*) from audit_event where ${whereClause(eventConditions(query))})
+      + (select count(*) from audit_access where ${whereClause(accessConditions(query))}) as total`,
+  );
+  return Number(row?.total ?? 0);
+}
+
 export async function searchAuditEvents(
   db: SqlExecutor,
   query: AuditEventQuery,

@@ -159,6 +159,19 @@ for (const database of testDatabases()) {
       expect(list(second.link).some((link) => at(link, 'relation') === 'next')).toBe(false);
     });
 
+    it('counts every match with _total=accurate, across pages and both audit tables (search.html#total)', async () => {
+      // Reads (the access log) and the patient's create (a write's event) of one patient; not the
+      // searches (action E), which these searches of the audit add as they go.
+      const all = entryIds(await search(`patient=${otherId}&action=R,C&_count=1000`));
+      expect(all.length).toBeGreaterThan(2);
+      const counted = await search(`patient=${otherId}&action=R,C&_count=1&_total=accurate`);
+      expect(counted.total).toBe(all.length);
+      expect(entryIds(counted)).toHaveLength(1);
+      expect((await search(`patient=${otherId}&action=R,C&_count=1&_total=none`)).total).toBeUndefined();
+      const wrong = await t.app.inject({ method: 'GET', url: '/fhir/AuditEvent?_total=some' });
+      expect(wrong.statusCode).toBe(400);
+    });
+
     it('refuses an unknown search parameter with 400', async () => {
       const response = await t.app.inject({ method: 'GET', url: '/fhir/AuditEvent?patinet=1' });
       expect(response.statusCode).toBe(400);
