@@ -6,7 +6,14 @@ import { declaration } from '../access/access-fixtures.ts';
 import { testDatabases } from '../support/databases.ts';
 import { json, patient } from '../support/test-app.ts';
 import { formAction, formField, location, TestBrowser } from './browser.ts';
-import { createIdentityTestApp, FHIR_BASE, FORM, form, type IdentityTestApp } from './identity-app.ts';
+import {
+  authorizationCodeToken,
+  createIdentityTestApp,
+  FHIR_BASE,
+  FORM,
+  form,
+  type IdentityTestApp,
+} from './identity-app.ts';
 
 const REDIRECT_URI = 'http://app.test/callback';
 
@@ -281,20 +288,14 @@ describe.each(testDatabases())('SMART standalone launch with PKCE, MFA and conse
       }
     }
     const code = new URL(location(callback)).searchParams.get('code') ?? '';
-    const response = await t.app.inject({
-      method: 'POST',
-      url: '/oauth2/token',
-      headers: FORM,
-      payload: form({
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: REDIRECT_URI,
-        client_id: clientId,
-        code_verifier: verifier,
-      }),
+    const { status, body } = await authorizationCodeToken(t.app, {
+      code,
+      verifier,
+      clientId,
+      redirectUri: REDIRECT_URI,
     });
-    expect(response.statusCode).toBe(200);
-    return json(response.body);
+    expect(status).toBe(200);
+    return body;
   }
 
   it('refuses an authorization request without PKCE from a public client', async () => {

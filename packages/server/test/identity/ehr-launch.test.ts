@@ -7,10 +7,10 @@ import { testDatabases } from '../support/databases.ts';
 import { json, patient } from '../support/test-app.ts';
 import { formAction, formField, location, TestBrowser } from './browser.ts';
 import {
+  authorizationCodeToken,
   clientCredentialsToken,
   createIdentityTestApp,
   FHIR_BASE,
-  FORM,
   form,
   type IdentityTestApp,
 } from './identity-app.ts';
@@ -169,20 +169,14 @@ describe.each(testDatabases())('SMART EHR launch on $name', (database) => {
   }
 
   async function exchange(code: string, verifier: string) {
-    const response = await t.app.inject({
-      method: 'POST',
-      url: '/oauth2/token',
-      headers: FORM,
-      payload: form({
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: REDIRECT_URI,
-        client_id: appId,
-        code_verifier: verifier,
-      }),
+    const { status, body } = await authorizationCodeToken(t.app, {
+      code,
+      verifier,
+      clientId: appId,
+      redirectUri: REDIRECT_URI,
     });
-    expect(response.statusCode).toBe(200);
-    return json(response.body);
+    expect(status).toBe(200);
+    return body;
   }
 
   it('advertises EHR launch in the SMART configuration', async () => {

@@ -94,6 +94,26 @@ export function basic(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
 
+/** authorization_code with PKCE for a public client; returns the parsed token response. */
+export async function authorizationCodeToken(
+  app: FastifyInstance,
+  grant: { code: string; verifier: string; clientId: string; redirectUri: string },
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: FORM,
+    payload: form({
+      grant_type: 'authorization_code',
+      code: grant.code,
+      redirect_uri: grant.redirectUri,
+      client_id: grant.clientId,
+      code_verifier: grant.verifier,
+    }),
+  });
+  return { status: response.statusCode, body: JSON.parse(response.body) };
+}
+
 /** client_credentials with client_secret_basic; returns the parsed token response. */
 export async function clientCredentialsToken(
   app: FastifyInstance,
