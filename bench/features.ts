@@ -8,6 +8,7 @@ export const switchableFeatures = {
   audit: { env: { CONCORDIA_AUDIT: 'off' }, description: 'AuditEvents for reads and writes' },
   ledger: { env: { CONCORDIA_LEDGER: 'off' }, description: 'ledger entries beside every version' },
   validation: { env: { CONCORDIA_VALIDATION: 'off' }, description: 'profile validation on write' },
+  'rate-limit': { env: { CONCORDIA_RATE_LIMIT: 'off' }, description: 'request budgets per client and IP' },
 } as const satisfies Record<string, { env: Record<string, string>; description: string }>;
 
 export type Feature = keyof typeof switchableFeatures;

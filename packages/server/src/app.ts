@@ -7,8 +7,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { bearerAuthenticator } from './access/authenticate.ts';
 import type { Config } from './config.ts';
 import type { FhirCore } from './fhir/interaction.ts';
+import { registerBodyLimits } from './http/body-limits.ts';
 import { registerCors } from './http/cors.ts';
 import { fhirDoor } from './http/fhir-door.ts';
+import { createRequestThrottle, type Refusal, throttleOtherDoors } from './http/rate-limit.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
+import { httpsServerFactory, loadTlsCredentials } from './http/tls.ts';
 import type { Identity } from './identity/identity.ts';
 import { oauthDoor } from './identity/oauth-door.ts';
 import type { Ledger } from './ledger/ledger.ts';
@@ -34,11 +38,23 @@ export interface AppDeps {
   identity?: Identity;
   /** The ledger (ledger/ledger.ts): without it (`CONCORDIA_LEDGER=off`) there is no `/ledger` door. */
   ledger?: Ledger;
+  /** Records a request refused for its rate (http/throttle-audit.ts); absent: not audited. */
+  auditThrottled?: (refusal: Refusal) => void;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = await buildHttpServer(deps);
   await registerCors(app, { origins: deps.config.corsOrigins });
+  registerBodyLimits(app);
+  const { metrics, auditThrottled } = deps;
+  const throttle = await createRequestThrottle(app, {
+    config: deps.config.rateLimit,
+    onRefused: (refusal) => {
+      metrics.observeThrottled(refusal.budget);
+      auditThrottled?.(refusal);
+    },
+  });
+  if (throttle !== undefined) throttleOtherDoors(app, throttle);
   const { identity } = deps;
   if (identity !== undefined) {
     await app.register(oauthDoor, { ...identity });
@@ -49,6 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config: deps.config,
     metrics: deps.metrics,
     ...(identity !== undefined ? { authenticate: identity.authenticate } : {}),
+    ...(throttle !== undefined ? { throttle } : {}),
   });
   if (deps.ledger !== undefined) {
     await app.register(ledgerDoor, {
@@ -64,11 +81,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 export type HttpServerDeps = Pick<AppDeps, 'config' | 'logger' | 'metrics' | 'store'>;
 
 /**
- * The HTTP stack every door shares: logging with request ids, metrics, health and readiness,
- * graceful-shutdown behaviour. The benchmark's floor runs on exactly this stack.
+ * The HTTP stack every door shares: HTTPS when configured, security headers, logging with request
+ * ids, metrics, health and readiness, graceful-shutdown behaviour. The benchmark's floor runs on
+ * exactly this stack.
  */
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+  const { tls } = deps.config;
+  const credentials = tls === undefined ? undefined : await loadTlsCredentials(tls);
   const app = Fastify({
+    ...(credentials !== undefined ? { serverFactory: httpsServerFactory(credentials) } : {}),
     loggerInstance: deps.logger,
     bodyLimit: deps.config.maxBodyBytes,
     genReqId: requestIdFrom,
@@ -77,8 +98,10 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     // Graceful shutdown: stop accepting, let in-flight requests finish (main.ts bounds the wait).
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    trustProxy: false,
+    // Only the configured proxies may name the client in X-Forwarded-For (rate limits, audit).
+    trustProxy: deps.config.trustProxy.length > 0 ? [...deps.config.trustProxy] : false,
   });
+  registerSecurityHeaders(app, { hsts: deps.config.hsts, servesTls: credentials !== undefined });
   // Clients and proxies can quote the id that every log line of the request carries.
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

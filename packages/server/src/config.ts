@@ -2,6 +2,7 @@
  * The only module that reads the environment (DESIGN.md rule 4). Everything else receives a
  * `Config`. Each setting is documented here and in docs/configuration.md; a bad value fails fast.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseValidationSettings, type ValidationConfig } from './fhir/validation/validation-policy.ts';
 import { DEFAULT_MASTER_DATA, type MasterDataConfig } from './terminology/master-data-policy.ts';
@@ -74,6 +75,17 @@ export interface Config {
    * sent as bearer headers. `[]` means none, `['*']` any.
    */
   corsOrigins: readonly string[];
+  /** HTTPS (`CONCORDIA_TLS_CERT`, `CONCORDIA_TLS_KEY`, optional `CONCORDIA_TLS_CA`); absent: plain HTTP. */
+  tls?: TlsConfig;
+  /** `Strict-Transport-Security` (`CONCORDIA_HSTS`, `CONCORDIA_HSTS_MAX_AGE`, `CONCORDIA_HSTS_INCLUDE_SUBDOMAINS`). */
+  hsts: HstsConfig;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed (`CONCORDIA_TRUST_PROXY`: addresses, CIDR ranges or
+   * `loopback`, `linklocal`, `uniquelocal`); empty: none, the peer address is the client's.
+   */
+  trustProxy: readonly string[];
+  /** Requests per client and per address (`CONCORDIA_RATE_LIMIT*`, http/rate-limit.ts). */
+  rateLimit: RateLimitConfig;
   /** Seconds to let in-flight requests finish on SIGTERM before exiting (`CONCORDIA_SHUTDOWN_GRACE_SECONDS`, default 10). */
   shutdownGraceSeconds: number;
   /** How often an idle job worker looks for queued jobs (`CONCORDIA_JOB_POLL_INTERVAL_MS`, default 1000). */
@@ -182,6 +194,26 @@ export interface AuditConfig {
    * but the last ~0.6 s may be lost to a crash of the machine. Reads stop waiting for the disk.
    */
   commit: 'durable' | 'async';
+  /**
+   * `CONCORDIA_AUDIT_READS`: when a request that writes nothing (read, search, operation) is
+   * answered. `spooled` (default) — once its access-log row is appended to the node's spool file
+   * (`spoolDir`); rows commit in batches within ~20 ms and a crash leaves them in the spool for the
+   * next start. `committed` — once its row's batch is committed in the database.
+   */
+  reads: 'spooled' | 'committed';
+  /** `CONCORDIA_AUDIT_SPOOL_DIR`, default `<data dir>/audit-spool`. */
+  spoolDir: string;
+  /**
+   * `CONCORDIA_AUDIT_SPOOLED_FLUSH_MS` (default 20): how long a spooled row waits for others before
+   * its batch is written. Longer: fewer, larger batches (less CPU a read); shorter: rows reach the
+   * database sooner.
+   */
+  spooledFlushMs: number;
+  /**
+   * `CONCORDIA_AUDIT_MAX_PENDING_MS` (default 2000): fail-closed — once answered rows have waited
+   * this long for their batch, requests wait for their own row's commit until batches commit again.
+   */
+  maxPendingMs: number;
   /** Most AuditEvents in one batched insert (`CONCORDIA_AUDIT_BATCH_MAX_EVENTS`, default 500). */
   batchMaxEvents: number;
   /**
@@ -195,6 +227,30 @@ export interface AuditConfig {
   syslogUrl?: string;
   /** PEM file of the CA that signed the collector's certificate (`CONCORDIA_AUDIT_SYSLOG_CA`); default: the system's. */
   syslogCaFile?: string;
+}
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
+}
+
+export interface HstsConfig {
+  /** `auto` (default): sent when this server serves HTTPS; `on`: also behind a TLS-terminating proxy. */
+  mode: 'auto' | 'on' | 'off';
+  maxAgeSeconds: number;
+  includeSubDomains: boolean;
+}
+
+export interface RateLimitConfig {
+  /** `CONCORDIA_RATE_LIMIT`: `on` (default) or `off`. */
+  enabled: boolean;
+  /** `CONCORDIA_RATE_LIMIT_WINDOW_SECONDS` (default 60). */
+  windowSeconds: number;
+  /** Requests per window per client or address (`CONCORDIA_RATE_LIMIT_MAX`, default 30,000). */
+  max: number;
+  /** Sign-in, token and MFA requests per window per address (`CONCORDIA_RATE_LIMIT_SIGN_IN_MAX`, default 120). */
+  signInMax: number;
 }
 
 export class ConfigError extends Error {
@@ -217,12 +273,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must start with postgres:// or postgresql://');
   }
+  const tls = tlsSettings(read, problems);
   const baseUrl = read.string(
     'CONCORDIA_BASE_URL',
-    `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    `${tls !== undefined ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
   );
   if (!/^https?:\/\/[^/]+(\/.*)?$/.test(baseUrl))
     problems.push(`CONCORDIA_BASE_URL is not an http(s) URL: ${baseUrl}`);
+  if (tls !== undefined && baseUrl.startsWith('http://'))
+    problems.push('CONCORDIA_BASE_URL must be an https:// URL when CONCORDIA_TLS_CERT is set');
   const authVariable =
     read.optionalString('CONCORDIA_AUTH') === undefined ? 'CONCORDIA_AUTH_MODE' : 'CONCORDIA_AUTH';
   // Secure by default (issue 6): `open` must be asked for; `npm start` signs in with demo credentials.
@@ -259,6 +318,10 @@ export function loadConfig(env: Env = process.env): Config {
     loginMaxFailures: read.integer('CONCORDIA_LOGIN_MAX_FAILURES', 5, 1, 100),
     loginLockoutSeconds: read.integer('CONCORDIA_LOGIN_LOCKOUT_SECONDS', 900, 1, 86_400),
     corsOrigins: corsOriginsOf(read.optionalString('CONCORDIA_CORS_ORIGINS'), problems),
+    ...(tls !== undefined ? { tls } : {}),
+    hsts: hstsSettings(read, problems, baseUrl),
+    trustProxy: trustProxyOf(read.optionalString('CONCORDIA_TRUST_PROXY'), problems),
+    rateLimit: rateLimitSettings(read),
     shutdownGraceSeconds: read.integer('CONCORDIA_SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
     jobPollIntervalMs: read.integer('CONCORDIA_JOB_POLL_INTERVAL_MS', 1000, 10, 600_000),
     jobLeaseSeconds: read.integer('CONCORDIA_JOB_LEASE_SECONDS', 60, 1, 3600),
@@ -269,7 +332,7 @@ export function loadConfig(env: Env = process.env): Config {
     exportFileMaxResources: read.integer('CONCORDIA_EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 100_000_000),
     exportFileMaxBytes: read.integer('CONCORDIA_EXPORT_FILE_MAX_BYTES', 512 * 1024 * 1024, 1024, 2 ** 40),
     ...signatureAndBlobSettings(read, problems),
-    audit: auditSettings(read, problems),
+    audit: auditSettings(read, problems, dataDir),
     terminologySearchMaxCodes: read.integer('CONCORDIA_TERMINOLOGY_SEARCH_MAX_CODES', 10_000, 1, 1_000_000),
     masterData: masterDataSettings(read, problems),
     validation: parseValidationSettings(
@@ -289,6 +352,64 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 /** `CONCORDIA_CORS_ORIGINS`: `*` (default), `none`, or origins such as `https://app.example.org:8443`. */
+function tlsSettings(read: EnvReader, problems: string[]): TlsConfig | undefined {
+  const certFile = read.optionalString('CONCORDIA_TLS_CERT');
+  const keyFile = read.optionalString('CONCORDIA_TLS_KEY');
+  const caFile = read.optionalString('CONCORDIA_TLS_CA');
+  if (certFile === undefined || keyFile === undefined) {
+    if (certFile !== undefined || keyFile !== undefined)
+      problems.push('CONCORDIA_TLS_CERT and CONCORDIA_TLS_KEY must be set together');
+    if (caFile !== undefined)
+      problems.push('CONCORDIA_TLS_CA needs CONCORDIA_TLS_CERT and CONCORDIA_TLS_KEY');
+    return undefined;
+  }
+  return {
+    certFile: resolve(certFile),
+    keyFile: resolve(keyFile),
+    ...(caFile !== undefined ? { caFile: resolve(caFile) } : {}),
+  };
+}
+
+function hstsSettings(read: EnvReader, problems: string[], baseUrl: string): HstsConfig {
+  const mode = read.oneOf('CONCORDIA_HSTS', ['auto', 'on', 'off'], 'auto');
+  if (mode === 'on' && !baseUrl.startsWith('https://'))
+    problems.push('CONCORDIA_HSTS=on needs an https:// CONCORDIA_BASE_URL (the URL clients use)');
+  return {
+    mode,
+    maxAgeSeconds: read.integer('CONCORDIA_HSTS_MAX_AGE', 31_536_000, 0, 2 * 31_536_000),
+    includeSubDomains: read.boolean('CONCORDIA_HSTS_INCLUDE_SUBDOMAINS', false),
+  };
+}
+
+/** Range names `proxy-addr` (Fastify's `trustProxy`) knows besides addresses and CIDR ranges. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function trustProxyOf(value: string | undefined, problems: string[]): readonly string[] {
+  const items = (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const item of items) {
+    const [address = '', prefix, ...rest] = item.split('/');
+    const family = isIP(address);
+    const prefixOk =
+      prefix === undefined ||
+      (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32) && rest.length === 0);
+    if (!PROXY_RANGE_NAMES.includes(item) && (family === 0 || !prefixOk))
+      problems.push(`CONCORDIA_TRUST_PROXY: not an address, CIDR range or range name: "${item}"`);
+  }
+  return items;
+}
+
+function rateLimitSettings(read: EnvReader): RateLimitConfig {
+  return {
+    enabled: read.oneOf('CONCORDIA_RATE_LIMIT', ['on', 'off'], 'on') === 'on',
+    windowSeconds: read.integer('CONCORDIA_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
+    max: read.integer('CONCORDIA_RATE_LIMIT_MAX', 30_000, 1, 1_000_000_000),
+    signInMax: read.integer('CONCORDIA_RATE_LIMIT_SIGN_IN_MAX', 120, 1, 1_000_000_000),
+  };
+}
+
 function corsOriginsOf(value: string | undefined, problems: string[]): readonly string[] {
   if (value === undefined || value === '*') return ['*'];
   if (value === 'none') return [];
@@ -427,7 +548,7 @@ function masterDataSettings(read: EnvReader, problems: string[]): MasterDataConf
   };
 }
 
-function auditSettings(read: EnvReader, problems: string[]): AuditConfig {
+function auditSettings(read: EnvReader, problems: string[], dataDir: string): AuditConfig {
   const syslogUrl = read.optionalString('CONCORDIA_AUDIT_SYSLOG_URL');
   if (syslogUrl !== undefined && !/^tls:\/\/[^:/]+:\d{1,5}$/.test(syslogUrl))
     problems.push(`CONCORDIA_AUDIT_SYSLOG_URL must be tls://host:port, got "${syslogUrl}"`);
@@ -437,6 +558,10 @@ function auditSettings(read: EnvReader, problems: string[]): AuditConfig {
     enabled: read.oneOf('CONCORDIA_AUDIT', ['on', 'off'], 'on') === 'on',
     failureMode: read.oneOf('CONCORDIA_AUDIT_FAILURE_MODE', ['fail-closed', 'fail-open'], 'fail-closed'),
     commit: read.oneOf('CONCORDIA_AUDIT_COMMIT', ['durable', 'async'], 'durable'),
+    reads: read.oneOf('CONCORDIA_AUDIT_READS', ['spooled', 'committed'], 'spooled'),
+    spoolDir: resolve(read.optionalString('CONCORDIA_AUDIT_SPOOL_DIR') ?? `${dataDir}/audit-spool`),
+    spooledFlushMs: read.integer('CONCORDIA_AUDIT_SPOOLED_FLUSH_MS', 20, 0, 600_000),
+    maxPendingMs: read.integer('CONCORDIA_AUDIT_MAX_PENDING_MS', 2000, 10, 600_000),
     batchMaxEvents: read.integer('CONCORDIA_AUDIT_BATCH_MAX_EVENTS', 500, 1, 5000),
     flushDelayMs: read.integer('CONCORDIA_AUDIT_FLUSH_MS', 0, 0, 1000),
     ...(site !== undefined ? { site } : {}),

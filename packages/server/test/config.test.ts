@@ -34,6 +34,9 @@ describe('loadConfig', () => {
       loginMaxFailures: 5,
       loginLockoutSeconds: 900,
       corsOrigins: ['*'],
+      hsts: { mode: 'auto', maxAgeSeconds: 31_536_000, includeSubDomains: false },
+      trustProxy: [],
+      rateLimit: { enabled: true, windowSeconds: 60, max: 30_000, signInMax: 120 },
       shutdownGraceSeconds: 10,
       jobPollIntervalMs: 1000,
       jobLeaseSeconds: 60,
@@ -55,6 +58,10 @@ describe('loadConfig', () => {
         enabled: true,
         failureMode: 'fail-closed',
         commit: 'durable',
+        reads: 'spooled',
+        spoolDir: resolve('./data/audit-spool'),
+        spooledFlushMs: 20,
+        maxPendingMs: 2000,
         batchMaxEvents: 500,
         flushDelayMs: 0,
       },
@@ -82,6 +89,37 @@ describe('loadConfig', () => {
         allowedExtensionDomains: [],
       },
     });
+  });
+
+  it('serves HTTPS when a certificate and key are given: the base URL defaults to https', () => {
+    const config = loadConfig({ CONCORDIA_TLS_CERT: 'tls/cert.pem', CONCORDIA_TLS_KEY: 'tls/key.pem' });
+    expect(config.tls).toEqual({ certFile: resolve('tls/cert.pem'), keyFile: resolve('tls/key.pem') });
+    expect(config.baseUrl).toBe('https://127.0.0.1:8080');
+    expect(problemOf({ CONCORDIA_TLS_CERT: 'cert.pem' })).toContain(
+      'CONCORDIA_TLS_CERT and CONCORDIA_TLS_KEY must be set together',
+    );
+    expect(
+      problemOf({
+        CONCORDIA_TLS_CERT: 'cert.pem',
+        CONCORDIA_TLS_KEY: 'key.pem',
+        CONCORDIA_BASE_URL: 'http://fhir.example.org',
+      }),
+    ).toContain('CONCORDIA_BASE_URL must be an https:// URL when CONCORDIA_TLS_CERT is set');
+  });
+
+  it('refuses CONCORDIA_HSTS=on without an https base URL, and bad proxy addresses', () => {
+    expect(problemOf({ CONCORDIA_HSTS: 'on' })).toContain('CONCORDIA_HSTS=on needs an https://');
+    expect(
+      loadConfig({ CONCORDIA_HSTS: 'on', CONCORDIA_BASE_URL: 'https://fhir.example.org' }).hsts.mode,
+    ).toBe('on');
+    expect(loadConfig({ CONCORDIA_TRUST_PROXY: '10.0.0.0/8, loopback, ::1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      'loopback',
+      '::1',
+    ]);
+    expect(problemOf({ CONCORDIA_TRUST_PROXY: '10.0.0.0/33,proxy.example' })).toMatch(
+      /not an address.*"10\.0\.0\.0\/33"[\s\S]*"proxy\.example"/,
+    );
   });
 
   it('reads the bulk export settings; the export directory defaults to <data dir>/exports', () => {

@@ -12,7 +12,7 @@ import {
   bearerChallenge,
 } from '../access/authenticate.ts';
 import { purposeOfUse } from '../access/break-the-glass.ts';
-import type { RequestContext } from '../access/request-context.ts';
+import type { Principal, RequestContext } from '../access/request-context.ts';
 import type { Config } from '../config.ts';
 import type {
   FhirCore,
@@ -26,6 +26,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import { isRawBinaryUpload, rawBinaryResource } from './binary-upload.ts';
 import { FHIR_JSON, REQUEST_JSON_TYPES, responseContentType } from './content-negotiation.ts';
 import { acceptImportUploads, discardUnclaimedUpload } from './import-upload.ts';
+import { type RequestThrottle, sendThrottled, subjectOf } from './rate-limit.ts';
 
 export interface FhirDoorOptions {
   core: FhirCore;
@@ -33,6 +34,8 @@ export interface FhirDoorOptions {
   metrics: Metrics;
   /** Who sent a request (access/authenticate.ts); default: no tokens, per `config.authMode`. */
   authenticate?: Authenticator;
+  /** Request budgets (http/rate-limit.ts); absent: `CONCORDIA_RATE_LIMIT=off`. */
+  throttle?: RequestThrottle;
 }
 
 const METHODS: FhirMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -48,9 +51,23 @@ class SearchForm {
 }
 
 export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): Promise<void> {
-  const { core, metrics } = options;
+  const { core, metrics, throttle } = options;
   const authenticate = options.authenticate ?? bearerAuthenticator(options.config.authMode, undefined);
   const realm = `${options.config.baseUrl}/fhir`;
+
+  // The token is verified before the body is read: the request is counted against its client and
+  // user (or its address) first, so an over-budget client's body is never parsed.
+  const authentications = new WeakMap<FastifyRequest, Authentication>();
+  app.addHook('onRequest', async (request, reply) => {
+    const authentication = await authenticate(headerText(request.headers.authorization));
+    authentications.set(request, authentication);
+    if (throttle === undefined) return;
+    const principal = authentication.ok ? authentication.principal : undefined;
+    const throttled = await throttle.check(request, 'api', subjectOf(principal, request.ip));
+    if (throttled === undefined) return;
+    metrics.observeInteraction('unknown', 429, elapsedSeconds(reply));
+    return sendThrottled(reply, request.url, throttled);
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(REQUEST_JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
@@ -64,7 +81,15 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
     }
   });
   const uploads = importUploads(options.config.dataDir, options.config.importMaxUploadBytes);
-  acceptImportUploads(app, uploads);
+  // Requests whose body was left unread: their connection is closed after the answer, or Node
+  // would read (and discard) the rest of the upload first.
+  const unread = new WeakSet<FastifyRequest>();
+  acceptImportUploads(app, uploads, (request) => {
+    const principal = authenticatedPrincipal(authentications.get(request));
+    if (principal !== undefined && principal.kind !== 'anonymous') return true;
+    unread.add(request);
+    return false;
+  });
   // `POST [type]/_search` sends its parameters as a form (http.html#search); they join the URL's.
   app.addContentTypeParser(FORM_TYPE, { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -86,7 +111,7 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
   });
 
   app.setErrorHandler((error: FastifyError | FhirError, request, reply) => {
-    const failure = asFhirError(error, request);
+    const failure = asFhirError(error, request, options.config.maxBodyBytes);
     metrics.observeInteraction('unknown', failure.status, elapsedSeconds(reply));
     return sendOutcome(reply, failure.status, failure.toOperationOutcome());
   });
@@ -109,7 +134,8 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
     if (negotiated instanceof FhirError && request.method !== 'GET' && request.method !== 'HEAD')
       throw negotiated;
     const fhirRequest = toFhirRequest(request, query);
-    const authentication = await authenticate(headerText(request.headers.authorization));
+    const authentication =
+      authentications.get(request) ?? (await authenticate(headerText(request.headers.authorization)));
     // Bad credentials are refused by the core (authorize-interaction.ts), which audits the refusal.
     const authenticated: Extract<Authentication, { ok: true }> = authentication.ok
       ? authentication
@@ -135,6 +161,7 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
       throw negotiated;
     }
     const contentType = negotiated instanceof FhirError ? FHIR_JSON : negotiated;
+    if (unread.has(request)) reply.header('connection', 'close');
     metrics.observeInteraction(response.interaction, response.status, elapsedSeconds(reply));
     // RFC 6750 §3: a request without credentials learns how to authenticate.
     if (response.status === 401)
@@ -152,6 +179,10 @@ export async function fhirDoor(app: FastifyInstance, options: FhirDoorOptions): 
   };
   app.route({ method: METHODS, url: '/', handler });
   app.route({ method: METHODS, url: '/*', handler });
+}
+
+function authenticatedPrincipal(authentication: Authentication | undefined): Principal | undefined {
+  return authentication?.ok === true ? authentication.principal : undefined;
 }
 
 function toFhirRequest(request: FastifyRequest, query: [string, string][]): FhirRequest {
@@ -251,14 +282,19 @@ function sendOutcome(reply: FastifyReply, status: number, outcome: OperationOutc
 }
 
 /** Fastify's own errors (body too large, bad media type, …) become the matching FHIR failures. */
-function asFhirError(error: FastifyError | FhirError, request: FastifyRequest): FhirError {
+function asFhirError(
+  error: FastifyError | FhirError,
+  request: FastifyRequest,
+  maxBodyBytes: number,
+): FhirError {
   if (error instanceof FhirError) return error;
   switch (error.code) {
+    // JSON and raw Binary bodies share the server's limit; `$import` uploads answer their own.
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return fhirError(
         'too-large',
         'too-costly',
-        `The request body exceeds the limit of ${error.message.match(/\d+/)?.[0] ?? 'the configured'} bytes`,
+        `The request body exceeds the limit of ${maxBodyBytes} bytes (CONCORDIA_MAX_BODY_BYTES)`,
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -14,7 +14,16 @@ import { type ImportUploads, UploadTooLarge } from '../import/import-uploads.ts'
 
 export const NDJSON_TYPES = ['application/fhir+ndjson', 'application/ndjson', 'application/x-ndjson'];
 
-export function acceptImportUploads(app: FastifyInstance, uploads: ImportUploads): void {
+/**
+ * `mayStore`: whether the sender may have its upload written to disk at all. A request without
+ * valid credentials is refused by the core whatever it sends (401); its body is left unread, so
+ * nobody can fill the disk without a token.
+ */
+export function acceptImportUploads(
+  app: FastifyInstance,
+  uploads: ImportUploads,
+  mayStore: (request: FastifyRequest) => boolean,
+): void {
   app.addContentTypeParser(NDJSON_TYPES, async (request: FastifyRequest, payload: IncomingMessage) => {
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
     if (request.method !== 'POST' || !isImportPath(request)) {
@@ -24,6 +33,7 @@ export function acceptImportUploads(app: FastifyInstance, uploads: ImportUploads
         `${mediaType} is accepted only by POST $import; send application/fhir+json`,
       );
     }
+    if (!mayStore(request)) return undefined;
     const declared = Number(request.headers['content-length']);
     try {
       if (declared > uploads.maxBytes) throw new UploadTooLarge(uploads.maxBytes);

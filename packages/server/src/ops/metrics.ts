@@ -26,6 +26,8 @@ export interface Metrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   /** One finished FHIR interaction, from any door (HTTP, import, HL7 mapping). */
   observeInteraction(interaction: InteractionName, status: number, seconds: number): void;
+  /** One request refused for its rate (http/rate-limit.ts), by budget: `api` or `sign-in`. */
+  observeThrottled(budget: 'api' | 'sign-in'): void;
   /** Registers the source of the pool gauges; it is called at each scrape, not on a timer. */
   trackDatabasePool(poolStats: () => DatabasePoolStats): void;
   /** Registers the source of the job gauge (jobs by kind and status), read at each scrape. */
@@ -65,6 +67,13 @@ export function createMetrics(): Metrics {
     help: 'Time the FHIR core took per interaction, by interaction and status code.',
     labelNames: ['interaction', 'status'] as const,
     buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+
+  const throttled = new Counter({
+    name: 'http_requests_throttled_total',
+    help: 'HTTP requests refused with 429 for exceeding a rate budget, by budget (api, sign-in).',
+    labelNames: ['budget'] as const,
     registers: [registry],
   });
 
@@ -118,6 +127,9 @@ export function createMetrics(): Metrics {
       const series = interactionSeries(`${interaction} ${status}`, interaction, String(status));
       series.count.inc();
       series.duration.observe(seconds);
+    },
+    observeThrottled(budget) {
+      throttled.inc({ budget });
     },
     trackDatabasePool(poolStats) {
       poolSource = poolStats;
