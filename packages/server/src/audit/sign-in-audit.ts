@@ -2,7 +2,7 @@
  * Sign-in events in the BALP Login/Logout shape (DICOM 110114 User Authenticated, subtype 110122
  * Login or 110123 Logout, action E): a person's password step, second factor (TOTP) and its
  * enrolment, a client's token request (client credentials, SMART Backend Services), each success
- * and failure, and signing out. The identity module calls these and waits for the event to be
+ * and failure, and signing out (ending a session, revoking a token). The identity module calls these and waits for the event to be
  * stored before it answers, like every other audited request.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,8 +13,21 @@ import { type Coding, LOGIN, LOGOUT, USER_AUTHENTICATED } from './balp-codes.ts'
 
 export const SIGN_IN_STEP = 'https://concordia.example/fhir/CodeSystem/sign-in-step';
 
-/** `password`, `totp`, `totp-enrolment`: a person's steps; `client-credentials`: a client's token request. */
-export type SignInStep = 'password' | 'totp' | 'totp-enrolment' | 'client-credentials' | 'logout';
+/**
+ * `password`, `totp`, `totp-enrolment`: a person's steps; `client-credentials`: a client's token
+ * request; `logout`: a person ended their session (RP-Initiated Logout); `token-revocation`: a
+ * client revoked a token (RFC 7009), which ends the grant it belonged to. The last two are Logout
+ * events.
+ */
+export type SignInStep =
+  | 'password'
+  | 'totp'
+  | 'totp-enrolment'
+  | 'client-credentials'
+  | 'logout'
+  | 'token-revocation';
+
+const LOGOUT_STEPS: ReadonlySet<SignInStep> = new Set(['logout', 'token-revocation']);
 
 export interface SignInAttempt {
   step: SignInStep;
@@ -48,7 +61,7 @@ export function signInAudit(sink: AuditSink | undefined, source: AuditSource): S
         requestId: `sign-in-${randomUUID()}`,
       };
       const subtypes: Coding[] = [
-        attempt.step === 'logout' ? LOGOUT : LOGIN,
+        LOGOUT_STEPS.has(attempt.step) ? LOGOUT : LOGIN,
         { system: SIGN_IN_STEP, code: attempt.step },
       ];
       const record = auditRecord(

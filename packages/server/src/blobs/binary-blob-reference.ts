@@ -12,8 +12,10 @@ export const BINARY_BLOB_EXTENSION = 'https://concordia.example/fhir/StructureDe
 /** `resource` with `data` replaced by the reference to blob `hash`. */
 export function withBlobReference(resource: Record<string, unknown>, hash: string): Record<string, unknown> {
   const { data: _data, _data: dataElement, ...rest } = resource;
-  const extensions =
-    isRecord(dataElement) && Array.isArray(dataElement.extension) ? dataElement.extension : [];
+  // Only the server names a blob: a reference sent beside `data` is dropped, never kept first.
+  const extensions = (
+    isRecord(dataElement) && Array.isArray(dataElement.extension) ? dataElement.extension : []
+  ).filter((extension: unknown) => !(isRecord(extension) && extension.url === BINARY_BLOB_EXTENSION));
   return {
     ...rest,
     _data: {

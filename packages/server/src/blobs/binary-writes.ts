@@ -7,10 +7,10 @@
  * Nothing here queries the database itself: inside a PGlite transaction it could not.
  */
 import { fhirError, isRecord } from '@concordia/fhir';
-import type { WriteHook } from '../fhir/write-hooks.ts';
+import type { WriteHook, WriteScope } from '../fhir/write-hooks.ts';
 import type { VersionRecorder } from '../store/port.ts';
 import { sql } from '../store/sql.ts';
-import { blobReferenceOf, withBlobReference } from './binary-blob-reference.ts';
+import { BINARY_BLOB_EXTENSION, blobReferenceOf, withBlobReference } from './binary-blob-reference.ts';
 import { type BlobStore, blobRowInsert, type SealedBlob } from './blob-store.ts';
 
 export interface BinaryBlobWrites {
@@ -27,8 +27,13 @@ export function binaryBlobWrites(blobs: BlobStore): BinaryBlobWrites {
   return {
     hook: {
       resourceType: 'Binary',
-      async beforeApply(change) {
-        if (change.kind !== 'write' || typeof change.resource.data !== 'string') return;
+      async beforeApply(change, scope) {
+        if (change.kind !== 'write') return;
+        if (typeof change.resource.data !== 'string') {
+          const claimed = blobReferenceOf(change.resource);
+          if (claimed !== undefined) await requireStoredReference(scope, change.resource.id, claimed);
+          return;
+        }
         const text = change.resource.data.replace(/\s+/g, '');
         if (!BASE64.test(text) || text.length % 4 !== 0) {
           throw fhirError('invalid', 'invalid', 'Binary.data is not base64', ['Binary.data']);
@@ -60,4 +65,22 @@ export function binaryBlobWrites(blobs: BlobStore): BinaryBlobWrites {
       },
     },
   };
+}
+
+/**
+ * A Binary written without `data` but with a blob reference keeps its content only if that is the
+ * content it already has: the stored form read back inside a transaction (a PATCH, a transaction
+ * entry that reads and rewrites). Otherwise the reference would be a capability — anyone who
+ * learnt another blob's hash could create a Binary naming it and read that content back.
+ */
+async function requireStoredReference(scope: WriteScope, id: string, claimed: string): Promise<void> {
+  const current = await scope.tx.read(scope.ctx, 'Binary', id);
+  const stored: unknown = current?.json === undefined ? undefined : JSON.parse(current.json);
+  if (isRecord(stored) && blobReferenceOf(stored) === claimed) return;
+  throw fhirError(
+    'invalid',
+    'invalid',
+    `The extension ${BINARY_BLOB_EXTENSION} is set by the server: send the content in Binary.data`,
+    ['Binary.data'],
+  );
 }

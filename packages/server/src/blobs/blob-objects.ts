@@ -4,7 +4,7 @@
  * implements the same three calls. Objects are written once and never changed in place, which
  * is what both a filesystem rename and an S3 PUT give atomically.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export interface BlobObjects {
@@ -25,8 +25,18 @@ export function filesystemBlobObjects(dir: string): BlobObjects {
       const path = pathOf(name);
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-      await writeFile(temporary, bytes, { mode: 0o600 });
+      // The version that refers to this object commits right after: the object must be on disk
+      // first (its bytes, then its name in the directory), or a power cut could leave a committed
+      // record whose content is gone.
+      const file = await open(temporary, 'wx', 0o600);
+      try {
+        await file.writeFile(bytes);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
       await rename(temporary, path);
+      await syncDirectory(dirname(path));
     },
     async get(name) {
       try {
@@ -40,4 +50,13 @@ export function filesystemBlobObjects(dir: string): BlobObjects {
       await rm(pathOf(name), { force: true });
     },
   };
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

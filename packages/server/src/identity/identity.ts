@@ -90,7 +90,7 @@ export async function createIdentity(options: {
     launchContexts,
     corsOrigins: config.corsOrigins,
   });
-  if (options.signIns !== undefined) provider.use(auditedTokenRequests(options.signIns));
+  if (options.signIns !== undefined) provider.use(auditedTokenRequests(options.signIns, directories.users));
   const verifier = await createBearerVerifier({
     issuer,
     audience: fhirBase,

@@ -5,10 +5,10 @@
  * note and `on conflict do nothing` is exact, not a race.
  */
 import { type Checkpoint, formatCheckpointBody } from '@concordia/fhir';
-import type { SqlExecutor } from '../store/database.ts';
+import type { Database, SqlExecutor } from '../store/database.ts';
 import { readNumber, readString } from '../store/rows.ts';
 import { sql } from '../store/sql.ts';
-import type { LedgerSigner } from './node-key.ts';
+import { currentLedgerKeyNumber, type NodeKeySigner } from './node-key.ts';
 import { rootHash, sequencedTreeSize } from './tree-nodes.ts';
 
 export interface StoredCheckpoint extends Checkpoint {
@@ -17,33 +17,57 @@ export interface StoredCheckpoint extends Checkpoint {
   signedAt: string;
 }
 
-/** Signs the current tree unless its size already has a checkpoint; returns the latest checkpoint. */
-export async function signCheckpoint(
-  db: SqlExecutor,
-  signer: LedgerSigner,
-): Promise<StoredCheckpoint | undefined> {
-  const treeSize = await sequencedTreeSize(db);
-  const latest = await latestCheckpoint(db);
-  if (treeSize === 0 || (latest !== undefined && latest.treeSize >= treeSize)) return latest;
-  // Never sign a tree that does not extend the last signed one: stored hashes were changed.
-  if (latest !== undefined && !(await rootHash(db, latest.treeSize)).equals(Buffer.from(latest.rootHash))) {
-    throw new Error(
-      `The stored ledger tree no longer has the root signed at size ${latest.treeSize}: refusing to sign; run concordia ledger verify`,
-    );
+/** The node key was rotated while this signer was held: reload it (ensureLedgerSigner) and sign again. */
+export class LedgerKeyRotated extends Error {
+  constructor(readonly heldKey: number) {
+    super(`The ledger key ${heldKey} was retired by a key rotation`);
   }
-  const checkpoint: Checkpoint = {
-    origin: signer.verifierKey.name,
-    treeSize,
-    rootHash: await rootHash(db, treeSize),
-  };
-  const body = formatCheckpointBody(checkpoint);
-  const note = `${body}\n${await signer.signatureLine(body)}`;
-  await db.query(
-    sql`insert into ledger_checkpoint (tree_size, root_hash, note)
-        values (${treeSize}, decode(${Buffer.from(checkpoint.rootHash).toString('hex')}, 'hex'), ${note})
-        on conflict (tree_size) do nothing`,
+}
+
+/**
+ * Serialises signing with key rotation (key-rotation.ts): a rotation announces the new key at the
+ * latest checkpoint, so no checkpoint may be signed with the retiring key after it.
+ */
+export async function takeSigningLock(tx: SqlExecutor): Promise<void> {
+  await tx.query(
+    sql`select pg_advisory_xact_lock(hashtextextended('concordia:ledger-signing:' || current_schema(), 0))`,
   );
-  return checkpointOfSize(db, treeSize);
+}
+
+/**
+ * Signs the current tree unless its size already has a checkpoint; returns the latest checkpoint.
+ * Throws `LedgerKeyRotated` when `signer` no longer holds the current key.
+ */
+export async function signCheckpoint(
+  db: Database,
+  signer: NodeKeySigner,
+): Promise<StoredCheckpoint | undefined> {
+  return db.transaction(async (tx) => {
+    await takeSigningLock(tx);
+    if ((await currentLedgerKeyNumber(tx)) !== signer.keyNumber) throw new LedgerKeyRotated(signer.keyNumber);
+    const treeSize = await sequencedTreeSize(tx);
+    const latest = await latestCheckpoint(tx);
+    if (treeSize === 0 || (latest !== undefined && latest.treeSize >= treeSize)) return latest;
+    // Never sign a tree that does not extend the last signed one: stored hashes were changed.
+    if (latest !== undefined && !(await rootHash(tx, latest.treeSize)).equals(Buffer.from(latest.rootHash))) {
+      throw new Error(
+        `The stored ledger tree no longer has the root signed at size ${latest.treeSize}: refusing to sign; run concordia ledger verify`,
+      );
+    }
+    const checkpoint: Checkpoint = {
+      origin: signer.verifierKey.name,
+      treeSize,
+      rootHash: await rootHash(tx, treeSize),
+    };
+    const body = formatCheckpointBody(checkpoint);
+    const note = `${body}\n${await signer.signatureLine(body)}`;
+    await tx.query(
+      sql`insert into ledger_checkpoint (tree_size, root_hash, note)
+          values (${treeSize}, decode(${Buffer.from(checkpoint.rootHash).toString('hex')}, 'hex'), ${note})
+          on conflict (tree_size) do nothing`,
+    );
+    return checkpointOfSize(tx, treeSize);
+  });
 }
 
 const CHECKPOINT_COLUMNS = sql`tree_size, encode(root_hash, 'hex') as root_hash, note, signed_at`;

@@ -1,5 +1,5 @@
 /**
- * `concordia ledger sequence|verify|key` (the node's own log) and `concordia witness` (a member
+ * `concordia ledger sequence|verify|key|rotate-key` (the node's own log) and `concordia witness` (a member
  * institution checking and cosigning another node's log). See docs/audit-and-ledger.md.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import { loadIdentityKey } from '../identity/secret-box.ts';
 import type { Database } from '../store/database.ts';
 import { signCheckpoint } from './checkpoints.ts';
+import { rotateLedgerKey } from './key-rotation.ts';
 import { type LedgerVerifyReport, verifyLedger } from './ledger-verify.ts';
 import { ensureLedgerSigner } from './node-key.ts';
 import { sequenceAll } from './sequencer.ts';
@@ -35,10 +36,9 @@ export function registerLedgerCommands(program: Command, open: OpenDatabase): vo
       await database.close();
     }
   };
-  const signerOf = async (database: Database, config: Config) => {
-    const { box } = await loadIdentityKey(config.identityKey, config.dataDir);
-    return ensureLedgerSigner(database, box, config.ledger.origin);
-  };
+  const boxOf = async (config: Config) => (await loadIdentityKey(config.identityKey, config.dataDir)).box;
+  const signerOf = async (database: Database, config: Config) =>
+    ensureLedgerSigner(database, await boxOf(config), config.ledger.origin);
 
   const ledger = program
     .command('ledger')
@@ -84,6 +84,29 @@ export function registerLedgerCommands(program: Command, open: OpenDatabase): vo
         process.stdout.write(`${await formatVerifierKey((await signerOf(database, config)).verifierKey)}\n`);
       }),
     );
+  ledger
+    .command('rotate-key')
+    .description(
+      'Retire the node key and sign with a new one, in the same log: the new key is announced in a key-transition note ' +
+        'signed by the old key and the new one (GET /ledger/key-transitions), which witnesses follow.',
+    )
+    .action(() =>
+      withLedger(async (database, config) => {
+        const box = await boxOf(config);
+        // Everything committed so far is signed by the old key first: the transition is made at the
+        // latest checkpoint, and the old key signs nothing after it.
+        await sequenceAll(database, config.ledger.batchSize);
+        await signCheckpoint(database, await ensureLedgerSigner(database, box, config.ledger.origin));
+        const rotation = await rotateLedgerKey(database, box, config.ledger.origin);
+        process.stdout.write(
+          `Rotated the ledger key at tree size ${rotation.transition.checkpoint.treeSize}.\n` +
+            `  retired (key ${rotation.retired.keyNumber}): ${await formatVerifierKey(rotation.retired.verifierKey)}\n` +
+            `  current (key ${rotation.current.keyNumber}): ${await formatVerifierKey(rotation.current.verifierKey)}\n` +
+            'Running servers sign with the new key from their next sequencing round. Witnesses follow the\n' +
+            'transition by themselves; give the new key to clients that verify inclusion proofs.\n',
+        );
+      }),
+    );
 
   const witness = program
     .command('witness')
@@ -101,7 +124,9 @@ export function registerLedgerCommands(program: Command, open: OpenDatabase): vo
       'after',
       `
 Run it from a scheduler (every minute, say). Exit status: 0 cosigned, 1 failure (network, bad
-arguments), ${WITNESS_ALERT_EXIT} ALERT — the log forked, shrank or rewrote history: nothing was cosigned.
+arguments), ${WITNESS_ALERT_EXIT} ALERT — the log forked, shrank, rewrote history or signed with a key that no
+key transition from the trusted key announces: nothing was cosigned. --log-key is the key trusted
+at first; after the log rotates its key, the state directory keeps the key it moved to.
 
 Examples:
   $ concordia witness keygen --name witness.hospital-b.example/w1 --out witness.key
@@ -127,6 +152,10 @@ Examples:
         },
       });
       if (outcome.kind === 'cosigned') {
+        for (const logKey of outcome.newLogKeys ?? [])
+          process.stdout.write(
+            `The log rotated its key through a transition signed by the trusted key; now trusting ${logKey}\n`,
+          );
         process.stdout.write(
           `Cosigned tree size ${outcome.treeSize}${outcome.previousSize !== undefined ? ` (consistent with ${outcome.previousSize})` : ' (first checkpoint seen)'}; ` +
             `the log ${outcome.accepted ? 'accepted' : `refused`} the cosignature: ${outcome.answer}\n`,

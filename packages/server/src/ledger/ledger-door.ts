@@ -3,6 +3,7 @@
  *
  *   GET  /ledger/checkpoint[?confirmed]      latest signed checkpoint (C2SP note) with cosignatures — public
  *   GET  /ledger/key                         the log's verifier key — public
+ *   GET  /ledger/key-transitions             the key-transition notes of every rotation, oldest first — public
  *   GET  /ledger/proof/consistency?first=&second=                                  — public
  *   GET  /ledger/proof/inclusion?resource=Type/id&version=n | ?audit=<id> | ?index=n [&size=n]
  *                                            — authenticated, and only for a caller allowed to read the row;
@@ -23,6 +24,7 @@ import type { FhirCore } from '../fhir/interaction.ts';
 import { accessInclusion } from './access-batch-proofs.ts';
 import { checkpointOfSize, latestCheckpoint, latestConfirmedCheckpoint } from './checkpoints.ts';
 import { acceptCosignatures, cosignedNote } from './cosignatures.ts';
+import { keyTransitionNotes } from './key-rotation.ts';
 import type { Ledger } from './ledger.ts';
 import { isQueued, leafByIndex, leafByReference } from './ledger-leaves.ts';
 import { consistencyProof, inclusionProof } from './proofs.ts';
@@ -63,6 +65,14 @@ export async function ledgerDoor(app: FastifyInstance, options: LedgerDoorOption
 
   app.get('/key', async (_request, reply) =>
     reply.type(NOTE_TYPE).send(`${await formatVerifierKey(ledger.signer.verifierKey)}\n`),
+  );
+
+  // Witnesses follow a rotation from the key they trust (key-rotation.ts). A note holds blank
+  // lines, so several travel as a JSON array rather than concatenated text.
+  app.get('/key-transitions', async (_request, reply) =>
+    reply
+      .header('cache-control', 'no-store')
+      .send({ transitions: (await keyTransitionNotes(db)).map((transition) => transition.note) }),
   );
 
   app.get('/proof/consistency', async (request, reply) => {

@@ -51,7 +51,7 @@ export function ledgerRecorder(): VersionRecorder {
     record: ({ version, resource }) => [
       ledgerEntriesSql([versionLedgerEntry(version, resource)], { when: sql`exists (select from written)` }),
     ],
-    // A batch of creates fails as a whole when any of its versions is not written (batched-creates.ts).
+    // A batch of writes fails as a whole when any of its versions is not written (batched-writes.ts).
     recordMany: (recorded) => [
       ledgerEntriesSql(recorded.map(({ version, resource }) => versionLedgerEntry(version, resource))),
     ],

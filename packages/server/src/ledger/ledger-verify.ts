@@ -14,7 +14,9 @@
  */
 import {
   canonicalJson,
+  ED25519_NOTE_SIGNATURE,
   type LedgerLeaf,
+  type NoteVerifierKey,
   parseSignedNote,
   tombstoneContent,
   verifyNoteSignature,
@@ -22,10 +24,11 @@ import {
 import type { Row, SqlExecutor } from '../store/database.ts';
 import { readNumber, readOptionalString, readString } from '../store/rows.ts';
 import { sql } from '../store/sql.ts';
+import { keyTransitionNotes, verifyKeyTransition } from './key-rotation.ts';
 import { contentSha256 } from './ledger-entries.ts';
 import { LEAF_COLUMNS, readQueuedEntry, readSequencedLeaf, type SequencedLeaf } from './ledger-leaves.ts';
-import type { LedgerSigner } from './node-key.ts';
-import { leafHash, nodeHash } from './tree-hashes.ts';
+import { type LedgerSigner, ledgerPublicKeys } from './node-key.ts';
+import { EMPTY_TREE_HASH, leafHash, nodeHash } from './tree-hashes.ts';
 import { sequencedTreeSize } from './tree-nodes.ts';
 import { unrecordedAccessRows, verifyAccessBatches } from './verify-access-batches.ts';
 
@@ -38,7 +41,8 @@ export type LedgerFindingKind =
   | 'missing-entry' // a stored leaf that no entry accounts for
   | 'altered-node' // a stored subtree hash differs from the one rebuilt from the entries
   | 'checkpoint-mismatch' // the rebuilt root differs from a signed checkpoint's root
-  | 'bad-checkpoint-signature' // a stored checkpoint the node's key did not sign
+  | 'bad-checkpoint-signature' // a stored checkpoint the node's key (of its era) did not sign
+  | 'bad-key-transition' // a key rotation's transition note that does not verify, or a key no transition announced
   | 'altered-current' // a current resource differs from its history row
   | 'altered-index'; // the access log's patient index disagrees with the access row
 
@@ -263,14 +267,21 @@ interface SignedRoot {
   rootHash: Buffer;
 }
 
-/** Stored checkpoints in size order, each signature checked with the node's own key. */
+/**
+ * Stored checkpoints in size order, each signature checked with the key of its era, and the roots
+ * of the key transitions: key 1 signed sizes up to the first transition's, each later key from its
+ * transition's size to the next one's (both ends: the transition checkpoint itself was signed by
+ * the old key). The chain is followed from key 1, each transition verified under the key before
+ * it, and must end at the key the node signs with now.
+ */
 async function readCheckpoints(
   db: SqlExecutor,
   signer: LedgerSigner,
   findings: LedgerFinding[],
 ): Promise<SignedRoot[]> {
-  const rows = await db.query(sql`select tree_size, note from ledger_checkpoint order by tree_size`);
   const roots: SignedRoot[] = [];
+  const eras = await keyEras(db, signer, findings, roots);
+  const rows = await db.query(sql`select tree_size, note from ledger_checkpoint order by tree_size`);
   for (const row of rows) {
     const treeSize = readNumber(row, 'tree_size');
     const note = readString(row, 'note');
@@ -279,9 +290,12 @@ async function readCheckpoints(
       // The key is what proves the signature; the name is the origin the note was signed under
       // (CONCORDIA_LEDGER_ORIGIN at that time), so a later change of base URL does not orphan it.
       const origin = note.slice(0, note.indexOf('\n'));
-      verified =
-        (await verifyNoteSignature(parseSignedNote(note), { ...signer.verifierKey, name: origin })) !==
-        undefined;
+      const parsed = parseSignedNote(note);
+      for (const era of eras) {
+        if (treeSize < era.from || treeSize > era.to) continue;
+        const key: NoteVerifierKey = { name: origin, publicKey: era.publicKey, type: ED25519_NOTE_SIGNATURE };
+        if ((await verifyNoteSignature(parsed, key)) !== undefined) verified = true;
+      }
     } catch {
       verified = false;
     }
@@ -289,14 +303,71 @@ async function readCheckpoints(
     if (!verified || Number(size) !== treeSize || root === undefined) {
       findings.push({
         kind: 'bad-checkpoint-signature',
-        detail: `the checkpoint of size ${treeSize} is not signed by this node's key`,
+        detail: `the checkpoint of size ${treeSize} is not signed by the node's key of its era`,
       });
       continue;
     }
     // The root is taken from the signed note, not from the `root_hash` column beside it.
     roots.push({ treeSize, rootHash: Buffer.from(root, 'base64') });
   }
-  return roots;
+  return roots.sort((left, right) => left.treeSize - right.treeSize);
+}
+
+interface KeyEra {
+  publicKey: Uint8Array;
+  /** Checkpoint sizes this key may have signed, both inclusive. */
+  from: number;
+  to: number;
+}
+
+async function keyEras(
+  db: SqlExecutor,
+  signer: LedgerSigner,
+  findings: LedgerFinding[],
+  roots: SignedRoot[],
+): Promise<KeyEra[]> {
+  const keys = await ledgerPublicKeys(db);
+  const first = keys.get(1);
+  if (first === undefined)
+    return [{ publicKey: signer.verifierKey.publicKey, from: 0, to: Number.POSITIVE_INFINITY }];
+  const eras: KeyEra[] = [{ publicKey: first, from: 0, to: Number.POSITIVE_INFINITY }];
+  for (const { keyNumber, note } of await keyTransitionNotes(db)) {
+    const era = eras.at(-1);
+    if (era === undefined) break;
+    const origin = note.slice(0, note.indexOf('\n'));
+    const verdict = await verifyKeyTransition(note, {
+      name: origin,
+      publicKey: era.publicKey,
+      type: ED25519_NOTE_SIGNATURE,
+    });
+    const announced = keys.get(keyNumber);
+    const bad = (detail: string) =>
+      findings.push({ kind: 'bad-key-transition', reference: `LedgerKey/${keyNumber}`, detail });
+    if (!verdict.ok) {
+      bad(`the transition to key ${keyNumber} does not verify: ${verdict.reason}`);
+      continue;
+    }
+    if (announced === undefined || !Buffer.from(announced).equals(verdict.transition.newKey.publicKey)) {
+      bad(`the transition to key ${keyNumber} announces another key than the one stored as key ${keyNumber}`);
+      continue;
+    }
+    const { treeSize, rootHash } = verdict.transition.checkpoint;
+    era.to = treeSize;
+    eras.push({ publicKey: announced, from: treeSize, to: Number.POSITIVE_INFINITY });
+    // Signed by the old key like a checkpoint: its root is compared with the rebuilt tree too (the
+    // rebuild starts at size 1, so the empty tree's root is compared here).
+    if (treeSize > 0) roots.push({ treeSize, rootHash: Buffer.from(rootHash) });
+    else if (!EMPTY_TREE_HASH.equals(rootHash))
+      bad("the transition at size 0 does not have the empty tree's root");
+  }
+  const last = eras.at(-1);
+  if (last !== undefined && !Buffer.from(last.publicKey).equals(signer.verifierKey.publicKey)) {
+    findings.push({
+      kind: 'bad-key-transition',
+      detail: "the node's current key is not the key the chain of key transitions ends at",
+    });
+  }
+  return eras;
 }
 
 /** Compares each entry's content hash with its row's; reports rows that are gone. */

@@ -7,13 +7,14 @@ import type { Logger } from 'pino';
 import type { LedgerConfig } from '../config.ts';
 import type { SecretBox } from '../identity/secret-box.ts';
 import type { Database } from '../store/database.ts';
-import { type StoredCheckpoint, signCheckpoint } from './checkpoints.ts';
-import { ensureLedgerSigner, type LedgerSigner } from './node-key.ts';
+import { LedgerKeyRotated, type StoredCheckpoint, signCheckpoint } from './checkpoints.ts';
+import { currentLedgerKeyNumber, ensureLedgerSigner, type NodeKeySigner } from './node-key.ts';
 import { sequenceAll } from './sequencer.ts';
 
 export interface Ledger {
   db: Database;
-  signer: LedgerSigner;
+  /** The signer of the current node key; replaced when a key rotation is seen. */
+  readonly signer: NodeKeySigner;
   witnesses: NoteVerifierKey[];
   quorum: number;
   /** One round: sequence every committed entry, then sign the grown tree. */
@@ -30,16 +31,28 @@ export async function createLedger(options: {
   logger: Logger;
 }): Promise<Ledger> {
   const { db, config, logger } = options;
-  const signer = await ensureLedgerSigner(db, options.box, config.origin);
+  let signer = await ensureLedgerSigner(db, options.box, config.origin);
   const witnesses: NoteVerifierKey[] = [];
   for (const text of config.witnessKeys) {
     const key = await parseVerifierKey(text);
     if (key.type !== 0x04) throw new Error(`Witness key ${key.name} is not a cosignature (type 0x04) key`);
     witnesses.push(key);
   }
+  const reloadSigner = async (): Promise<void> => {
+    signer = await ensureLedgerSigner(db, options.box, config.origin);
+    logger.info({ keyNumber: signer.keyNumber }, 'the ledger key was rotated; signing with the new key');
+  };
   const integrate = async (): Promise<StoredCheckpoint | undefined> => {
     await sequenceAll(db, config.batchSize);
-    return signCheckpoint(db, signer);
+    // `concordia ledger rotate-key` ran elsewhere (the CLI, another node): sign with the new key.
+    if ((await currentLedgerKeyNumber(db)) !== signer.keyNumber) await reloadSigner();
+    try {
+      return await signCheckpoint(db, signer);
+    } catch (error) {
+      if (!(error instanceof LedgerKeyRotated)) throw error;
+      await reloadSigner();
+      return signCheckpoint(db, signer);
+    }
   };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -62,7 +75,9 @@ export async function createLedger(options: {
   };
   return {
     db,
-    signer,
+    get signer() {
+      return signer;
+    },
     witnesses,
     quorum: config.quorum,
     integrate,

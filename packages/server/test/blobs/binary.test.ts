@@ -163,5 +163,54 @@ for (const database of testDatabases()) {
       // Validation may refuse it before the blob store sees it (422); either way nothing is stored.
       expect([400, 422]).toContain(response.statusCode);
     });
+
+    it('refuses a Binary that names another blob instead of sending content, and keeps its own reference through PATCH', async () => {
+      const data = Buffer.from(SECRET).toString('base64');
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Binary',
+        headers: FHIR_JSON,
+        payload: { resourceType: 'Binary', contentType: 'text/plain', data },
+      });
+      const id = String(json(created.body).id);
+      const hash = /"valueString":"([0-9a-f]{64})"/.exec(await storedContent(id))?.[1] ?? '';
+      expect(hash).toMatch(/^[0-9a-f]{64}$/);
+      const naming = {
+        extension: [
+          { url: 'https://concordia.example/fhir/StructureDefinition/binary-blob', valueString: hash },
+        ],
+      };
+
+      // Knowing a hash must not be a way to read the content behind it.
+      const stolen = await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Binary',
+        headers: FHIR_JSON,
+        payload: { resourceType: 'Binary', contentType: 'text/plain', _data: naming },
+      });
+      expect(stolen.statusCode, stolen.body).toBe(400);
+      expect(stolen.body).toContain('is set by the server');
+      const beside = await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Binary',
+        headers: FHIR_JSON,
+        payload: { resourceType: 'Binary', contentType: 'text/plain', data: 'aGVsbG8=', _data: naming },
+      });
+      expect(beside.statusCode, beside.body).toBe(201);
+      const besideRead = await t.app.inject({ method: 'GET', url: `/fhir/Binary/${json(beside.body).id}` });
+      expect(json(besideRead.body)).toMatchObject({ data: 'aGVsbG8=' });
+      expect(besideRead.body).not.toContain(hash);
+
+      // A PATCH reads the stored form (with the reference) inside its transaction and writes it back.
+      const patched = await t.app.inject({
+        method: 'PATCH',
+        url: `/fhir/Binary/${id}`,
+        headers: { 'content-type': 'application/json-patch+json' },
+        payload: JSON.stringify([{ op: 'replace', path: '/contentType', value: 'text/markdown' }]),
+      });
+      expect(patched.statusCode, patched.body).toBe(200);
+      const read = await t.app.inject({ method: 'GET', url: `/fhir/Binary/${id}` });
+      expect(json(read.body)).toMatchObject({ contentType: 'text/markdown', data });
+    });
   });
 }

@@ -42,7 +42,7 @@ async function writePatients(test: LedgerTestApp, count: number): Promise<void> 
       headers: FHIR_JSON,
       payload: patient(),
     });
-    expect(answer.statusCode).toBe(201);
+    expect(answer.statusCode, answer.body).toBe(201);
   }
   await test.ledger.integrate();
 }
@@ -152,9 +152,9 @@ describe.each(testDatabases())('witness on $name', (testDatabase) => {
         type: 1,
       },
     });
-    expect(outcome).toMatchObject({
-      kind: 'alert',
-      reason: 'the checkpoint is not signed by the configured log key',
-    });
+    expect(outcome).toMatchObject({ kind: 'alert' });
+    expect(outcome.kind === 'alert' ? outcome.reason : '').toMatch(
+      /^the checkpoint is not signed by the configured log key/,
+    );
   });
 });
