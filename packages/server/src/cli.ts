@@ -11,6 +11,7 @@ import { registerMasterKeyCommands } from './blobs/keys-cli.ts';
 import { reindexTypes } from './fhir/reindex.ts';
 import { registerConformanceCommands } from './fhir/validation/conformance-cli.ts';
 import { registerIdentityCommands } from './identity/identity-cli.ts';
+import { DEFAULT_IMPORT_BATCH_SIZE } from './import/import-batches.ts';
 import { formatImportSummary, importProgress } from './import/import-progress.ts';
 import { ImportSourceError, planImport } from './import/import-sources.ts';
 import { DEFAULT_IMPORT_CONCURRENCY, runImport } from './import/importer.ts';
@@ -118,6 +119,12 @@ version to several nodes, so that none of them changes the schema while others s
       positiveInteger,
       DEFAULT_IMPORT_CONCURRENCY,
     )
+    .option(
+      '-b, --batch-size <resources>',
+      'resources of a file written in one transaction',
+      positiveInteger,
+      DEFAULT_IMPORT_BATCH_SIZE,
+    )
     .addHelpText(
       'after',
       `
@@ -125,7 +132,10 @@ How items are loaded:
   transaction or batch Bundle   POSTed to the FHIR base as it is (urn:uuid: references resolved)
   any other Bundle              each entry.resource on its own
   resource with an id           PUT Type/id, so importing again updates instead of duplicating
+                                (an unchanged resource keeps its version)
   resource without an id        POST Type
+Consecutive resources of a file go as one transaction of --batch-size PUT/POST entries; when it
+fails, it is split until the failing resources are found, and those are loaded one by one.
 Files named *hospitalInformation* or *practitionerInformation* (Synthea) are loaded first.
 A failing item is reported with its file, line or entry and the server's diagnostics, and the
 import goes on; the exit status is 1 if anything failed.
@@ -137,7 +147,7 @@ Examples:
   $ concordia import Patient.ndjson.gz Observation.ndjson.gz
   $ concordia import --concurrency 8 /data/synthea > import-summary.txt`,
     )
-    .action(async (paths: string[], options: { concurrency: number }) => {
+    .action(async (paths: string[], options: { concurrency: number; batchSize: number }) => {
       const config = loadConfigOrExit();
       const plan = await planImport(paths);
       // Logs go to stderr beside the progress; stdout carries only the summary.
@@ -151,6 +161,8 @@ Examples:
           core,
           plan,
           concurrency: options.concurrency,
+          // A batch is one transaction Bundle: never more entries than the server accepts in one.
+          batchSize: Math.min(options.batchSize, config.maxBundleEntries),
           observer: importProgress(process.stderr),
         });
         if (summary.resources > 0) {

@@ -61,7 +61,14 @@ describe('concordia CLI', () => {
     ['migrate', ['concordia migrate', 'DATABASE_URL=']],
     [
       'import',
-      ['<paths...>', '--concurrency', '.ndjson.gz', 'hospitalInformation', 'concordia import ./output/fhir'],
+      [
+        '<paths...>',
+        '--concurrency',
+        '--batch-size',
+        '.ndjson.gz',
+        'hospitalInformation',
+        'concordia import ./output/fhir',
+      ],
     ],
     ['reindex', ['--type', '--search-parameter', 'concordia reindex --type Patient Practitioner']],
   ])('explains "%s" with examples', async (command, expected) => {

@@ -45,6 +45,7 @@ export interface FhirRequest {
   /**
    * Set only by the importer: an update whose content equals the stored resource (ignoring the
    * server's meta, unchanged-content.ts) writes no version and answers 200 with the current one.
+   * On a transaction or batch Bundle it applies to each of its PUT entries.
    */
   skipUnchanged?: boolean;
 }

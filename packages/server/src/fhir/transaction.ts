@@ -32,7 +32,10 @@ const PROCESSING_ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, P
 export function bundleHandler(dispatch: Dispatch) {
   return async (request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> => {
     const type = bundleType(request.body);
-    const entries = bundleEntryRequests(request.body, env.fhirBase);
+    const parsed = bundleEntryRequests(request.body, env.fhirBase);
+    // The importer's Bundles: each PUT entry, like the importer's own PUTs, keeps an unchanged
+    // resource at its version (unchanged-content.ts).
+    const entries = request.skipUnchanged === true ? parsed.map(skippingUnchanged) : parsed;
     const limit = env.config.maxBundleEntries;
     if (entries.length > limit) {
       throw fhirError(
@@ -65,6 +68,9 @@ async function runTransaction(
       }
       const others = entries.filter((entry) => entry.request.method !== 'DELETE');
       const prepared = await assignTargets(others, tx, inner);
+      // One statement reads and locks what the PUT and PATCH entries write; their reads and writes
+      // then cost no statement each, and the writes go out together (store/batched-writes.ts).
+      await tx.lockForWrite(prepared.flatMap(writeTarget));
       for (const entry of inProcessingOrder(prepared)) {
         results.set(entry.index, entry.matched ?? (await runEntry(entry, inner, dispatch)));
       }
@@ -89,6 +95,18 @@ function inProcessingOrder<T extends BundleEntryRequest>(entries: readonly T[]):
       (byTarget(a) < byTarget(b) ? -1 : byTarget(a) > byTarget(b) ? 1 : 0) ||
       a.index - b.index,
   );
+}
+
+function skippingUnchanged(entry: BundleEntryRequest): BundleEntryRequest {
+  return entry.request.method === 'PUT'
+    ? { ...entry, request: { ...entry.request, skipUnchanged: true } }
+    : entry;
+}
+
+function writeTarget(entry: BundleEntryRequest): { resourceType: string; id: string }[] {
+  if (entry.request.method !== 'PUT' && entry.request.method !== 'PATCH') return [];
+  const [resourceType, id, ...rest] = entry.request.path.split('/');
+  return resourceType !== undefined && id !== undefined && rest.length === 0 ? [{ resourceType, id }] : [];
 }
 
 function refuseNestedBundle(entry: BundleEntryRequest): void {

@@ -3,11 +3,13 @@
  * (DESIGN.md rule 1): validation, history, search index and audit apply to imported data too.
  *
  * A few files run concurrently; items within one file run in order, because a file may rely on
- * its own earlier content. A failing item is reported and counted, and the load goes on.
+ * its own earlier content; its resources go in batches of `batchSize` (import-batches.ts). A
+ * failing item is reported and counted, and the load goes on.
  */
 import { type RequestContext, systemContext } from '../access/request-context.ts';
 import type { FhirCore } from '../fhir/interaction.ts';
-import { applyImportUnit, type ImportFailure } from './apply-import-unit.ts';
+import type { ImportFailure, UnitResult } from './apply-import-unit.ts';
+import { DEFAULT_IMPORT_BATCH_SIZE, ImportBatcher } from './import-batches.ts';
 import { readImportFile } from './import-file-reader.ts';
 import { importUnits } from './import-requests.ts';
 import type { ImportPlan } from './import-sources.ts';
@@ -33,6 +35,8 @@ export interface ImportOptions {
   plan: ImportPlan;
   /** Files loaded at the same time (default 4). */
   concurrency?: number;
+  /** Resources of a file written in one transaction (default 500). */
+  batchSize?: number;
   observer?: ImportObserver;
   ctx?: RequestContext;
 }
@@ -43,6 +47,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   const { core, plan, observer } = options;
   const ctx = options.ctx ?? systemContext('import');
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_IMPORT_CONCURRENCY);
+  const batchSize = options.batchSize ?? DEFAULT_IMPORT_BATCH_SIZE;
   const startedAt = performance.now();
   const totals = { files: 0, resources: 0, failures: 0 };
 
@@ -51,23 +56,26 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
       totals.failures += 1;
       observer?.failed(failure);
     };
+    const report = (result: UnitResult): void => {
+      totals.resources += result.imported;
+      if (result.imported > 0) observer?.imported(result.imported);
+      for (const failure of result.failures) record(failure);
+    };
+    const batcher = new ImportBatcher({ core, ctx, report, batchSize });
     try {
       for await (const item of readImportFile(file)) {
         if (item.kind === 'unreadable') {
           record({ location: item.location, diagnostics: item.reason });
           continue;
         }
-        for (const unit of importUnits(item.value, item.location)) {
-          const result = await applyImportUnit(core, ctx, unit);
-          totals.resources += result.imported;
-          if (result.imported > 0) observer?.imported(result.imported);
-          for (const failure of result.failures) record(failure);
-        }
+        for (const unit of importUnits(item.value, item.location)) await batcher.add(unit);
       }
     } catch (error) {
       // The file itself broke (unreadable, truncated gzip): report it and carry on with the others.
       record({ location: { file }, diagnostics: `cannot read the file: ${errorMessage(error)}` });
     }
+    // What was read before the end (or the break) of the file is loaded.
+    await batcher.flush();
     totals.files += 1;
     observer?.fileFinished(file);
   };

@@ -1,10 +1,11 @@
 /**
  * The bulk import job (`$import`, fhir/bulk-import.ts): loads its files through the FHIR core with
- * the importer's own path (import-requests.ts → apply-import-unit.ts), so validation, history,
- * search index and compartments are those of any write.
+ * the importer's own path (import-requests.ts → import-batches.ts: resources in transactions of
+ * `batchSize`), so validation, history, search index and compartments are those of any write.
  *
- * Resumable: after every batch of `batchSize` items it checkpoints the file it is in and how many
- * of that file's items (NDJSON lines, or the one Bundle of a `.json` file) it has done. A job
+ * Resumable: after every batch of `batchSize` items it writes what is queued and checkpoints the
+ * file it is in and how many of that file's items (NDJSON lines, or the one Bundle of a `.json`
+ * file) it has done. A job
  * resumed after a crash or shutdown skips those and redoes the batch that was in flight, which
  * duplicates nothing: resources with ids are PUT and an unchanged one gets no new version
  * (fhir/unchanged-content.ts), and a resource without an id gets an id derived from the job, the
@@ -19,7 +20,8 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { systemContext } from '../access/request-context.ts';
 import type { FhirCore } from '../fhir/interaction.ts';
-import { applyImportUnit, type ImportFailure } from '../import/apply-import-unit.ts';
+import type { ImportFailure } from '../import/apply-import-unit.ts';
+import { ImportBatcher } from '../import/import-batches.ts';
 import { readImportFile } from '../import/import-file-reader.ts';
 import { type ImportUnit, importUnits } from '../import/import-requests.ts';
 import type { ImportUploads } from '../import/import-uploads.ts';
@@ -28,7 +30,7 @@ import { JobStopped } from './job.ts';
 
 export const BULK_IMPORT_JOB = 'bulk-import';
 
-/** Items (NDJSON lines) per checkpoint. */
+/** Items (NDJSON lines) per checkpoint, and resources per transaction. */
 export const BULK_IMPORT_BATCH_SIZE = 500;
 
 export const MAX_REPORTED_FAILURES = 1000;
@@ -117,6 +119,15 @@ export function bulkImportJobHandler(deps: BulkImportJobDeps): JobHandler {
         });
       }
     };
+    const batcher = new ImportBatcher({
+      core: deps.core(),
+      ctx,
+      batchSize,
+      report: (result) => {
+        progress.done += result.imported;
+        for (const failure of result.failures) record(failure);
+      },
+    });
     let position = 0;
     try {
       for await (const item of readImportFile(source.path)) {
@@ -126,14 +137,13 @@ export function bulkImportJobHandler(deps: BulkImportJobDeps): JobHandler {
         else {
           const units = importUnits(item.value, item.location);
           for (const [index, unit] of units.entries()) {
-            const stable = stableIds(unit, `${job.id}/${progress.fileIndex}/${position}/${index}`);
-            const result = await applyImportUnit(deps.core(), ctx, stable);
-            progress.done += result.imported;
-            for (const failure of result.failures) record(failure);
+            await batcher.add(stableIds(unit, `${job.id}/${progress.fileIndex}/${position}/${index}`));
           }
         }
-        progress.items = position;
         if (position % batchSize === 0) {
+          // A checkpoint counts only what is committed.
+          await batcher.flush();
+          progress.items = position;
           try {
             await checkpoint();
           } catch (error) {
@@ -149,6 +159,9 @@ export function bulkImportJobHandler(deps: BulkImportJobDeps): JobHandler {
         diagnostics: `cannot read the file: ${errorMessage(error)}`,
       });
     }
+    // What was read before the end (or the break) of the file is loaded.
+    await batcher.flush();
+    progress.items = position;
   }
 
   /** An id-less resource is PUT with an id derived from where it came from, so a redo finds it. */

@@ -59,6 +59,12 @@ export interface ResourceDeletion {
 
 export type ResourceChange = ResourceWrite | ResourceDeletion;
 
+/** Which resource: its type and id. */
+export interface ResourceKey {
+  resourceType: string;
+  id: string;
+}
+
 /** A version about to be written, as the store hands it to a `VersionRecorder`. */
 export interface RecordedVersion {
   ctx: RequestContext;
@@ -83,9 +89,9 @@ export interface VersionRecorder {
   /** Data-modifying statements to run with the write; none to record nothing. */
   record(recorded: RecordedVersion): readonly Sql[];
   /**
-   * The same for many versions written by one statement (batched-creates.ts: a transaction
-   * Bundle's creates), as a few multi-row statements instead of a few per version. Without it
-   * the store calls `record` for each version.
+   * The same for many versions written by one statement (batched-writes.ts: a transaction
+   * Bundle's creates and the updates of resources it locked), as a few multi-row statements
+   * instead of a few per version. Without it the store calls `record` for each version.
    */
   recordMany?(recorded: readonly RecordedVersion[]): readonly Sql[];
 }
@@ -218,6 +224,13 @@ export interface StoreTransaction extends StoreReads {
    * their rows commit or roll back with the resources.
    */
   readonly sql: SqlExecutor;
+  /**
+   * Reads and locks, in one statement, the current rows of resources this transaction is about
+   * to write (a transaction Bundle's PUT entries, an import batch). Their reads by a context the
+   * access decision does not restrict then answer without a statement, and their writes go out
+   * together in one statement before the next other statement or COMMIT (batched-writes.ts).
+   */
+  lockForWrite(targets: readonly ResourceKey[]): Promise<void>;
   /**
    * Writes the change as a new version and returns it. Deleting a resource that is already deleted
    * writes nothing and returns its current tombstone (http.html#delete: still a success); deleting

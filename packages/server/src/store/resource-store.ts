@@ -6,7 +6,7 @@
  */
 import { fhirError, normalizeString } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
-import { CreateQueue, isQueueableCreate } from './batched-creates.ts';
+import { isQueueableCreate, WriteQueue } from './batched-writes.ts';
 import { type Database, type Row, type SqlExecutor, sqlState, type TransactionExecutor } from './database.ts';
 import { readHistory } from './history.ts';
 import { INDEX_TABLES } from './index-tables.ts';
@@ -17,6 +17,7 @@ import type {
   ReindexBatch,
   ReindexedBatch,
   ResourceChange,
+  ResourceKey,
   ResourceStore,
   StoredVersion,
   StoreReads,
@@ -221,13 +222,9 @@ function readTextArray(row: Row, column: string): string[] {
  */
 async function refuseHiddenTarget(
   executor: SqlExecutor,
-  rowFilter: RowFilterSource,
-  reader: FilterReader,
-  ctx: RequestContext,
+  rows: RowFilter,
   change: ResourceChange,
 ): Promise<void> {
-  const rows = await rowFilter.filter(ctx, READ, reader);
-  if (rows === undefined) return;
   const [resourceType, id] =
     change.kind === 'write'
       ? [change.resource.resourceType, change.resource.id]
@@ -259,26 +256,40 @@ function storeTransaction(
   let open = true;
   // What this transaction wrote, by request context: each must end within its writer's reach.
   const landed = new Map<RequestContext, { types: string[]; ids: string[] }>();
-  // Queued creates are written before any other statement sees the database (batched-creates.ts).
-  const creates = new CreateQueue(writeDeps);
-  const flush = (): Promise<void> => creates.flush(connection);
+  // Queued writes are written before any other statement sees the database (batched-writes.ts).
+  const writes = new WriteQueue(writeDeps);
+  const flush = (): Promise<void> => writes.flush(connection);
   const live: TransactionExecutor = {
     startedAt: connection.startedAt,
     async query(statement) {
       if (!open) throw new Error('This store transaction has ended; use a new transact() call');
-      if (creates.length > 0) await flush();
+      if (writes.length > 0) await flush();
       return connection.query(statement);
     },
     async executeScript(script) {
       if (!open) throw new Error('This store transaction has ended; use a new transact() call');
-      if (creates.length > 0) await flush();
+      if (writes.length > 0) await flush();
       return connection.executeScript(script);
     },
   };
   const reader: FilterReader = { db: live, uncommitted: written };
+  const reads = storeReads(live, normalize, rowFilter, written);
   const transaction: StoreTransaction = {
-    ...storeReads(live, normalize, rowFilter, written),
+    ...reads,
+    // A locked resource reads as this transaction left it, without a statement, for a context the
+    // access decision does not restrict; any other reads it under the decision.
+    async read(ctx, resourceType, id) {
+      const known = writes.known(resourceType, id);
+      if (known !== undefined && (await rowFilter.filter(ctx, READ, reader)) === undefined) {
+        return known ?? undefined;
+      }
+      return reads.read(ctx, resourceType, id);
+    },
     sql: live,
+    async lockForWrite(targets: readonly ResourceKey[]): Promise<void> {
+      if (!open) throw new Error('This store transaction has ended; use a new transact() call');
+      await writes.lockForWrite(live, targets);
+    },
     async lock(key: string): Promise<void> {
       // Transaction-scoped: released by COMMIT/ROLLBACK, so an exception cannot leak a lock.
       await live.query(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
@@ -292,12 +303,15 @@ function storeTransaction(
         entry.ids.push(change.resource.id);
         landed.set(ctx, entry);
       }
-      if (!isQueueableCreate(change)) {
-        await refuseHiddenTarget(live, rowFilter, reader, ctx, change);
-        return applyChange(live, writeDeps, ctx, change);
-      }
-      if (creates.full) await flush();
-      return creates.add(ctx, change, connection.startedAt);
+      // A fresh id needs no access check; any other target must not be one the decision hides.
+      const rows = isQueueableCreate(change) ? undefined : await rowFilter.filter(ctx, READ, reader);
+      if (rows === undefined) {
+        const queued = await writes.add(connection, ctx, change);
+        if (queued !== undefined) return queued;
+      } else await refuseHiddenTarget(live, rows, change);
+      const version = await applyChange(live, writeDeps, ctx, change);
+      writes.remember(version);
+      return version;
     },
   };
   return {

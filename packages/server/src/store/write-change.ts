@@ -166,7 +166,7 @@ export function alreadyExists(resourceType: string, id: string): FhirError {
   return fhirError('conflict', 'duplicate', `${resourceType}/${id} already exists`);
 }
 
-function checkIfMatch(
+export function checkIfMatch(
   ifMatch: number | undefined,
   current: CurrentRow | undefined,
   resourceType: string,

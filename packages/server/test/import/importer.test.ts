@@ -9,14 +9,17 @@ import { type ImportObserver, runImport } from '../../src/import/importer.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/import');
 
-/** A core that records what it is asked and fails resources whose id starts with "fail". */
+/**
+ * A core that records what it is asked and fails resources whose id starts with "fail", and
+ * transactions holding one, as a whole (http.html#transaction).
+ */
 function recordingCore(): FhirCore & { requests: FhirRequest[] } {
   const requests: FhirRequest[] = [];
   return {
     requests,
     async handle(_ctx, request): Promise<FhirResponse> {
       requests.push(request);
-      if (request.path.includes('/fail')) {
+      if (request.path.includes('/fail') || entryUrls(request).some((url) => url.includes('/fail'))) {
         return {
           status: 422,
           interaction: 'update',
@@ -40,6 +43,17 @@ function recordingCore(): FhirCore & { requests: FhirRequest[] } {
       };
     },
   };
+}
+
+/** `METHOD url` of each entry of a transaction the importer sent. */
+function entryUrls(request: FhirRequest): string[] {
+  const bundle = request.body;
+  if (request.path !== '' || !isRecord(bundle) || bundle.type !== 'transaction') return [];
+  const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+  return entries.map((entry: unknown) => {
+    const entryRequest = isRecord(entry) && isRecord(entry.request) ? entry.request : {};
+    return `${String(entryRequest.method)} ${String(entryRequest.url)}`;
+  });
 }
 
 function bundleResponse(bundle: unknown): FhirResponse {
@@ -111,9 +125,37 @@ describe('runImport', () => {
     const summary = await runImport({ core, plan: { first: [], rest: [file] }, observer });
     expect(summary).toMatchObject({ files: 1, resources: 2, failures: 1 });
     expect(observer.failures.map((f) => describeLocation(f.location))).toEqual([`${file}, line 3`]);
-    expect(core.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
-      'PUT Patient/ndjson-1',
-      'POST Patient',
+    // Both resources go in one transaction, the PUT keeping an unchanged resource at its version.
+    expect(core.requests).toHaveLength(1);
+    expect(core.requests[0]?.skipUnchanged).toBe(true);
+    expect(entryUrls(core.requests[0] as FhirRequest)).toEqual(['PUT Patient/ndjson-1', 'POST Patient']);
+  });
+
+  it('splits a failing batch until it finds the failing resource, and loads the rest of it', async () => {
+    const core = recordingCore();
+    const observer = collectingObserver();
+    const { writeFile, mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'concordia-import-'));
+    const file = join(dir, 'split.ndjson');
+    const ids = Array.from({ length: 40 }, (_, i) => (i === 29 ? 'fail-29' : `split-${i}`));
+    await writeFile(file, ids.map((id) => JSON.stringify({ resourceType: 'Patient', id })).join('\n'));
+    const summary = await runImport({ core, plan: { first: [], rest: [file] }, observer, batchSize: 40 });
+    expect(summary).toMatchObject({ resources: 39, failures: 1 });
+    expect(observer.failures.map((f) => describeLocation(f.location))).toEqual([`${file}, line 30`]);
+    expect(observer.failures[0]?.diagnostics).toBe(
+      'error required at Patient.gender: Patient.gender is required',
+    );
+    const shape = core.requests.map((r) =>
+      r.path === '' ? `transaction of ${entryUrls(r).length}` : r.path,
+    );
+    expect(shape).toEqual([
+      'transaction of 40',
+      'transaction of 20',
+      'transaction of 20',
+      'transaction of 10',
+      ...ids.slice(20, 30).map((id) => `Patient/${id}`),
+      'transaction of 10',
     ]);
   });
 

@@ -8,6 +8,7 @@ import type { ImportFailure } from '../../src/import/apply-import-unit.ts';
 import type { ImportObserver } from '../../src/import/importer.ts';
 import { buildComponents } from '../../src/main.ts';
 import { createLogger } from '../../src/ops/logger.ts';
+import type { Database } from '../../src/store/database.ts';
 import type { ResourceStore } from '../../src/store/port.ts';
 import type { TestDatabase } from './databases.ts';
 
@@ -16,6 +17,8 @@ export const TEST_SOFTWARE = { name: 'Concordia', version: 'test', releaseDate: 
 export interface TestCore {
   store: ResourceStore;
   core: FhirCore;
+  /** The database under the store, for tests that check rows beside the resources (audit, ledger). */
+  database: Database;
 }
 
 /** The store and core as `concordia import` composes them (main.ts `buildComponents`). */
@@ -26,8 +29,9 @@ export async function createTestCore(database: TestDatabase): Promise<TestCore> 
     CONCORDIA_BASE_URL: 'http://fhir.test',
     CONCORDIA_AUTH: 'open',
   });
-  const { store, core } = await buildComponents(await database.create(), config, createLogger(config));
-  return { store, core };
+  const created = await database.create();
+  const { store, core } = await buildComponents(created, config, createLogger(config));
+  return { store, core, database: created };
 }
 
 /** An import observer that keeps the failures for assertions and ignores progress. */
