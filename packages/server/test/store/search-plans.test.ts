@@ -9,9 +9,14 @@ import { type IdentifiedResource, indexResource, normalizeString, parseSearch } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/access/request-context.ts';
 import type { Database } from '../../src/store/database.ts';
-import type { ResourceStore } from '../../src/store/port.ts';
+import type { ResourceStore, StoreSearch } from '../../src/store/port.ts';
 import { createResourceStore } from '../../src/store/resource-store.ts';
-import { matchConditions, pageStatement } from '../../src/store/search/search-statement.ts';
+import {
+  indexMatches,
+  indexPageStatement,
+  matchConditions,
+  pageStatement,
+} from '../../src/store/search/search-statement.ts';
 import { sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
 
@@ -128,21 +133,23 @@ describe.skipIf(postgres === undefined)('search plans on PostgreSQL use the look
       pairs: [...new URLSearchParams(query)],
     });
     expect(issues).toEqual([]);
-    const where = matchConditions(
-      {
-        resourceTypes: [resourceType],
-        allTypes: false,
-        filters: parsed.filters,
-        sort: [],
-        count: 20,
-        total: 'none',
-        includes: [],
-        includeLimit: 0,
-      },
-      normalizeString,
-      Date.now(),
-    );
-    const [row] = await db.query(sql`explain (format json) ${pageStatement(where, [], undefined, 21)}`);
+    const search: StoreSearch = {
+      resourceTypes: [resourceType],
+      allTypes: false,
+      filters: parsed.filters,
+      sort: [],
+      count: 20,
+      total: 'none',
+      includes: [],
+      includeLimit: 0,
+    };
+    const now = Date.now();
+    const indexed = indexMatches(search, normalizeString, now, undefined);
+    const statement =
+      indexed === undefined
+        ? pageStatement(matchConditions(search, normalizeString, now), [], undefined, 21)
+        : indexPageStatement(indexed, undefined, 21);
+    const [row] = await db.query(sql`explain (format json) ${statement}`);
     const cell = row?.['QUERY PLAN'];
     return planNodes(typeof cell === 'string' ? JSON.parse(cell) : cell);
   }
@@ -200,13 +207,44 @@ describe.skipIf(postgres === undefined)('search plans on PostgreSQL use the look
     const nodes = await plan('Observation', 'encounter.patient.name=Kovalenko8');
     const text = describePlan(nodes);
     const resourceReads = nodes.filter((node) => node['Relation Name'] === 'resource');
+    // The only resource rows read are the page's own (search-statement.ts `indexPageStatement`).
     expect(
       resourceReads.map((node) => node.Alias),
       text,
-    ).toEqual(resourceReads.map(() => 'r0'));
+    ).toEqual(['found']);
     expect(
       nodes.some((node) => String(node['Subplan Name']).startsWith('InitPlan')),
       text,
     ).toBe(true);
   });
+
+  // The page's ids come from index rows (filter-sql.ts `filterRows`) with the other filters as
+  // semi-joins on them; a resource row is read only once the page is cut: under no `Limit`.
+  for (const [resourceType, query] of [
+    ['Observation', `subject:Patient.name=Kovalenko8&code=${LOINC}|${code(3)}`],
+    ['Observation', `patient=Patient/${patientId(7)}&code=${LOINC}|${code(7)}&date=ge2015-01-01`],
+    ['Patient', 'birthdate=ge1960-01-01&gender=female'],
+  ] as const) {
+    it(`${resourceType}?${query} reads no resource row before the page is cut`, async () => {
+      const [tree] = await plan(resourceType, query);
+      const limit = findNode(tree, 'Limit');
+      const text = describePlan(planNodes(tree));
+      expect(limit, text).toBeDefined();
+      expect(
+        planNodes(limit).filter((node) => node['Relation Name'] === 'resource'),
+        text,
+      ).toEqual([]);
+      expect(
+        planNodes(tree)
+          .filter((node) => node['Relation Name'] === 'resource')
+          .map((node) => node.Alias),
+        text,
+      ).toEqual(['found']);
+    });
+  }
 });
+
+/** The first node of `type` in `plan`, depth first. */
+function findNode(plan: unknown, type: string): Record<string, unknown> | undefined {
+  return planNodes(plan).find((node) => node['Node Type'] === type);
+}

@@ -125,45 +125,88 @@ export function filterCondition(filter: SearchFilter, scope: SearchScope): Sql {
 }
 
 /**
- * The ids of the resources of `type` that `filter` matches, read from its index table alone, or
- * `undefined` when the filter needs the resource row (negations, `:missing`, `_id`, text…).
- * Index rows exist only for current resources (a delete clears them), so no `resource` row needs
- * reading to know that an id is a current resource's: a chain (`subject:Patient.name=x`) goes from
- * the name rows to the reference rows without reading a Patient. A set may repeat ids.
+ * The index rows of the resources of `type` that `filter` matches, as the rows' alias and their
+ * `from … where …`, or `undefined` when the filter needs the resource row or is not one table's
+ * rows (negations, `:missing`, `_id`, text, chains…). Index rows exist only for current resources
+ * (a delete clears them), so no `resource` row needs reading to know that an id is a current
+ * resource's. A resource may have several matching rows.
  */
-function filterKeySet(filter: SearchFilter, type: string, scope: SearchScope): Sql | undefined {
+function indexRows(
+  filter: SearchFilter,
+  type: string,
+  scope: SearchScope,
+): { alias: Sql; from: Sql } | undefined {
   switch (filter.kind) {
     case 'token':
       if (filter.modifier !== undefined || filter.code === '_id') return undefined;
-      return sql`select t.id from search_token t
-        where t.resource_type = ${type} and t.param = ${filter.code} and ${anyOf(filter.values.map(tokenCondition))}`;
+      return {
+        alias: sql`t`,
+        from: sql`from search_token t
+        where t.resource_type = ${type} and t.param = ${filter.code} and ${anyOf(filter.values.map(tokenCondition))}`,
+      };
     case 'string': {
       const values = filter.values.map((value) => stringCondition(filter.match, value, scope));
-      return sql`select s.id from search_string s
-        where s.resource_type = ${type} and s.param = ${filter.code} and ${anyOf(values)}`;
+      return {
+        alias: sql`s`,
+        from: sql`from search_string s
+        where s.resource_type = ${type} and s.param = ${filter.code} and ${anyOf(values)}`,
+      };
     }
     case 'reference':
-      return sql`select x.id from search_reference x
-        where x.resource_type = ${type} and x.param = ${filter.code} and ${anyOf(filter.values.map(referenceCondition))}`;
+      return {
+        alias: sql`x`,
+        from: sql`from search_reference x
+        where x.resource_type = ${type} and x.param = ${filter.code} and ${anyOf(filter.values.map(referenceCondition))}`,
+      };
     case 'date':
       if (filter.code === '_lastUpdated') return undefined;
-      return sql`select d.id from search_date d
+      return {
+        alias: sql`d`,
+        from: sql`from search_date d
         where d.resource_type = ${type} and d.param = ${filter.code}
-        and ${anyOf(filter.values.map((value) => dateCondition(value, scope.now)))}`;
-    case 'chain': {
-      const branches: Sql[] = [];
-      for (const targetType of filter.targetTypes) {
-        const inner = filterKeySet(filter.inner, targetType, scope);
-        if (inner === undefined) return undefined;
-        branches.push(sql`select x.id from search_reference x
-          where x.resource_type = ${type} and x.param = ${filter.code} and x.target_type = ${targetType}
-          and x.target_id = any(array(${inner}))`);
-      }
-      return branches.length === 0 ? undefined : joinSql(branches, ' union all ');
-    }
+        and ${anyOf(filter.values.map((value) => dateCondition(value, scope.now)))}`,
+      };
     default:
       return undefined;
   }
+}
+
+/**
+ * The ids of the resources of `type` that `filter` matches, read from index tables alone, or
+ * `undefined` when the filter needs the resource row (`indexRows`): a chain (`subject:Patient.name=x`)
+ * goes from the name rows to the reference rows without reading a Patient. A set may repeat ids.
+ */
+function filterKeySet(filter: SearchFilter, type: string, scope: SearchScope): Sql | undefined {
+  if (filter.kind === 'chain') {
+    const branches: Sql[] = [];
+    for (const targetType of filter.targetTypes) {
+      const inner = filterKeySet(filter.inner, targetType, scope);
+      if (inner === undefined) return undefined;
+      branches.push(sql`select x.id from search_reference x
+          where x.resource_type = ${type} and x.param = ${filter.code} and x.target_type = ${targetType}
+          and x.target_id = any(array(${inner}))`);
+    }
+    return branches.length === 0 ? undefined : joinSql(branches, ' union all ');
+  }
+  const rows = indexRows(filter, type, scope);
+  return rows === undefined ? undefined : sql`select ${rows.alias}.id ${rows.from}`;
+}
+
+/**
+ * The index rows (`resource_type`, `id`, a resource possibly more than once) of the resources of
+ * the scope's one type that `filter` matches, or `undefined` when it has none of its own to offer
+ * (`indexRows`; a chain offers its reference rows). Being index rows, they stand for current
+ * resources, so a page's ids can be found from them before any resource row is read
+ * (search-statement.ts).
+ */
+export function filterRows(filter: SearchFilter, scope: SearchScope): Sql | undefined {
+  const [type, ...others] = scope.types ?? [];
+  if (type === undefined || others.length > 0) return undefined;
+  if (filter.kind === 'chain') return chainRows(filter, scope);
+  const rows = indexRows(filter, type, scope);
+  return rows === undefined
+    ? undefined
+    : sql`select ${rows.alias}.resource_type, ${rows.alias}.id ${rows.from}`;
 }
 
 /**
@@ -172,14 +215,21 @@ function filterKeySet(filter: SearchFilter, type: string, scope: SearchScope): S
  * constant. Being uncorrelated, the planner may compute it from the inside out (52 Patients named
  * x → their Encounters → those Encounters' Observations) instead of testing every outer row, and a
  * constant type lets every inner filter use its lookup index; nested chains nest the same way.
- *
- * Without an access decision to apply to the targets, a target is known by its index rows alone
- * (`filterKeySet`), so no target resource is read, and the targets are an array computed once
+ */
+function chainCondition(filter: Extract<SearchFilter, { kind: 'chain' }>, scope: SearchScope): Sql {
+  const rows = chainRows(filter, scope);
+  return rows === undefined ? sql`false` : sql`(${scope.row}.resource_type, ${scope.row}.id) in (${rows})`;
+}
+
+/**
+ * The reference rows (`resource_type`, `id`) of a chain's matches; `undefined` when it has no target
+ * type. Without an access decision to apply to the targets, a target is known by its index rows
+ * alone (`filterKeySet`), so no target resource is read, and the targets are an array computed once
  * (`= any(array(…))`, an InitPlan) instead of a subquery the planner pulls up into one join
  * problem: a two-level chain planned in 1–2 ms instead of 10–25 ms at 100,000 resources, always
  * run from the inside out, and probing `search_reference_lookup` with the whole array.
  */
-function chainCondition(filter: Extract<SearchFilter, { kind: 'chain' }>, scope: SearchScope): Sql {
+function chainRows(filter: Extract<SearchFilter, { kind: 'chain' }>, scope: SearchScope): Sql | undefined {
   const sourceTypes = scope.types;
   const [onlySource] = sourceTypes ?? [];
   const source =
@@ -204,8 +254,7 @@ function chainCondition(filter: Extract<SearchFilter, { kind: 'chain' }>, scope:
       where ${source} x.param = ${scope.param(filter.code)} and x.target_type = ${targetType}
       and x.target_id ${matching}`;
   });
-  if (branches.length === 0) return sql`false`;
-  return sql`(${scope.row}.resource_type, ${scope.row}.id) in (${joinSql(branches, ' union all ')})`;
+  return branches.length === 0 ? undefined : joinSql(branches, ' union all ');
 }
 
 /** OR of the values; no values matches nothing rather than being malformed SQL. */

@@ -14,6 +14,9 @@ import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from './sea
 import {
   countStatement,
   estimateStatement,
+  indexCountStatement,
+  indexMatches,
+  indexPageStatement,
   matchConditions,
   pageOfRows,
   pageStatement,
@@ -80,7 +83,10 @@ interface SearchStatements {
   estimate: Sql;
 }
 
-/** The matches as resource rows (`r0` of `resource`), or with `_contained` as rows of contained-sql.ts. */
+/**
+ * The matches as index rows where search-statement.ts can find them so (`indexMatches`), else as
+ * resource rows (`r0` of `resource`), or with `_contained` as rows of contained-sql.ts.
+ */
 function searchStatements(
   search: StoreSearch,
   normalize: StringNormalizer,
@@ -90,9 +96,13 @@ function searchStatements(
   const { contained } = search;
   if (contained === undefined) {
     const where = matchConditions(search, normalize, now, access);
+    const indexed = indexMatches(search, normalize, now, access);
     return {
-      page: (columns, cursor, limit) => pageStatement(where, columns, cursor, limit),
-      count: countStatement(where),
+      page: (columns, cursor, limit) =>
+        indexed === undefined
+          ? pageStatement(where, columns, cursor, limit)
+          : indexPageStatement(indexed, cursor, limit),
+      count: indexed === undefined ? countStatement(where) : indexCountStatement(indexed),
       estimate: estimateStatement(where),
     };
   }

@@ -1,7 +1,8 @@
 /**
  * One differential query through the real REST search (every page, `_count=1000`, strict
- * handling so that an ignored parameter fails instead of widening the result), its reference
- * answer, and a report that says what differs and why it might.
+ * handling so that an ignored parameter fails instead of widening the result, `_total=accurate`
+ * so that the count is checked against the pages), its reference answer, and a report that says
+ * what differs and why it might.
  */
 import type { FhirResource } from '@concordia/fhir';
 import type { ReferenceSearch } from '../../support/reference-search/evaluate.ts';
@@ -16,12 +17,13 @@ export interface Comparison {
 }
 
 export function queryPath(query: DifferentialQuery): string {
-  return `/fhir/${query.resourceType}?${new URLSearchParams([...query.pairs, ['_count', '1000']]).toString()}`;
+  return `/fhir/${query.resourceType}?${new URLSearchParams([...query.pairs, ['_count', '1000'], ['_total', 'accurate']]).toString()}`;
 }
 
 /** The ids the server finds, or its error response when it refuses the query. */
 export async function serverIds(t: TestApp, query: DifferentialQuery): Promise<string[] | { error: string }> {
   const ids: string[] = [];
+  let total: unknown;
   let path: string | undefined = queryPath(query);
   for (let page = 0; path !== undefined; page++) {
     if (page > 50) return { error: 'more than 50 pages: paging does not end' };
@@ -29,9 +31,13 @@ export async function serverIds(t: TestApp, query: DifferentialQuery): Promise<s
     if (response.statusCode !== 200)
       return { error: `${response.statusCode} ${response.body.slice(0, 600)}` };
     const bundle = json(response.body);
+    if (page === 0) total = bundle.total;
     ids.push(...matchIds(bundle));
     path = linkPath(bundle, 'next');
   }
+  // The count is its own statement (store/search/search-statement.ts): it must agree with the pages.
+  if (total !== ids.length)
+    return { error: `_total=accurate gave ${String(total)}, the pages ${ids.length}` };
   return ids.sort();
 }
 
