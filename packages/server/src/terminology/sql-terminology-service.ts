@@ -18,7 +18,7 @@ import { expandPage } from './expand-value-set.ts';
 import { RevisionCache } from './revision-cache.ts';
 import { type SpecTerminology, specTerminology } from './spec-terminology.ts';
 import { readTerminologyRevision, sharedRevisionReader } from './terminology-revision.ts';
-import { type TerminologyScope, terminologyScope } from './terminology-scope.ts';
+import { databaseScope, type TerminologyScope, terminologyScope } from './terminology-scope.ts';
 import type {
   CodingInput,
   Expansion,
@@ -54,7 +54,8 @@ export function createTerminologyService(db: Database, deps: TerminologyServiceD
   const sharedRevision = sharedRevisionReader(db);
   const compiledByUrl = new Map<string, { revision: number; compiled: CompiledValueSet }>();
   const maxExpansion = deps.maxExpansion ?? 10_000;
-  const scopeOfCall = (): TerminologyScope => terminologyScope(db, deps.store);
+  const outside = databaseScope(db, deps.store);
+  const scopeOfCall = (): TerminologyScope => terminologyScope(outside);
   // A transaction sees its own uncommitted changes (and on PGlite holds the only connection).
   const revisionOf = (scope: TerminologyScope): Promise<number> =>
     scope.inTransaction ? readTerminologyRevision(scope.sql) : sharedRevision();
@@ -169,9 +170,16 @@ export function createTerminologyService(db: Database, deps: TerminologyServiceD
   };
 }
 
+/**
+ * The question as a string: each part length-prefixed (absent parts as `-`), so that no two
+ * questions share a key whatever their text holds — built on every lookup, cheaper than JSON.
+ */
 function validationKey(coding: CodingInput, valueSet: string | undefined): string {
-  const { system, version, code, display } = coding;
-  return JSON.stringify([valueSet ?? null, system ?? null, version ?? null, code, display ?? null]);
+  return `${keyPart(valueSet)}${keyPart(coding.system)}${keyPart(coding.version)}${keyPart(coding.code)}${keyPart(coding.display)}`;
+}
+
+function keyPart(value: string | undefined): string {
+  return value === undefined ? '-' : `${value.length}:${value}`;
 }
 
 async function knownCodeSystem(

@@ -23,23 +23,13 @@ export interface TerminologyScope {
   load(content: CodeSystemContent): Promise<void>;
 }
 
-export function terminologyScope(db: Database, store: StoreReads): TerminologyScope {
+/**
+ * The scope of a call: the write transaction it runs in, if any, else `outside` (`databaseScope`,
+ * built once: it is the same for every call, and lookups are the hot path).
+ */
+export function terminologyScope(outside: TerminologyScope): TerminologyScope {
   const tx = currentWriteTransaction();
-  if (tx === undefined) {
-    return {
-      sql: db,
-      reads: store,
-      inTransaction: false,
-      async load(content) {
-        try {
-          await loadCodeSystem(db, content);
-        } catch (error) {
-          // Another request (or node) loaded it first: its copy is the same.
-          if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
-        }
-      },
-    };
-  }
+  if (tx === undefined) return outside;
   return {
     sql: tx.sql,
     reads: tx,
@@ -52,6 +42,23 @@ export function terminologyScope(db: Database, store: StoreReads): TerminologySc
         await tx.sql.query(sql`release savepoint terminology_load`);
       } catch (error) {
         await tx.sql.query(sql`rollback to savepoint terminology_load`);
+        if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+      }
+    },
+  };
+}
+
+/** Reads and loads on the database itself, outside any write transaction. */
+export function databaseScope(db: Database, store: StoreReads): TerminologyScope {
+  return {
+    sql: db,
+    reads: store,
+    inTransaction: false,
+    async load(content) {
+      try {
+        await loadCodeSystem(db, content);
+      } catch (error) {
+        // Another request (or node) loaded it first: its copy is the same.
         if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
       }
     },

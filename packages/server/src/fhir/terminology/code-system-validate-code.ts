@@ -15,12 +15,11 @@ import {
   codeableConceptParameter,
   codingParameter,
   missing,
-  parametersResponse,
   primitive,
   storedResource,
   terminologyParameters,
 } from './terminology-parameters.ts';
-import { validateCodeParameters, validateCodings } from './validate-code-result.ts';
+import { validateCodeResponse, validateCodings } from './validate-code-result.ts';
 
 const UNSUPPORTED = {
   codeSystem: 'is not supported: store the CodeSystem (or import it) and pass its url',
@@ -46,33 +45,31 @@ async function validateCode(
   terminology: TerminologyService,
 ): Promise<FhirResponse> {
   const parameters = terminologyParameters('CodeSystem-validate-code', request, UNSUPPORTED);
-  const system = await codeSystemUrl(request, env, parameters);
+  const system =
+    request.id === undefined
+      ? (primitive(parameters, 'url') ??
+        missing('CodeSystem/$validate-code', 'the url of the code system', ['url']))
+      : await storedCodeSystemUrl(request.id, env, primitive(parameters, 'url'));
   const version = primitive(parameters, 'version');
   const codings = codingsToValidate(parameters, system, version);
   const result = await validateCodings(codings, (coding) => terminology.validateCode(env.ctx, coding));
-  return parametersResponse(validateCodeParameters(result));
+  return validateCodeResponse(result);
 }
 
-async function codeSystemUrl(
-  request: RoutedRequest,
+/** `CodeSystem/[id]/$validate-code`: the stored CodeSystem's url (a `url` given must be the same). */
+async function storedCodeSystemUrl(
+  id: string,
   env: InteractionEnv,
-  parameters: readonly OperationParameter[],
+  url: string | undefined,
 ): Promise<string> {
-  const url = primitive(parameters, 'url');
-  if (request.id === undefined) {
-    return url ?? missing('CodeSystem/$validate-code', 'the url of the code system', ['url']);
-  }
-  const stored = await storedResource(env, 'CodeSystem', request.id);
+  const stored = await storedResource(env, 'CodeSystem', id);
   if (typeof stored.url !== 'string') {
-    throw fhirError('unprocessable', 'processing', `CodeSystem/${request.id} has no url to validate against`);
+    throw fhirError('unprocessable', 'processing', `CodeSystem/${id} has no url to validate against`);
   }
   if (url !== undefined && url !== stored.url) {
-    throw fhirError(
-      'invalid',
-      'invalid',
-      `url ${url} is not the url of CodeSystem/${request.id} (${stored.url})`,
-      ['url'],
-    );
+    throw fhirError('invalid', 'invalid', `url ${url} is not the url of CodeSystem/${id} (${stored.url})`, [
+      'url',
+    ]);
   }
   return stored.url;
 }
@@ -86,37 +83,41 @@ function codingsToValidate(
   const code = primitive(parameters, 'code');
   const coding = codingParameter(parameters, 'coding');
   const concept = codeableConceptParameter(parameters, 'codeableConcept');
-  const given = [code, coding, concept].filter((value) => value !== undefined).length;
+  const given =
+    (code !== undefined ? 1 : 0) + (coding !== undefined ? 1 : 0) + (concept !== undefined ? 1 : 0);
   if (given === 0) missing('CodeSystem/$validate-code', 'a code, coding or codeableConcept', ['code']);
   if (given > 1) {
     throw fhirError('invalid', 'invalid', 'Give only one of code, coding and codeableConcept', ['code']);
   }
-  const inSystem = (input: CodingInput, where: string): CodingInput => {
-    if (input.system !== undefined && input.system !== system) {
-      throw fhirError(
-        'invalid',
-        'invalid',
-        `${where}.system ${input.system} is not the code system being validated against (${system})`,
-        [`${where}.system`],
-      );
-    }
-    const inputVersion = input.version ?? version;
-    return { ...input, system, ...(inputVersion !== undefined ? { version: inputVersion } : {}) };
-  };
   if (code !== undefined) {
     const display = primitive(parameters, 'display');
-    return [
-      {
-        system,
-        code,
-        ...(version !== undefined ? { version } : {}),
-        ...(display !== undefined ? { display } : {}),
-      },
-    ];
+    const input: CodingInput = { system, code };
+    if (version !== undefined) input.version = version;
+    if (display !== undefined) input.display = display;
+    return [input];
   }
-  if (coding !== undefined) return [inSystem(coding, 'coding')];
+  if (coding !== undefined) return [inSystem(coding, 'coding', system, version)];
   // Only the codings of this code system count; a concept coded only in others is not in it
   // (validateCodings answers result = false for none).
   const own = (concept ?? []).filter((input) => input.system === undefined || input.system === system);
-  return own.map((input) => inSystem(input, 'codeableConcept.coding'));
+  return own.map((input) => inSystem(input, 'codeableConcept.coding', system, version));
+}
+
+/** A sent Coding in the code system validated against (its own `system`, if any, must be that one). */
+function inSystem(
+  input: CodingInput,
+  where: string,
+  system: string,
+  version: string | undefined,
+): CodingInput {
+  if (input.system !== undefined && input.system !== system) {
+    throw fhirError(
+      'invalid',
+      'invalid',
+      `${where}.system ${input.system} is not the code system being validated against (${system})`,
+      [`${where}.system`],
+    );
+  }
+  const inputVersion = input.version ?? version;
+  return { ...input, system, ...(inputVersion !== undefined ? { version: inputVersion } : {}) };
 }

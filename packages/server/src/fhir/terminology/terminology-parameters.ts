@@ -10,12 +10,37 @@ import type { CodingInput } from '../../terminology/terminology-service.ts';
 import type { FhirResponse } from '../interaction.ts';
 import type { InteractionEnv, RoutedRequest } from '../interaction-env.ts';
 import { type OperationParameter, operationParameters } from '../operations.ts';
-import { inputParameters, type TerminologyOperationId } from './operation-definitions.ts';
+import {
+  type InputParameterDefinition,
+  inputParameters,
+  type TerminologyOperationId,
+} from './operation-definitions.ts';
 
 /** The door applies these to every response (http.html#parameters). */
 const RESPONSE_PARAMETERS = new Set(['_format', '_pretty']);
 
 const PRIMITIVE = /^[a-z]/;
+
+interface CheckedDefinition extends InputParameterDefinition {
+  primitive: boolean;
+}
+
+/** Each operation's declared inputs by name, built once: this runs on every terminology request. */
+const definitionsById = new Map<TerminologyOperationId, ReadonlyMap<string, CheckedDefinition>>();
+
+function declaredInputs(id: TerminologyOperationId): ReadonlyMap<string, CheckedDefinition> {
+  let byName = definitionsById.get(id);
+  if (byName === undefined) {
+    byName = new Map(
+      inputParameters(id).map((definition) => [
+        definition.name,
+        { ...definition, primitive: definition.type !== undefined && PRIMITIVE.test(definition.type) },
+      ]),
+    );
+    definitionsById.set(id, byName);
+  }
+  return byName;
+}
 
 /**
  * The request's input parameters, checked against OperationDefinition `id`. `unsupported` names
@@ -28,26 +53,28 @@ export function terminologyParameters(
   unsupported: Readonly<Record<string, string>> = {},
 ): OperationParameter[] {
   const parameters = operationParameters(request.query, request.method === 'POST' ? request.body : undefined);
-  const definitions = inputParameters(id);
-  const operation = `$${id.slice(id.indexOf('-') + 1)}`;
+  const definitions = declaredInputs(id);
   const seen = new Map<string, number>();
   const checked: OperationParameter[] = [];
   for (const parameter of parameters) {
     if (RESPONSE_PARAMETERS.has(parameter.name)) continue;
-    const definition = definitions.find((candidate) => candidate.name === parameter.name);
+    const definition = definitions.get(parameter.name);
     if (definition === undefined) {
       throw fhirError(
         'invalid',
         'not-supported',
-        `${operation} has no parameter '${parameter.name}' (OperationDefinition/${id})`,
+        `${operationName(id)} has no parameter '${parameter.name}' (OperationDefinition/${id})`,
         [parameter.name],
       );
     }
     const reason = unsupported[parameter.name];
     if (reason !== undefined) {
-      throw fhirError('invalid', 'not-supported', `${operation}: parameter '${parameter.name}' ${reason}`, [
-        parameter.name,
-      ]);
+      throw fhirError(
+        'invalid',
+        'not-supported',
+        `${operationName(id)}: parameter '${parameter.name}' ${reason}`,
+        [parameter.name],
+      );
     }
     const count = (seen.get(parameter.name) ?? 0) + 1;
     seen.set(parameter.name, count);
@@ -55,30 +82,34 @@ export function terminologyParameters(
       throw fhirError(
         'invalid',
         'invalid',
-        `${operation}: parameter '${parameter.name}' may be given only once`,
+        `${operationName(id)}: parameter '${parameter.name}' may be given only once`,
         [parameter.name],
       );
     }
-    const primitive = definition.type !== undefined && PRIMITIVE.test(definition.type);
-    if (!primitive && parameter.raw === undefined) {
+    if (!definition.primitive && parameter.raw === undefined) {
       throw fhirError(
         'invalid',
         'invalid',
-        `${operation}: parameter '${parameter.name}' is a ${definition.type ?? 'parameter with parts'}; send it in a Parameters body with POST (operations.html#request)`,
+        `${operationName(id)}: parameter '${parameter.name}' is a ${definition.type ?? 'parameter with parts'}; send it in a Parameters body with POST (operations.html#request)`,
         [parameter.name],
       );
     }
-    if (primitive && parameter.value === undefined) {
+    if (definition.primitive && parameter.value === undefined) {
       throw fhirError(
         'invalid',
         'invalid',
-        `${operation}: parameter '${parameter.name}' needs a ${definition.type} value`,
+        `${operationName(id)}: parameter '${parameter.name}' needs a ${definition.type} value`,
         [parameter.name],
       );
     }
     checked.push(parameter);
   }
   return checked;
+}
+
+/** `$validate-code` for `CodeSystem-validate-code`: how the messages name the operation. */
+function operationName(id: TerminologyOperationId): string {
+  return `$${id.slice(id.indexOf('-') + 1)}`;
 }
 
 export function primitive(parameters: readonly OperationParameter[], name: string): string | undefined {

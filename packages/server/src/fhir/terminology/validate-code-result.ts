@@ -4,10 +4,26 @@
  * A CodeableConcept is valid when any of its codings is ("if a CodeableConcept is provided, the
  * operation returns true if any of the codes are valid").
  */
+import type { FhirResource } from '@concordia/fhir';
 import type { CodingInput, ValidateCodeResult } from '../../terminology/terminology-service.ts';
+import type { FhirResponse } from '../interaction.ts';
 import type { ParameterOut } from './terminology-parameters.ts';
 
-export async function validateCodings(
+/**
+ * The answer for the codings of one request: a single coding's is the service's own (the cached
+ * object itself on a hit, which `validateCodeResponse` recognises), several are combined.
+ */
+export function validateCodings(
+  codings: readonly CodingInput[],
+  validate: (coding: CodingInput) => Promise<ValidateCodeResult>,
+): Promise<ValidateCodeResult> {
+  const [first] = codings;
+  // The binding checks and the benchmark's lookups send one code: no combining, no extra await.
+  if (first !== undefined && codings.length === 1) return validate(first);
+  return combinedAnswer(codings, validate);
+}
+
+async function combinedAnswer(
   codings: readonly CodingInput[],
   validate: (coding: CodingInput) => Promise<ValidateCodeResult>,
 ): Promise<ValidateCodeResult> {
@@ -35,4 +51,23 @@ export function validateCodeParameters(result: ValidateCodeResult): ParameterOut
     ...(message !== undefined ? [{ name: 'message', valueString: message }] : []),
     ...(result.display !== undefined ? [{ name: 'display', valueString: result.display }] : []),
   ];
+}
+
+/**
+ * The Parameters of each answer object, built once: the service hands out the same frozen object
+ * for every hit of its cache (sql-terminology-service.ts), so a cached answer is also a prebuilt
+ * response, and the entry goes when the answer object does (retired or evicted from the cache).
+ */
+const responses = new WeakMap<ValidateCodeResult, FhirResource>();
+
+export function validateCodeResponse(result: ValidateCodeResult): FhirResponse {
+  let resource = responses.get(result);
+  if (resource === undefined) {
+    // Frozen all the way down: the one object answers every request that asks the same question.
+    const parameter = Object.freeze(validateCodeParameters(result).map((entry) => Object.freeze(entry)));
+    resource = Object.freeze({ resourceType: 'Parameters', parameter });
+    // Only the service's cached answers are frozen; any other answer is this request's alone.
+    if (Object.isFrozen(result)) responses.set(result, resource);
+  }
+  return { status: 200, interaction: 'operation', body: { kind: 'resource', resource } };
 }

@@ -15,14 +15,13 @@ import {
   codeableConceptParameter,
   codingParameter,
   missing,
-  parametersResponse,
   primitive,
   resourceParameter,
   storedResource,
   terminologyParameters,
   versionedUrl,
 } from './terminology-parameters.ts';
-import { validateCodeParameters, validateCodings } from './validate-code-result.ts';
+import { validateCodeResponse, validateCodings } from './validate-code-result.ts';
 
 const UNSUPPORTED = {
   context: 'is not supported: give the value set by url or valueSet',
@@ -53,7 +52,7 @@ async function validateCode(
   const result = await validateCodings(codings, (coding) =>
     terminology.validateCode(env.ctx, coding, valueSet),
   );
-  return parametersResponse(validateCodeParameters(result));
+  return validateCodeResponse(result);
 }
 
 async function valueSetOf(
