@@ -9,10 +9,16 @@
  * verification, which both sides would pay alike. PGlite in memory by default; PostgreSQL when
  * DATABASE_URL is set (a fresh schema).
  *
+ * Wall-clock means move with whatever else the machine runs, so each side's CPU time is measured
+ * too: this process's (`process.cpuUsage`, PGlite included) and, on a PostgreSQL on this host, that
+ * of the bench's database connections (`/proc/<backend pid>/schedstat`, found by their
+ * application_name). The CPU overhead is the figure to compare on a busy machine.
+ *
  * Benchmarks are not tests (STYLE.md): nothing here asserts a timing; it reports and writes
  * bench/results/<date>-access-overhead.json.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -28,6 +34,7 @@ import { migrate } from '../packages/server/src/store/migrate.ts';
 import { openPgliteDatabase } from '../packages/server/src/store/pglite.ts';
 import { createPostgresDatabase } from '../packages/server/src/store/postgres.ts';
 import { createResourceStore } from '../packages/server/src/store/resource-store.ts';
+import { sql } from '../packages/server/src/store/sql.ts';
 import { describeCommit, describeMachine } from './results.ts';
 
 const FAMILIES = ['Ferreira', 'Kovalenko', 'Silva', 'Shevchenko', 'Santos', 'Bondarenko', 'Costa', 'Melnyk'];
@@ -46,8 +53,9 @@ async function main(): Promise<void> {
     await admin.executeScript(`drop schema if exists ${schema} cascade; create schema ${schema}`);
     await admin.close();
   }
+  const application = `bench_access_${process.pid}`;
   const db = url
-    ? createPostgresDatabase({ connectionString: url, poolSize: 4, schema })
+    ? createPostgresDatabase({ connectionString: withApplicationName(url, application), poolSize: 4, schema })
     : await openPgliteDatabase({ dataDir: 'memory://' });
   await migrate(db);
   const store = createResourceStore(db, indexResource, { rowFilter: createAccessRowFilter() });
@@ -84,10 +92,13 @@ async function main(): Promise<void> {
       query: [['name', FAMILIES[i % FAMILIES.length] ?? 'Silva']] as [string, string][],
     }),
   };
+  const backends = url ? await backendCpu(db, application) : undefined;
   const results: Record<string, unknown> = {};
   const lines: string[] = [];
+  const loadBefore = loadavg()[0] ?? 0;
   for (const [name, request] of Object.entries(scenarios)) {
     const timings = { open: [] as number[], doctor: [] as number[] };
+    const cpu = { open: { node: 0, db: 0 }, doctor: { node: 0, db: 0 } };
     const per = 200;
     for (let warm = 0; warm < per; warm++) {
       await run(core, open, request(warm));
@@ -98,22 +109,47 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? (['open', 'doctor'] as const) : (['doctor', 'open'] as const);
       for (const side of order) {
         const ctx = side === 'open' ? open : doctor;
+        const nodeBefore = process.cpuUsage();
+        const dbBefore = await backends?.();
         for (let i = 0; i < per; i++) {
           const started = performance.now();
           await run(core, ctx, request(round * per + i));
           timings[side].push(performance.now() - started);
         }
+        const node = process.cpuUsage(nodeBefore);
+        cpu[side].node += (node.user + node.system) / 1000;
+        cpu[side].db += cpuBetween(dbBefore, await backends?.());
       }
     }
     const summary = { open: stats(timings.open), familyDoctor: stats(timings.doctor) };
     const overhead = summary.familyDoctor.mean / summary.open.mean - 1;
-    results[name] = { ...summary, overheadOfMean: round3(overhead) };
+    const requests = rounds * per;
+    const perRequest = (side: 'open' | 'doctor') => ({
+      nodeMs: round3(cpu[side].node / requests),
+      ...(backends ? { databaseMs: round3(cpu[side].db / requests) } : {}),
+      totalMs: round3((cpu[side].node + cpu[side].db) / requests),
+    });
+    const cpuOpen = perRequest('open');
+    const cpuDoctor = perRequest('doctor');
+    const cpuOverhead = cpuDoctor.totalMs / cpuOpen.totalMs - 1;
+    results[name] = {
+      ...summary,
+      overheadOfMean: round3(overhead),
+      cpuPerRequest: { open: cpuOpen, familyDoctor: cpuDoctor },
+      cpuOverhead: round3(cpuOverhead),
+    };
+    const database = (side: typeof cpuOpen) =>
+      side.databaseMs === undefined ? '' : ` (database ${side.databaseMs.toFixed(3)})`;
     lines.push(
       `${name.padEnd(12)} open mean ${summary.open.mean.toFixed(3)} ms p95 ${summary.open.p95.toFixed(3)} ms | ` +
         `family doctor mean ${summary.familyDoctor.mean.toFixed(3)} ms p95 ${summary.familyDoctor.p95.toFixed(3)} ms | ` +
         `overhead ${(overhead * 100).toFixed(1)}%`,
+      `${''.padEnd(12)} CPU per request: open ${cpuOpen.totalMs.toFixed(3)} ms${database(cpuOpen)} | ` +
+        `family doctor ${cpuDoctor.totalMs.toFixed(3)} ms${database(cpuDoctor)} | overhead ${(cpuOverhead * 100).toFixed(1)}%`,
     );
   }
+  const loadAfter = loadavg()[0] ?? 0;
+  lines.push(`load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`);
   console.log(lines.join('\n'));
   const date = new Date().toISOString().slice(0, 10);
   const file = join(resolve(import.meta.dirname, 'results'), `${date}-access-overhead.json`);
@@ -127,6 +163,7 @@ async function main(): Promise<void> {
         declaredWithDoctor: declared.length,
         requestsPerSide: rounds * 200,
         machine: describeMachine(),
+        loadAverage: { before: loadBefore, after: loadAfter },
         commit: describeCommit(resolve(import.meta.dirname, '..')),
         results,
       },
@@ -141,6 +178,49 @@ async function main(): Promise<void> {
     await admin.executeScript(`drop schema if exists ${schema} cascade`);
     await admin.close();
   }
+}
+
+function withApplicationName(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('application_name', name);
+  return parsed.toString();
+}
+
+type BackendCpu = ReadonlyMap<number, number>;
+
+/**
+ * The CPU time (ms) each of the bench's database connections has used so far, or undefined when
+ * it cannot be read (a PostgreSQL on another host, or whose processes this user cannot see). The
+ * pool opens and closes connections as it likes: the connections are looked up at every reading.
+ */
+async function backendCpu(
+  db: { query: ReturnType<typeof createPostgresDatabase>['query'] },
+  application: string,
+): Promise<(() => Promise<BackendCpu>) | undefined> {
+  const read = async () => {
+    const rows = await db.query(
+      sql`select pid from pg_stat_activity where application_name = ${application}`,
+    );
+    const cpu = new Map<number, number>();
+    for (const row of rows) {
+      const pid = Number(row.pid);
+      // A connection the pool closed since it was listed has nothing more to count.
+      const schedstat = await readFile(`/proc/${pid}/schedstat`, 'utf8').catch(() => undefined);
+      if (schedstat !== undefined) cpu.set(pid, Number(schedstat.split(' ')[0]) / 1e6);
+    }
+    return cpu;
+  };
+  return (await read()).size > 0 ? read : undefined;
+}
+
+/** CPU used between two readings by the connections present at both. */
+function cpuBetween(before: BackendCpu | undefined, after: BackendCpu | undefined): number {
+  let total = 0;
+  for (const [pid, ms] of after ?? []) {
+    const start = before?.get(pid);
+    if (start !== undefined) total += ms - start;
+  }
+  return total;
 }
 
 async function run(

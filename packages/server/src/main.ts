@@ -12,7 +12,8 @@ import type { Logger } from 'pino';
 import serverPackage from '../package.json' with { type: 'json' };
 import { createAccessRowFilter } from './access/access-policy.ts';
 import { buildApp } from './app.ts';
-import { type Audit, createAudit } from './audit/audit.ts';
+import { type Audit, auditSourceOf, createAudit } from './audit/audit.ts';
+import { openNodeSpool } from './audit/spool-recovery.ts';
 import { withBinaryContent } from './blobs/binary-reads.ts';
 import { binaryBlobWrites } from './blobs/binary-writes.ts';
 import { createConfiguredBlobStore } from './blobs/blobs.ts';
@@ -181,11 +182,24 @@ export async function buildComponents(
     refreshIntervalMs: config.searchParameterRefreshMs,
   });
   await searchParameters.refresh(true);
+  const fhirBase = `${config.baseUrl}/fhir`;
+  // Rows a crashed process spooled but never committed are stored before this one serves anything.
+  const spool = config.audit.enabled
+    ? await openNodeSpool({
+        db: database,
+        dir: config.audit.spoolDir,
+        source: auditSourceOf(config.audit, fhirBase),
+        ledger: config.ledger.enabled,
+        maxBatchEvents: config.audit.batchMaxEvents,
+        logger,
+      })
+    : undefined;
   const audit = createAudit({
     db: database,
     config: config.audit,
-    fhirBase: `${config.baseUrl}/fhir`,
+    fhirBase,
     ledger: config.ledger.enabled,
+    ...(spool !== undefined ? { spool } : {}),
     logger,
   });
   // Every read goes through the access decision (access/access-policy.ts, DESIGN.md rule 2).
@@ -354,7 +368,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     worker.start();
     ledger?.start();
 
-    const fhirBaseUrl = `${listeningUrl(app)}/fhir`;
+    const fhirBaseUrl = `${listeningUrl(app, config.tls !== undefined)}/fhir`;
     logger.info({ url: fhirBaseUrl }, `Concordia FHIR server listening at ${fhirBaseUrl}`);
     if (config.authMode === 'open') logger.warn(OPEN_MODE_WARNING);
     const server: RunningServer = {
@@ -437,9 +451,9 @@ function shutdownOnce(
   };
 }
 
-function listeningUrl(app: FastifyInstance): string {
+function listeningUrl(app: FastifyInstance, tls: boolean): string {
   const address: AddressInfo | string | null = app.server.address();
   if (address === null || typeof address === 'string') return String(address);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${tls ? 'https' : 'http'}://${host}:${address.port}`;
 }

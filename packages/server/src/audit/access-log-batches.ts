@@ -11,7 +11,7 @@
  * row hashes, themselves committed by the leaf, say what each position held). An inclusion proof
  * for one access is the batch leaf's proof plus the row hashes and the row's position.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '@concordia/fhir';
 import { type Sql, sql } from '../store/sql.ts';
 import { type AccessRow, accessRowJson } from './access-log.ts';
@@ -39,7 +39,14 @@ export function accessBatchContent(source: AuditSource, rowSha256: readonly stri
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // One-shot: a batch hashes every row, and a Hash object per row costs twice the digest.
+  return hash('sha256', text, 'hex');
+}
+
+/** The spool lines a batch carries (access-spool.ts): one spool file's id and the rows' line numbers. */
+export interface BatchSpoolLines {
+  spool: string;
+  lines: readonly number[];
 }
 
 /**
@@ -47,7 +54,12 @@ export function sha256Hex(text: string): string {
  * `access_batch` yields the batch number. The statement text is the same whatever the number of
  * rows, so PostgreSQL prepares it once per connection.
  */
-export function accessBatchCtes(rows: readonly AccessRow[], source: AuditSource, ledger: boolean): Sql {
+export function accessBatchCtes(
+  rows: readonly AccessRow[],
+  source: AuditSource,
+  ledger: boolean,
+  spooled?: BatchSpoolLines,
+): Sql {
   const rowJson = rows.map((row, position) => accessRowJson(row, position));
   const rowHashes = rowJson.map(sha256Hex);
   const stored = sql`access_batch as (select nextval('audit_access_batch_number') as id),
@@ -65,12 +77,37 @@ export function accessBatchCtes(rows: readonly AccessRow[], source: AuditSource,
       select p.patient, r.recorded, b.id, r.position
       from access_rows r cross join access_batch b cross join unnest(r.patients) as p(patient)),
     access_batch_row as (
-      insert into audit_access_batch (batch, observer, site, row_sha256)
-      select id, ${source.observer}, ${source.site ?? null}::text, decode(${rowHashes.join('')}, 'hex') from access_batch)`;
+      insert into audit_access_batch (batch, observer, site, row_sha256, spool, spool_lines)
+      select id, ${source.observer}, ${source.site ?? null}::text, decode(${rowHashes.join('')}, 'hex'),
+        ${spooled?.spool ?? null}::text, ${spooled === undefined ? null : lineRanges(spooled.lines)}::bigint[]
+      from access_batch)`;
   if (!ledger) return stored;
   const content = sha256Hex(accessBatchContent(source, rowHashes));
   return sql`${stored},
     access_leaf as (
       insert into ledger_entry (kind, reference, content_sha256)
       select ${ACCESS_BATCH_KIND}, 'AuditAccessBatch/' || id, decode(${content}, 'hex') from access_batch)`;
+}
+
+/** Line numbers as flattened ranges `[first, last, first, last…]`: a batch's lines are mostly one run. */
+export function lineRanges(lines: readonly number[]): number[] {
+  const sorted = [...lines].sort((left, right) => left - right);
+  const ranges: number[] = [];
+  for (const line of sorted) {
+    const last = ranges.length - 1;
+    if (last > 0 && ranges[last] === line - 1) ranges[last] = line;
+    else ranges.push(line, line);
+  }
+  return ranges;
+}
+
+/** The line numbers the flattened ranges of `lineRanges` cover. */
+export function linesOfRanges(ranges: readonly number[]): Set<number> {
+  const lines = new Set<number>();
+  for (let index = 0; index + 1 < ranges.length; index += 2) {
+    const first = ranges[index] ?? 0;
+    const last = ranges[index + 1] ?? -1;
+    for (let line = first; line <= last; line += 1) lines.add(line);
+  }
+  return lines;
 }

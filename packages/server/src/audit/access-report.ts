@@ -23,7 +23,8 @@ export const ACCESS_REPORT_DEFINITION = 'https://concordia.example/fhir/Operatio
 
 const AUDITOR_ROLES: ReadonlySet<string> = new Set(['administrator', 'auditor']);
 
-export function accessReportOperation(db: SqlExecutor): FhirOperation {
+/** `settle`: as for the AuditEvent reader (audit-event-reader.ts), the node's pending rows first. */
+export function accessReportOperation(db: SqlExecutor, settle?: () => Promise<void>): FhirOperation {
   return {
     name: 'access-report',
     definition: ACCESS_REPORT_DEFINITION,
@@ -34,6 +35,7 @@ export function accessReportOperation(db: SqlExecutor): FhirOperation {
     async handler(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
       const patientId = request.id ?? '';
       requireOwnerOrAuditor(env.ctx, patientId);
+      await settle?.();
       const parameters = operationParameters(request.query, request.body);
       const since = singleParameter(parameters, 'since');
       const cursor = singleParameter(parameters, '_cursor');

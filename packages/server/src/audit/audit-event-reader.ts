@@ -20,7 +20,11 @@ import { countAuditEvents, readStoredAuditEvent, searchAuditEvents } from './sto
 /** Roles whose holders may read the whole audit (besides system clients and internal principals). */
 const AUDITOR_ROLES: ReadonlySet<string> = new Set(['administrator', 'auditor']);
 
-export function auditEventResourceType(db: SqlExecutor): ReadOnlyResourceType {
+/**
+ * `settle`: resolves once this node's audit rows handed over so far are committed (the sink's
+ * `flush`), so an auditor sees every request this node has answered, not only committed batches.
+ */
+export function auditEventResourceType(db: SqlExecutor, settle?: () => Promise<void>): ReadOnlyResourceType {
   return {
     type: 'AuditEvent',
     capability: {
@@ -35,6 +39,7 @@ export function auditEventResourceType(db: SqlExecutor): ReadOnlyResourceType {
     },
     async read(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
       requireAuditor(env.ctx);
+      await settle?.();
       const id = request.id ?? '';
       const event = await readStoredAuditEvent(db, id);
       if (event === undefined) throw fhirError('not-found', 'not-found', `AuditEvent/${id} is not known`);
@@ -42,6 +47,7 @@ export function auditEventResourceType(db: SqlExecutor): ReadOnlyResourceType {
     },
     async search(request: RoutedRequest, env: InteractionEnv): Promise<FhirResponse> {
       requireAuditor(env.ctx);
+      await settle?.();
       const query = auditEventQuery(request.query, {
         defaultCount: env.config.defaultPageSize,
         maxCount: env.config.maxPageSize,

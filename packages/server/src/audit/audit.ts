@@ -12,6 +12,7 @@ import type { ReadOnlyResourceType } from '../fhir/routes.ts';
 import type { Database } from '../store/database.ts';
 import type { VersionRecorder } from '../store/port.ts';
 import { accessReportOperation } from './access-report.ts';
+import type { AccessSpool } from './access-spool.ts';
 import type { AuditSource } from './audit-event.ts';
 import { auditEventResourceType } from './audit-event-reader.ts';
 import { type AuditForwarder, type AuditSink, createAuditSink } from './audit-sink.ts';
@@ -28,7 +29,14 @@ export interface AuditDeps {
   fhirBase: string;
   /** Whether every AuditEvent also becomes a ledger leaf (`config.ledger.enabled`). */
   ledger: boolean;
+  /** The node's access-log spool (`openNodeSpool`); without one, answered rows wait in memory only. */
+  spool?: AccessSpool;
   logger: Logger;
+}
+
+/** `AuditEvent.source` of this node. */
+export function auditSourceOf(config: AuditConfig, fhirBase: string): AuditSource {
+  return { observer: fhirBase, ...(config.site !== undefined ? { site: config.site } : {}) };
 }
 
 export interface Audit {
@@ -49,10 +57,7 @@ export interface Audit {
 
 export function createAudit(deps: AuditDeps): Audit {
   const { config, logger } = deps;
-  const source: AuditSource = {
-    observer: deps.fhirBase,
-    ...(config.site !== undefined ? { site: config.site } : {}),
-  };
+  const source = auditSourceOf(config, deps.fhirBase);
   // The optional syslog copy (syslog-export.ts): batches once stored, writes once committed.
   const syslog =
     config.syslogUrl === undefined
@@ -70,18 +75,23 @@ export function createAudit(deps: AuditDeps): Audit {
     source,
     ledger: deps.ledger,
     failureMode: config.failureMode,
+    readWait: config.reads,
+    ...(deps.spool !== undefined ? { spool: deps.spool } : {}),
+    maxPendingMs: config.maxPendingMs,
+    spooledFlushMs: config.spooledFlushMs,
     maxBatchEvents: config.batchMaxEvents,
     flushDelayMs: config.flushDelayMs,
     commit: config.commit,
     // PostgreSQL can commit batches side by side on its pool (PGlite runs one statement at a
-    // time). With durable commits a read waits for its batch's WAL flush, so at a fixed number of
-    // clients throughput is clients ÷ that wait: measured with ten clients (HTTP bench, read),
-    // audited reads ran at 35% of unaudited with two batches in flight, 42% with four, 49% with
-    // eight. Four leave the other half of the default pool (10) to reads and writes.
+    // time). With `CONCORDIA_AUDIT_READS=committed` a read waits for its batch's WAL flush, so at a
+    // fixed number of clients throughput is clients ÷ that wait: measured with ten clients (HTTP
+    // bench, read), audited reads ran at 35% of unaudited with two batches in flight, 42% with
+    // four, 49% with eight. Four leave the other half of the default pool (10) to reads and writes.
     maxConcurrentBatches: deps.db.kind === 'postgres' ? 4 : 1,
     logger,
     forwarders,
   });
+  const settle = (): Promise<void> => sink.flush();
   if (!config.enabled) {
     return {
       recorders: [],
@@ -115,8 +125,8 @@ export function createAudit(deps: AuditDeps): Audit {
           : {}),
       }),
     ],
-    readOnlyTypes: [auditEventResourceType(deps.db)],
-    operations: [accessReportOperation(deps.db)],
+    readOnlyTypes: [auditEventResourceType(deps.db, settle)],
+    operations: [accessReportOperation(deps.db, settle)],
     signIns: signInAudit(sink, source),
     sink,
     async close() {

@@ -56,7 +56,7 @@ for (const database of testDatabases()) {
     it('refuses DELETE of an audit row', async () => {
       await createPatient();
       await expect(t.database.query(sql`delete from audit_event`)).rejects.toThrow(/append-only/);
-      expect((await storedAuditEvents(t.database)).length).toBeGreaterThan(0);
+      expect((await storedAuditEvents(t)).length).toBeGreaterThan(0);
     });
 
     it('refuses TRUNCATE of the audit table', async () => {
@@ -101,7 +101,7 @@ for (const database of testDatabases()) {
     it('appends a ledger leaf for every AuditEvent it stores', async () => {
       const id = await createPatient();
       await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
-      const events = await storedAuditEvents(t.database);
+      const events = await storedAuditEvents(t);
       const leaves = await t.database.query(
         sql`select reference from ledger_entry where kind in ('audit-event', 'audit-access-batch')`,
       );
@@ -129,9 +129,18 @@ for (const database of testDatabases()) {
       }
     });
 
-    it('fails closed: a read whose AuditEvent cannot be stored is refused with 503 and an OperationOutcome', async () => {
-      const id = await createPatient();
+    /** Breaks the audit tables and waits until the sink has seen a batch fail (a read's row). */
+    async function breakAudit(): Promise<void> {
       await run(t, BREAK_AUDIT);
+      const failures = t.audit.sink.stats().failedBatches;
+      const lookup = await t.app.inject({ method: 'GET', url: '/fhir/CodeSystem?_count=1' });
+      expect(lookup.statusCode).toBe(200);
+      await vi.waitFor(() => expect(t.audit.sink.stats().failedBatches).toBeGreaterThan(failures));
+    }
+
+    it('fails closed: once a batch fails, a read is served only if its own row commits, else 503 with an OperationOutcome', async () => {
+      const id = await createPatient();
+      await breakAudit();
       try {
         const response = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
         expect(response.statusCode).toBe(503);
@@ -148,15 +157,42 @@ for (const database of testDatabases()) {
       } finally {
         await run(t, REPAIR_AUDIT);
       }
+      // The answered lookup's row is retried, and reads are served again once a batch commits.
+      await vi.waitFor(() => expect(t.audit.sink.stats().pending).toBe(0), { timeout: 10_000, interval: 50 });
       const again = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
       expect(again.statusCode).toBe(200);
     });
-    it('answers a lookup of master data without waiting for its audit row, which is still stored', async () => {
+
+    it('answers a read before its row commits, and keeps that row until the database takes it (never dropped)', async () => {
+      const id = await createPatient();
+      await run(t, BREAK_AUDIT);
+      try {
+        // The sink has not seen a failure yet: the read is answered once its row is spooled.
+        const response = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
+        expect(response.statusCode).toBe(200);
+        await vi.waitFor(() => expect(t.audit.sink.stats().failedBatches).toBeGreaterThan(0));
+        expect(t.audit.sink.stats().pending).toBeGreaterThan(0);
+      } finally {
+        await run(t, REPAIR_AUDIT);
+      }
+      await vi.waitFor(
+        async () =>
+          expect((await eventsOf(t, 'read')).some((event) => event.patient.includes(`Patient/${id}`))).toBe(
+            true,
+          ),
+        {
+          timeout: 10_000,
+          interval: 100,
+        },
+      );
+    });
+
+    it('serves a lookup of master data while the audit fails, and stores its row once it can', async () => {
       const accessRows = async (): Promise<number> => {
         const [row] = await t.database.query(sql`select count(*) as rows from audit_access`);
         return Number(row?.rows);
       };
-      await run(t, BREAK_AUDIT);
+      await breakAudit();
       try {
         // Failing closed protects clinical data (issue 7); a code system search names no patient.
         const lookup = await t.app.inject({ method: 'GET', url: '/fhir/CodeSystem?_count=1' });
@@ -166,6 +202,7 @@ for (const database of testDatabases()) {
       } finally {
         await run(t, REPAIR_AUDIT);
       }
+      await vi.waitFor(() => expect(t.audit.sink.stats().pending).toBe(0), { timeout: 10_000, interval: 50 });
       const before = await accessRows();
       const lookup = await t.app.inject({ method: 'GET', url: '/fhir/CodeSystem?_count=1' });
       expect(lookup.statusCode).toBe(200);
@@ -194,8 +231,8 @@ for (const database of testDatabases()) {
       try {
         const response = await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` });
         expect(response.statusCode).toBe(200);
+        await vi.waitFor(() => expect(t.audit.sink.stats().failedBatches).toBeGreaterThan(0));
         expect(t.audit.sink.stats().pending).toBe(1);
-        expect(t.audit.sink.stats().failedBatches).toBeGreaterThan(0);
       } finally {
         await run(t, REPAIR_AUDIT);
       }
@@ -203,7 +240,7 @@ for (const database of testDatabases()) {
         timeout: 10_000,
         interval: 100,
       });
-      const reads = await eventsOf(t.database, 'read');
+      const reads = await eventsOf(t, 'read');
       expect(reads.map((event) => event.patient)).toEqual([[`Patient/${id}`]]);
     });
   });
@@ -212,10 +249,13 @@ for (const database of testDatabases()) {
 class RolledBack extends Error {}
 
 for (const database of testDatabases()) {
-  describe(`audit with CONCORDIA_AUDIT_COMMIT=async on ${database.name}`, () => {
+  describe(`audit with CONCORDIA_AUDIT_READS=committed and CONCORDIA_AUDIT_COMMIT=async on ${database.name}`, () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await createTestApp(database, { CONCORDIA_AUDIT_COMMIT: 'async' });
+      t = await createTestApp(database, {
+        CONCORDIA_AUDIT_COMMIT: 'async',
+        CONCORDIA_AUDIT_READS: 'committed',
+      });
     });
     afterAll(async () => {
       await t?.close();
@@ -230,6 +270,7 @@ for (const database of testDatabases()) {
       });
       const id = String(json(created.body).id);
       expect((await t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` })).statusCode).toBe(200);
+      // Read without flushing the sink: the row is committed before the answer.
       expect((await eventsOf(t.database, 'read')).map((event) => event.patient)).toEqual([[`Patient/${id}`]]);
     });
   });

@@ -20,7 +20,14 @@ export interface StoredAuditEvent {
   event: Record<string, unknown>;
 }
 
-export async function storedAuditEvents(db: Database): Promise<StoredAuditEvent[]> {
+/**
+ * A database, or an app whose audit sink is flushed first: reads are answered once their row is
+ * spooled (audit-sink.ts), so an app's rows reach the database a few milliseconds later.
+ */
+export type AuditedDatabase = Database | { database: Database; audit: { sink: { flush(): Promise<void> } } };
+
+export async function storedAuditEvents(from: AuditedDatabase): Promise<StoredAuditEvent[]> {
+  const db = await settled(from);
   const rows = await db.query(
     sql`select id, recorded, subtype, action, outcome, patient, entity, agent, break_glass, content::text as content
       from audit_event order by recorded, id`,
@@ -57,8 +64,15 @@ export async function storedAuditEvents(db: Database): Promise<StoredAuditEvent[
 }
 
 /** The events whose subtypes include `code` (a restful-interaction code such as `read`). */
-export async function eventsOf(db: Database, code: string): Promise<StoredAuditEvent[]> {
-  return (await storedAuditEvents(db)).filter((event) => event.subtype.includes(code));
+export async function eventsOf(from: AuditedDatabase, code: string): Promise<StoredAuditEvent[]> {
+  return (await storedAuditEvents(from)).filter((event) => event.subtype.includes(code));
+}
+
+/** The database of `from`, once everything its audit sink was handed is committed. */
+export async function settled(from: AuditedDatabase): Promise<Database> {
+  if (!('audit' in from)) return from;
+  await from.audit.sink.flush();
+  return from.database;
 }
 
 function objectOf(value: unknown): Record<string, unknown> {

@@ -42,9 +42,9 @@ for (const database of testDatabases()) {
     }
 
     async function newEvents<T>(work: () => Promise<T>): Promise<{ result: T; events: StoredAuditEvent[] }> {
-      const before = new Set((await storedAuditEvents(t.database)).map((event) => event.id));
+      const before = new Set((await storedAuditEvents(t)).map((event) => event.id));
       const result = await work();
-      const events = (await storedAuditEvents(t.database)).filter((event) => !before.has(event.id));
+      const events = (await storedAuditEvents(t)).filter((event) => !before.has(event.id));
       return { result, events };
     }
 
@@ -319,7 +319,7 @@ for (const database of testDatabases()) {
       await rm(dataDir, { recursive: true, force: true });
     });
 
-    it('records the kick-off, and each imported version in its own write (the job writes through the core)', async () => {
+    it('records the kick-off, each imported version in its own write, and each batch as a transaction (the job writes through the core)', async () => {
       const imported = ['import-a', 'import-b'].map((id) => ({ ...patient(), id }));
       const kickoff = await t.app.inject({
         method: 'POST',
@@ -333,16 +333,31 @@ for (const database of testDatabases()) {
         async () => expect((await t.app.inject({ method: 'GET', url: status })).statusCode).toBe(200),
         { timeout: 20_000, interval: 50 },
       );
-      const events = await storedAuditEvents(t.database);
+      const events = await storedAuditEvents(t);
       expect(
         events.filter((event) => event.subtype.includes('import')).map((event) => event.outcome),
       ).toEqual(['0']);
       const written = events.filter((event) =>
         event.entity.some((entity) => entity.startsWith('Patient/import-')),
       );
-      expect(written.map((event) => [event.action, event.entity[0]]).sort()).toEqual([
+      expect(
+        written
+          .filter((event) => event.action === 'C')
+          .map((event) => [event.action, event.entity[0]])
+          .sort(),
+      ).toEqual([
         ['C', 'Patient/import-a/_history/1'],
         ['C', 'Patient/import-b/_history/1'],
+      ]);
+      // The job loads consecutive lines as one transaction (import/import-batches.ts): one event for it.
+      const batches = written.filter((event) => event.subtype.includes('transaction'));
+      expect(batches.map((event) => [...event.entity].sort())).toEqual([
+        [
+          'Patient/import-a',
+          'Patient/import-a/_history/1',
+          'Patient/import-b',
+          'Patient/import-b/_history/1',
+        ],
       ]);
     });
   });
@@ -359,7 +374,7 @@ for (const database of testDatabases()) {
     it('records a request without a token (401) as a failure of the anonymous caller', async () => {
       const response = await t.app.inject({ method: 'GET', url: '/fhir/Patient/nobody' });
       expect(response.statusCode).toBe(401);
-      const events = await eventsOf(t.database, 'read');
+      const events = await eventsOf(t, 'read');
       expect(events.map((event) => [event.outcome, event.agent, event.patient])).toEqual([
         ['4', ['anonymous'], ['Patient/nobody']],
       ]);

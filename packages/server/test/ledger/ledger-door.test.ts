@@ -343,6 +343,7 @@ describe.each(testDatabases())('ledger door on $name', (testDatabase) => {
     const id = await writeAndSign(test);
     // A read of the deleted patient (410) is audited like any other.
     expect((await test.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` })).statusCode).toBe(410);
+    await test.settleAudit();
     await test.ledger.integrate();
     const root = (await test.app.inject({ method: 'GET', url: '/ledger/checkpoint' })).body.split('\n')[2];
     const [row] = await test.database.query(

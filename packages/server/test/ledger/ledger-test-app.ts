@@ -18,6 +18,10 @@ export interface LedgerTestApp {
   app: FastifyInstance;
   ledger: Ledger;
   database: Database;
+  /** The identity key's box that seals the node key (a key rotation needs it). */
+  box: SecretBox;
+  /** Commits the audit rows of the requests answered so far (reads are answered once spooled). */
+  settleAudit(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,18 +39,16 @@ export async function createLedgerTestApp(
   const database = await testDatabase.create();
   const logger = createLogger(config);
   const { store, core, worker, audit } = await buildComponents(database, config, logger);
-  const ledger = await createLedger({
-    db: database,
-    config: config.ledger,
-    box: new SecretBox(randomBytes(32)),
-    logger,
-  });
+  const box = new SecretBox(randomBytes(32));
+  const ledger = await createLedger({ db: database, config: config.ledger, box, logger });
   const app = await buildApp({ config, store, core, logger, metrics: createMetrics(), ledger });
   await app.ready();
   return {
     app,
     ledger,
     database,
+    box,
+    settleAudit: () => audit.sink.flush(),
     async close() {
       await app.close();
       await worker.stop();

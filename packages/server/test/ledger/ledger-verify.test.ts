@@ -233,6 +233,7 @@ describe.each(testDatabases())('ledger verify on $name', (testDatabase) => {
       [...ids, ...ids, ...ids].map((id) => t.app.inject({ method: 'GET', url: `/fhir/Patient/${id}` })),
     );
     expect(reads.map((read) => read.statusCode)).toContain(200);
+    await t.settleAudit();
     await t.ledger.integrate();
     const [row] = await t.database.query(
       sql`select batch from audit_access group by batch order by count(*) desc, batch limit 1`,
