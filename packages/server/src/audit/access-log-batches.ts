@@ -14,7 +14,7 @@
 import { hash } from 'node:crypto';
 import { canonicalJson } from '@concordia/fhir';
 import { type Sql, sql } from '../store/sql.ts';
-import { type AccessRow, accessRowJson } from './access-log.ts';
+import { type EncodedAccessRow, positionedAccessRowJson } from './access-log.ts';
 import type { AuditSource } from './audit-agents.ts';
 
 export const ACCESS_BATCH_KIND = 'audit-access-batch';
@@ -50,17 +50,17 @@ export interface BatchSpoolLines {
 }
 
 /**
- * The common table expressions that store `rows` as one batch (and its ledger entry when `ledger`):
+ * The common table expressions that store `rows` (access-log.ts `encodeAccessRow`) as one batch (and its ledger entry when `ledger`):
  * `access_batch` yields the batch number. The statement text is the same whatever the number of
  * rows, so PostgreSQL prepares it once per connection.
  */
 export function accessBatchCtes(
-  rows: readonly AccessRow[],
+  rows: readonly EncodedAccessRow[],
   source: AuditSource,
   ledger: boolean,
   spooled?: BatchSpoolLines,
 ): Sql {
-  const rowJson = rows.map((row, position) => accessRowJson(row, position));
+  const rowJson = rows.map((row, position) => positionedAccessRowJson(row, position));
   const rowHashes = rowJson.map(sha256Hex);
   const stored = sql`access_batch as (select nextval('audit_access_batch_number') as id),
     access_rows as (select * from json_populate_recordset(null::audit_access, ${`[${rowJson.join(',')}]`}::json)),

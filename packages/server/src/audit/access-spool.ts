@@ -1,6 +1,9 @@
 /**
- * The node's access-log spool: an append-only file in which every access-log row is written, with
- * one `write(2)`, before its request is answered (`CONCORDIA_AUDIT_READS=spooled`). The sink then
+ * The node's access-log spool: an append-only file in which every access-log row is written before
+ * its request is answered (`CONCORDIA_AUDIT_READS=spooled`). The rows handed over during one turn
+ * of the event loop are written together, with one `write(2)` when the turn ends: under load a
+ * system call per request cost more than the rest of its audit (docs/audit-and-ledger.md), and a
+ * request waits at most for the end of the turn it was answered in. The sink then
  * commits rows to the database in batches without the request waiting for that round trip; should
  * the process die first, the rows are still in the file, and the next start of a node on the same
  * database stores whatever the database does not hold yet (spool-recovery.ts). Each batch records
@@ -24,9 +27,16 @@ export interface SpoolMark {
   line: number;
 }
 
+/** A row handed to the spool: where it goes, and when it is on file. */
+export interface SpooledRow {
+  mark: SpoolMark;
+  /** Resolves once the row is written; rejects when the file could not be (the request fails). */
+  written: Promise<void>;
+}
+
 export interface AccessSpool {
-  /** Appends the row and says where; throws when the file cannot be written (the request fails). */
-  append(row: AccessRow): SpoolMark;
+  /** Queues a row (its JSON, access-log.ts `encodeAccessRow`) for this turn's write; says where it goes. */
+  append(rowJson: string): SpooledRow;
   /** Told once the rows at `marks` are committed: a file whose lines all are may be deleted. */
   committed(marks: readonly SpoolMark[]): void;
   /** Closes the current file, deleting it when every line is committed. */
@@ -38,6 +48,15 @@ const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Spool ids this process has open: recovery never replays a live spool of its own process. */
 const openHere = new Set<string>();
+
+/** The lines of one turn, written together, and the requests that wait for them. */
+interface PendingWrite {
+  file: SpoolFile;
+  text: string;
+  rows: number;
+  written: Promise<void>;
+  settle(error?: unknown): void;
+}
 
 interface SpoolFile {
   id: string;
@@ -54,6 +73,7 @@ export function openAccessSpool(dir: string, options: { maxFileBytes?: number } 
   mkdirSync(dir, { recursive: true });
   const files = new Map<string, SpoolFile>();
   let current = startFile();
+  let pending: PendingWrite | undefined;
 
   function startFile(): SpoolFile {
     const id = `${process.pid}-${randomUUID()}`;
@@ -80,23 +100,55 @@ export function openAccessSpool(dir: string, options: { maxFileBytes?: number } 
     openHere.delete(file.id);
   }
 
+  /**
+   * Writes the turn's lines. A failed or short write refuses every request of the turn and moves
+   * on to a new file: a torn line must stay the last line of its file, which recovery skips.
+   */
+  function writePending(): void {
+    const write = pending;
+    pending = undefined;
+    if (write === undefined) return;
+    const { file } = write;
+    let error: unknown;
+    try {
+      const bytes = Buffer.from(write.text);
+      const written = writeSync(file.fd, bytes);
+      if (written !== bytes.length) throw new Error(`audit spool ${file.path}: short write`);
+      file.bytes += written;
+    } catch (failure) {
+      error = failure;
+      file.uncommitted -= write.rows;
+      if (file === current) {
+        file.current = false;
+        current = startFile();
+      }
+      retireIfDone(file);
+    }
+    write.settle(error);
+  }
+
   return {
-    append(row) {
-      if (current.bytes >= maxFileBytes) {
+    append(rowJson) {
+      if (current.bytes >= maxFileBytes && pending === undefined) {
         const full = current;
         full.current = false;
         current = startFile();
         retireIfDone(full);
       }
-      const line = `${JSON.stringify(row)}\n`;
-      const written = writeSync(current.fd, line);
-      // A short write leaves a torn line that recovery skips; the row must not be served unrecorded.
-      if (written !== Buffer.byteLength(line)) throw new Error(`audit spool ${current.path}: short write`);
-      current.bytes += written;
+      if (pending === undefined) {
+        let settle: (error?: unknown) => void = () => {};
+        const written = new Promise<void>((resolve, reject) => {
+          settle = (error) => (error === undefined ? resolve() : reject(error));
+        });
+        pending = { file: current, text: '', rows: 0, written, settle };
+        setImmediate(writePending);
+      }
+      pending.text += `${rowJson}\n`;
+      pending.rows += 1;
       current.uncommitted += 1;
       const mark = { spool: current.id, line: current.lines };
       current.lines += 1;
-      return mark;
+      return { mark, written: pending.written };
     },
     committed(marks) {
       for (const mark of marks) {
@@ -107,6 +159,7 @@ export function openAccessSpool(dir: string, options: { maxFileBytes?: number } 
       for (const file of [...files.values()]) retireIfDone(file);
     },
     close() {
+      writePending();
       current.current = false;
       for (const file of [...files.values()]) {
         if (file.uncommitted > 0) {

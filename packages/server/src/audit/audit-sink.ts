@@ -6,9 +6,10 @@
  * leaf per access-log batch, access-log-batches.ts).
  *
  * When a request is answered (`readWait`, docs/audit-and-ledger.md "When a read is answered"):
- * - `spooled` (default): once its row is appended to the node's spool file (access-spool.ts). No
- *   request waits for a database round trip; the rows commit in batches at most
- *   `spooledFlushMs` later, and a crash before that leaves them in the spool for the next start.
+ * - `spooled` (default): once its row is written to the node's spool file (access-spool.ts: one
+ *   write for the rows of a turn of the event loop). No request waits for a database round trip;
+ *   the rows commit in batches at most `spooledFlushMs` later, and a crash before that leaves
+ *   them in the spool for the next start.
  * - `committed`: once its batch is committed (every request pays the commit's wait).
  * Sign-in events always wait for their commit.
  *
@@ -26,7 +27,13 @@ import type { Logger } from 'pino';
 import type { SqlExecutor } from '../store/database.ts';
 import { readNumber } from '../store/rows.ts';
 import { prepared, type Sql, sql } from '../store/sql.ts';
-import { type AccessRow, accessAuditRecord } from './access-log.ts';
+import {
+  type AccessRow,
+  accessAuditRecord,
+  decodeAccessRow,
+  type EncodedAccessRow,
+  encodeAccessRow,
+} from './access-log.ts';
 import { accessBatchCtes } from './access-log-batches.ts';
 import type { AccessSpool, SpoolMark } from './access-spool.ts';
 import type { AuditSource } from './audit-agents.ts';
@@ -118,7 +125,7 @@ export interface AuditSink {
 /** One request's entries: full events (sign-ins) or one compact access-log row. */
 interface Entry {
   records: readonly AuditRecord[];
-  access?: AccessRow;
+  access?: EncodedAccessRow;
   /** Where `access` was spooled. */
   mark?: SpoolMark;
   /** Answered already: a failure cannot refuse it any more, so its row is kept and retried. */
@@ -210,16 +217,24 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
     const taken: Entry[] = [];
     let events = 0;
     let spool: string | undefined;
+    // Entries leave their array in one splice: `shift()` per entry moves the rest every time.
     const takeFrom = (source: Entry[], queued: boolean): boolean => {
-      while (source.length > 0) {
-        const next = source[0] as Entry;
+      let count = 0;
+      let complete = true;
+      for (const next of source) {
         const size = sizeOf(next);
-        if (taken.length > 0 && events + size > options.maxBatchEvents) return false;
+        if (taken.length > 0 && events + size > options.maxBatchEvents) {
+          complete = false;
+          break;
+        }
         if (next.mark !== undefined) {
-          if (spool !== undefined && next.mark.spool !== spool) return false;
+          if (spool !== undefined && next.mark.spool !== spool) {
+            complete = false;
+            break;
+          }
           spool = next.mark.spool;
         }
-        source.shift();
+        count += 1;
         taken.push(next);
         events += size;
         if (queued) {
@@ -227,7 +242,8 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
           if (!next.answered) waitedFor -= 1;
         } else backlogEvents -= size;
       }
-      return true;
+      source.splice(0, count);
+      return complete;
     };
     if (takeFrom(backlog, false)) takeFrom(queue, true);
     return taken;
@@ -239,7 +255,7 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
     const first = taken[0];
     if (first !== undefined) started(first.since);
     const records = taken.flatMap((entry) => entry.records);
-    const accesses: AccessRow[] = [];
+    const accesses: EncodedAccessRow[] = [];
     const marks: SpoolMark[] = [];
     for (const entry of taken) {
       if (entry.access !== undefined) accesses.push(entry.access);
@@ -275,7 +291,7 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
         : [
             ...records,
             ...accesses.map((access, position) =>
-              accessAuditRecord(access, { batch: accessBatch, position }, options.source),
+              accessAuditRecord(decodeAccessRow(access), { batch: accessBatch, position }, options.source),
             ),
           ];
     for (const forward of forwarders) forward(forwarded);
@@ -297,7 +313,7 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
    */
   function batchStatement(
     records: readonly AuditRecord[],
-    accesses: readonly AccessRow[],
+    accesses: readonly EncodedAccessRow[],
     marks: readonly SpoolMark[],
   ): Sql {
     const events =
@@ -355,7 +371,9 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
       options.logger.error(
         {
           auditEvents: dropped.flatMap((entry) => entry.records.map((record) => record.event)),
-          accessLog: dropped.flatMap((entry) => (entry.access === undefined ? [] : [entry.access])),
+          accessLog: dropped.flatMap((entry) =>
+            entry.access === undefined ? [] : [decodeAccessRow(entry.access)],
+          ),
         },
         'audit events not stored',
       );
@@ -371,16 +389,35 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
     return oldest;
   }
 
-  const enqueue = (entry: Omit<Entry, 'since' | 'resolve' | 'reject'>): Promise<void> => {
-    if (closed) return Promise.reject(fhirError('unavailable', 'transient', 'The server is shutting down'));
-    const size = entry.records.length + (entry.access === undefined ? 0 : 1);
+  const push = (queued: Entry): void => {
+    queue.push(queued);
+    queuedEvents += sizeOf(queued);
+    if (!queued.answered) waitedFor += 1;
+    if (queuedEvents >= options.maxBatchEvents) writeNow();
+    schedule(queued.barrier === undefined ? nextDelay() : 0);
+  };
+
+  const closing = (): Promise<void> =>
+    Promise.reject(fhirError('unavailable', 'transient', 'The server is shutting down'));
+
+  /** An entry a request (or `flush()`) waits for. */
+  const enqueue = (entry: Omit<Entry, 'since' | 'resolve' | 'reject' | 'answered'>): Promise<void> => {
+    if (closed) return closing();
     return new Promise<void>((resolve, reject) => {
-      const queued: Entry = { ...entry, since: performance.now(), resolve, reject };
-      queue.push(queued);
-      queuedEvents += size;
-      if (!queued.answered) waitedFor += 1;
-      if (queuedEvents >= options.maxBatchEvents) writeNow();
-      schedule(queued.barrier === undefined ? nextDelay() : 0);
+      push({ ...entry, answered: false, since: performance.now(), resolve, reject });
+    });
+  };
+
+  /** The row of a request answered already: nobody waits for it, so no promise is made. */
+  const enqueueAnswered = (access: EncodedAccessRow, mark?: SpoolMark): void => {
+    push({
+      records: NO_RECORDS,
+      access,
+      ...(mark !== undefined ? { mark } : {}),
+      answered: true,
+      since: performance.now(),
+      resolve: nothing,
+      reject: nothing,
     });
   };
 
@@ -398,33 +435,36 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
 
   /** A row whose request is answered now: spooled first, so that a crash cannot lose it. */
   const answer = (row: AccessRow, lookup: boolean): Promise<void> => {
-    if (closed) return Promise.reject(fhirError('unavailable', 'transient', 'The server is shutting down'));
+    if (closed) return closing();
     if (backlogEvents + queuedEvents + inFlightEvents >= maxBacklog) return Promise.reject(unavailable());
-    if (!lookup && mustWait()) return enqueue({ records: NO_RECORDS, access: row, answered: false });
-    let mark: SpoolMark | undefined;
-    try {
-      mark = options.spool?.append(row);
-    } catch (error) {
-      options.logger.error({ err: error }, 'the audit spool could not be written; the request is refused');
-      return Promise.reject(unavailable());
+    const access = encodeAccessRow(row);
+    if (!lookup && mustWait()) return enqueue({ records: NO_RECORDS, access });
+    const spool = options.spool;
+    if (spool === undefined) {
+      enqueueAnswered(access);
+      return Promise.resolve();
     }
-    enqueue({
-      records: NO_RECORDS,
-      access: row,
-      ...(mark !== undefined ? { mark } : {}),
-      answered: true,
-    }).catch(nothing);
-    return Promise.resolve();
+    const { mark, written } = spool.append(access.json);
+    return written.then(
+      () => {
+        // Closed meanwhile: the row stays in the spool file, and the next start stores it.
+        if (!closed) enqueueAnswered(access, mark);
+      },
+      (error: unknown) => {
+        options.logger.error({ err: error }, 'the audit spool could not be written; the request is refused');
+        throw unavailable();
+      },
+    );
   };
 
   return {
-    record: (records) => enqueue({ records, answered: false }),
+    record: (records) => enqueue({ records }),
     recordAccess: (row) =>
       readWait === 'spooled'
         ? answer(row, false)
-        : enqueue({ records: NO_RECORDS, access: row, answered: false }),
+        : enqueue({ records: NO_RECORDS, access: encodeAccessRow(row) }),
     deferAccess: (row) => answer(row, true),
-    flush: () => enqueue({ records: NO_RECORDS, answered: false, barrier: true }),
+    flush: () => enqueue({ records: NO_RECORDS, barrier: true }),
     stats() {
       return { ...stats, pending: queuedEvents + backlogEvents + inFlightEvents };
     },

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { SqlExecutor } from '../store/database.ts';
 import { readString } from '../store/rows.ts';
 import { prepared, sql } from '../store/sql.ts';
-import type { AccessRow } from './access-log.ts';
+import { type AccessRow, encodeAccessRow } from './access-log.ts';
 import { accessBatchCtes, linesOfRanges } from './access-log-batches.ts';
 import { type AccessSpool, type LeftSpool, leftSpools, openAccessSpool } from './access-spool.ts';
 import type { AuditSource } from './audit-agents.ts';
@@ -55,7 +55,7 @@ export async function recover(left: LeftSpool, options: NodeSpoolOptions): Promi
   for (let start = 0; start < missing.length; start += options.maxBatchEvents) {
     const chunk = missing.slice(start, start + options.maxBatchEvents);
     const ctes = accessBatchCtes(
-      chunk.map((entry) => entry.row),
+      chunk.map((entry) => encodeAccessRow(entry.row)),
       options.source,
       options.ledger,
       { spool: left.id, lines: chunk.map((entry) => entry.line) },
