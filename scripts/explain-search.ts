@@ -6,18 +6,12 @@
  * time is that of a warm connection, as in the server's pool. A tool for reading slow searches on
  * a loaded database; it changes nothing.
  */
-import { normalizeString, parseSearch } from '@concordia/fhir';
-import type { StoredMatch, StoreSearch } from '../packages/server/src/store/port.ts';
+import type { StoredMatch } from '../packages/server/src/store/port.ts';
 import { createPostgresDatabase } from '../packages/server/src/store/postgres.ts';
 import { readString } from '../packages/server/src/store/rows.ts';
 import { includeStatement } from '../packages/server/src/store/search/include-statement.ts';
-import {
-  indexMatches,
-  indexPageStatement,
-  matchConditions,
-  pageStatement,
-} from '../packages/server/src/store/search/search-statement.ts';
 import { type Sql, sql } from '../packages/server/src/store/sql.ts';
+import { firstPageSearch, firstPageStatement } from '../packages/server/test/support/first-page-statement.ts';
 
 const [request] = process.argv.slice(2);
 const connectionString = process.env.DATABASE_URL;
@@ -26,25 +20,10 @@ if (request === undefined || connectionString === undefined) {
   process.exit(2);
 }
 const [resourceType = '', query = ''] = request.split('?');
-const { query: parsed, issues } = parseSearch({ resourceType, pairs: [...new URLSearchParams(query)] });
+const { search, issues } = firstPageSearch(resourceType, query);
 if (issues.length > 0) console.warn(issues);
-const search: StoreSearch = {
-  resourceTypes: [resourceType],
-  allTypes: false,
-  filters: parsed.filters,
-  sort: [],
-  count: 20,
-  total: 'none',
-  includes: parsed.includes,
-  includeLimit: 1000,
-};
-const now = Date.now();
 // The default order (type, id): `_sort` columns are not explained by this tool.
-const indexed = indexMatches(search, normalizeString, now, undefined);
-const page =
-  indexed === undefined
-    ? pageStatement(matchConditions(search, normalizeString, now), [], undefined, 21)
-    : indexPageStatement(indexed, undefined, 21);
+const page = firstPageStatement(search);
 const db = createPostgresDatabase({ connectionString, poolSize: 1 });
 
 async function explain(title: string, statement: Sql): Promise<void> {

@@ -65,6 +65,15 @@ export function areaOf(url: string): Area {
   return 'other';
 }
 
+/** Each area's CSP, and whether its answers must not be stored (health data, tokens, codes). */
+const AREA_HEADERS: Record<Area, { csp: string; noStore: boolean }> = {
+  fhir: { csp: API_CSP, noStore: true },
+  'fhir-public': { csp: API_CSP, noStore: false },
+  'authorization-server': { csp: AUTHORIZATION_SERVER_CSP, noStore: true },
+  'authorization-public': { csp: AUTHORIZATION_SERVER_CSP, noStore: false },
+  other: { csp: DOCUMENT_CSP, noStore: false },
+};
+
 export function registerSecurityHeaders(app: FastifyInstance, options: SecurityHeadersOptions): void {
   const hsts = hstsHeader(options.hsts, options.servesTls);
   app.addHook('onRequest', async (request, reply) => {
@@ -74,23 +83,8 @@ export function registerSecurityHeaders(app: FastifyInstance, options: SecurityH
     raw.setHeader('x-frame-options', 'DENY');
     raw.setHeader('cross-origin-resource-policy', 'same-origin');
     if (hsts !== undefined) raw.setHeader('strict-transport-security', hsts);
-    switch (areaOf(request.url)) {
-      case 'fhir':
-        raw.setHeader('cache-control', 'no-store');
-        raw.setHeader('content-security-policy', API_CSP);
-        break;
-      case 'fhir-public':
-        raw.setHeader('content-security-policy', API_CSP);
-        break;
-      case 'authorization-server':
-        raw.setHeader('cache-control', 'no-store');
-        raw.setHeader('content-security-policy', AUTHORIZATION_SERVER_CSP);
-        break;
-      case 'authorization-public':
-        raw.setHeader('content-security-policy', AUTHORIZATION_SERVER_CSP);
-        break;
-      default:
-        raw.setHeader('content-security-policy', DOCUMENT_CSP);
-    }
+    const { csp, noStore } = AREA_HEADERS[areaOf(request.url)];
+    if (noStore) raw.setHeader('cache-control', 'no-store');
+    raw.setHeader('content-security-policy', csp);
   });
 }

@@ -12,6 +12,12 @@
  * The transaction is found through AsyncLocalStorage; a timer or promise that outlives the
  * transaction (an audit flush scheduled during a write) falls back to the database once the
  * transaction has ended.
+ *
+ * Not a second copy of write-hooks.ts `currentWriteTransaction`: that is the `StoreTransaction` of
+ * a hooked FHIR write, whose statements first write the rows it has queued (batched-writes.ts) and
+ * whose reads know its uncommitted writes; this is the bare connection of any transaction begun on
+ * this `Database`, for whatever holds only the `Database`: a query through it does not write the
+ * store transaction's queued rows first. Replacing either with the other would change what is read.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Database, SqlExecutor, TransactionExecutor } from './database.ts';

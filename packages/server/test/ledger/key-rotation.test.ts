@@ -5,8 +5,7 @@
  * transition. `ledger verify` checks every checkpoint under the key of its era.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   formatCheckpointBody,
@@ -14,77 +13,34 @@ import {
   parseSignedNote,
   verifyNoteSignature,
 } from '@concordia/fhir';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { latestCheckpoint } from '../../src/ledger/checkpoints.ts';
 import { KEY_TRANSITION_EXTENSION, rotateLedgerKey } from '../../src/ledger/key-rotation.ts';
 import { verifyLedger } from '../../src/ledger/ledger-verify.ts';
 import { ed25519Signer, generateNodeKey, storeNodeKey } from '../../src/ledger/node-key.ts';
 import { rootHash, sequencedTreeSize } from '../../src/ledger/tree-nodes.ts';
-import { type WitnessHttp, type WitnessOutcome, witnessOnce } from '../../src/ledger/witness.ts';
-import { formatWitnessVerifierKey, generateWitnessKey } from '../../src/ledger/witness-key.ts';
+import { type WitnessOutcome, witnessOnce } from '../../src/ledger/witness.ts';
 import { sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
-import { FHIR_JSON, patient } from '../support/test-app.ts';
-import { createLedgerTestApp, type LedgerTestApp } from './ledger-test-app.ts';
-
-const witnessKey = generateWitnessKey('witness.hospital-b.example/w1');
-
-function injectHttp(test: LedgerTestApp): WitnessHttp {
-  return async ({ method, url, body }) => {
-    const answer = await test.app.inject({
-      method,
-      url: url.replace('http://fhir.test', ''),
-      ...(body !== undefined ? { payload: body, headers: { 'content-type': 'text/plain' } } : {}),
-    });
-    return { status: answer.statusCode, body: answer.body };
-  };
-}
-
-async function writePatients(test: LedgerTestApp, count: number): Promise<void> {
-  for (let index = 0; index < count; index += 1) {
-    const answer = await test.app.inject({
-      method: 'POST',
-      url: '/fhir/Patient',
-      headers: FHIR_JSON,
-      payload: patient(),
-    });
-    expect(answer.statusCode).toBe(201);
-  }
-  await test.ledger.integrate();
-}
+import { witnessTestRun, writePatients } from './ledger-test-app.ts';
 
 function reasonOf(outcome: WitnessOutcome): string {
   return outcome.kind === 'cosigned' ? '' : outcome.reason;
 }
 
 describe.each(testDatabases())('node key rotation on $name', (testDatabase) => {
-  let test: LedgerTestApp | undefined;
-  let stateDir = '';
-  beforeEach(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'concordia-rotation-'));
-  });
-  afterEach(async () => {
-    await test?.close();
-    test = undefined;
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  async function start(): Promise<LedgerTestApp> {
-    test = await createLedgerTestApp(testDatabase, {
-      CONCORDIA_LEDGER_WITNESSES: await formatWitnessVerifierKey(witnessKey),
-    });
-    return test;
-  }
+  const run = witnessTestRun(testDatabase);
 
   async function stateFiles(): Promise<Record<string, string>> {
     const { readdir } = await import('node:fs/promises');
     const files: Record<string, string> = {};
-    for (const file of await readdir(stateDir)) files[file] = await readFile(join(stateDir, file), 'utf8');
+    for (const file of await readdir(run.stateDir))
+      files[file] = await readFile(join(run.stateDir, file), 'utf8');
     return files;
   }
 
   it('announces the new key in a note signed by the old and the new key, at the latest checkpoint', async () => {
-    const t = await start();
+    const t = await run.start();
     await writePatients(t, 2);
     const before = await latestCheckpoint(t.database);
     if (before === undefined) throw new Error('no checkpoint');
@@ -114,14 +70,8 @@ describe.each(testDatabases())('node key rotation on $name', (testDatabase) => {
   });
 
   it('a witness follows a rotation signed by the key it trusts, then trusts the new key only', async () => {
-    const t = await start();
-    const options = {
-      logUrl: 'http://fhir.test',
-      logKey: t.ledger.signer.verifierKey,
-      key: witnessKey,
-      stateDir,
-      http: injectHttp(t),
-    };
+    const t = await run.start();
+    const options = run.options(t);
     await writePatients(t, 2);
     expect(await witnessOnce(options)).toMatchObject({ kind: 'cosigned', accepted: true });
     // The log grows after the witness's last look, then rotates, then grows again.
@@ -171,20 +121,14 @@ describe.each(testDatabases())('node key rotation on $name', (testDatabase) => {
   });
 
   it('a witness that first looks after the rotation follows the chain from its configured key', async () => {
-    const t = await start();
+    const t = await run.start();
     const logKey = t.ledger.signer.verifierKey;
     await writePatients(t, 2);
     await rotateLedgerKey(t.database, t.box, logKey.name);
     await writePatients(t, 1);
     await rotateLedgerKey(t.database, t.box, logKey.name);
     await writePatients(t, 1);
-    const outcome = await witnessOnce({
-      logUrl: 'http://fhir.test',
-      logKey,
-      key: witnessKey,
-      stateDir,
-      http: injectHttp(t),
-    });
+    const outcome = await witnessOnce({ ...run.options(t), logKey });
     expect(outcome).toMatchObject({ kind: 'cosigned', accepted: true });
     expect(outcome.kind === 'cosigned' ? outcome.newLogKeys : []).toEqual([
       expect.stringMatching(/^fhir\.test\/ledger\+/),
@@ -193,31 +137,19 @@ describe.each(testDatabases())('node key rotation on $name', (testDatabase) => {
   });
 
   it('a rotation before the first leaf is made at the empty tree, which every tree extends', async () => {
-    const t = await start();
+    const t = await run.start();
     const logKey = t.ledger.signer.verifierKey;
     const rotation = await rotateLedgerKey(t.database, t.box, logKey.name);
     expect(rotation.transition.checkpoint.treeSize).toBe(0);
     await writePatients(t, 2);
-    const outcome = await witnessOnce({
-      logUrl: 'http://fhir.test',
-      logKey,
-      key: witnessKey,
-      stateDir,
-      http: injectHttp(t),
-    });
+    const outcome = await witnessOnce({ ...run.options(t), logKey });
     expect(outcome).toMatchObject({ kind: 'cosigned', accepted: true });
     expect((await verifyLedger(t.database, { signer: t.ledger.signer })).findings).toEqual([]);
   });
 
   it('refuses a checkpoint signed by a key that no transition signed by the trusted key announces', async () => {
-    const t = await start();
-    const options = {
-      logUrl: 'http://fhir.test',
-      logKey: t.ledger.signer.verifierKey,
-      key: witnessKey,
-      stateDir,
-      http: injectHttp(t),
-    };
+    const t = await run.start();
+    const options = run.options(t);
     await writePatients(t, 2);
     expect(await witnessOnce(options)).toMatchObject({ kind: 'cosigned' });
     const before = await stateFiles();
@@ -255,7 +187,7 @@ describe.each(testDatabases())('node key rotation on $name', (testDatabase) => {
   });
 
   it('ledger verify accepts every checkpoint under the key of its era, and detects an altered transition', async () => {
-    const t = await start();
+    const t = await run.start();
     await writePatients(t, 2);
     await rotateLedgerKey(t.database, t.box, t.ledger.signer.verifierKey.name);
     await writePatients(t, 2);

@@ -3,13 +3,12 @@
  * grows, and refuses — with an alert and its state untouched — a log that forks or rewrites history,
  * even when the operator re-signs the rewritten tree with the node's own key.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signCheckpoint } from '../../src/ledger/checkpoints.ts';
 import { sequenceAll } from '../../src/ledger/sequencer.ts';
-import { type WitnessHttp, witnessOnce } from '../../src/ledger/witness.ts';
+import { witnessOnce } from '../../src/ledger/witness.ts';
 import {
   formatWitnessPrivateKey,
   formatWitnessVerifierKey,
@@ -18,34 +17,7 @@ import {
 } from '../../src/ledger/witness-key.ts';
 import { sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
-import { FHIR_JSON, patient } from '../support/test-app.ts';
-import { createLedgerTestApp, type LedgerTestApp } from './ledger-test-app.ts';
-
-const witnessKey = generateWitnessKey('witness.hospital-b.example/w1');
-
-function injectHttp(test: LedgerTestApp): WitnessHttp {
-  return async ({ method, url, body }) => {
-    const answer = await test.app.inject({
-      method,
-      url: url.replace('http://fhir.test', ''),
-      ...(body !== undefined ? { payload: body, headers: { 'content-type': 'text/plain' } } : {}),
-    });
-    return { status: answer.statusCode, body: answer.body };
-  };
-}
-
-async function writePatients(test: LedgerTestApp, count: number): Promise<void> {
-  for (let index = 0; index < count; index += 1) {
-    const answer = await test.app.inject({
-      method: 'POST',
-      url: '/fhir/Patient',
-      headers: FHIR_JSON,
-      payload: patient(),
-    });
-    expect(answer.statusCode, answer.body).toBe(201);
-  }
-  await test.ledger.integrate();
-}
+import { type LedgerTestApp, testWitnessKey, witnessTestRun, writePatients } from './ledger-test-app.ts';
 
 /** What an operator with database access and the node key could do: rewrite a leaf, rebuild, re-sign. */
 async function rewriteHistoryAndResign(test: LedgerTestApp): Promise<void> {
@@ -64,46 +36,22 @@ async function rewriteHistoryAndResign(test: LedgerTestApp): Promise<void> {
 }
 
 describe.each(testDatabases())('witness on $name', (testDatabase) => {
-  let test: LedgerTestApp | undefined;
-  let stateDir = '';
-  beforeEach(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'concordia-witness-'));
-  });
-  afterEach(async () => {
-    await test?.close();
-    test = undefined;
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  async function start(): Promise<LedgerTestApp> {
-    test = await createLedgerTestApp(testDatabase, {
-      CONCORDIA_LEDGER_WITNESSES: await formatWitnessVerifierKey(witnessKey),
-    });
-    return test;
-  }
-
-  const options = (t: LedgerTestApp) => ({
-    logUrl: 'http://fhir.test',
-    logKey: t.ledger.signer.verifierKey,
-    key: witnessKey,
-    stateDir,
-    http: injectHttp(t),
-  });
+  const run = witnessTestRun(testDatabase);
 
   it('keeps its key in the signed-note private key format', async () => {
-    const text = await formatWitnessPrivateKey(witnessKey);
+    const text = await formatWitnessPrivateKey(testWitnessKey);
     expect(text).toMatch(/^PRIVATE\+KEY\+witness\.hospital-b\.example\/w1\+[0-9a-f]{8}\+/);
     const parsed = parseWitnessPrivateKey(text);
-    expect(await formatWitnessVerifierKey(parsed)).toBe(await formatWitnessVerifierKey(witnessKey));
+    expect(await formatWitnessVerifierKey(parsed)).toBe(await formatWitnessVerifierKey(testWitnessKey));
   });
 
   it('cosigns a growing log after checking consistency, and the node confirms the checkpoint', async () => {
-    const t = await start();
+    const t = await run.start();
     await writePatients(t, 2);
-    const first = await witnessOnce(options(t));
+    const first = await witnessOnce(run.options(t));
     expect(first).toMatchObject({ kind: 'cosigned', accepted: true });
     await writePatients(t, 3);
-    const second = await witnessOnce(options(t));
+    const second = await witnessOnce(run.options(t));
     expect(second).toMatchObject({ kind: 'cosigned', accepted: true });
     if (first.kind !== 'cosigned' || second.kind !== 'cosigned') throw new Error('not cosigned');
     expect(second.previousSize).toBe(first.treeSize);
@@ -114,15 +62,15 @@ describe.each(testDatabases())('witness on $name', (testDatabase) => {
   });
 
   it('refuses a rewritten history that the operator re-signed, and keeps its state', async () => {
-    const t = await start();
+    const t = await run.start();
     await writePatients(t, 3);
-    expect(await witnessOnce(options(t))).toMatchObject({ kind: 'cosigned' });
-    const files = await import('node:fs/promises').then((fs) => fs.readdir(stateDir));
-    const stateFile = join(stateDir, files.find((file) => file.endsWith('.checkpoint')) ?? '');
+    expect(await witnessOnce(run.options(t))).toMatchObject({ kind: 'cosigned' });
+    const files = await import('node:fs/promises').then((fs) => fs.readdir(run.stateDir));
+    const stateFile = join(run.stateDir, files.find((file) => file.endsWith('.checkpoint')) ?? '');
     const before = await readFile(stateFile, 'utf8');
     await writePatients(t, 1);
     await rewriteHistoryAndResign(t);
-    const outcome = await witnessOnce(options(t));
+    const outcome = await witnessOnce(run.options(t));
     expect(outcome).toMatchObject({ kind: 'alert' });
     expect(outcome.kind === 'alert' ? outcome.reason : '').toMatch(/not an extension/);
     expect(await readFile(stateFile, 'utf8')).toBe(before);
@@ -131,21 +79,21 @@ describe.each(testDatabases())('witness on $name', (testDatabase) => {
   });
 
   it('refuses a fork: another root for a tree size it already saw', async () => {
-    const t = await start();
+    const t = await run.start();
     await writePatients(t, 3);
-    expect(await witnessOnce(options(t))).toMatchObject({ kind: 'cosigned' });
+    expect(await witnessOnce(run.options(t))).toMatchObject({ kind: 'cosigned' });
     await rewriteHistoryAndResign(t);
-    const outcome = await witnessOnce(options(t));
+    const outcome = await witnessOnce(run.options(t));
     expect(outcome).toMatchObject({ kind: 'alert' });
     expect(outcome.kind === 'alert' ? outcome.reason : '').toMatch(/fork/);
   });
 
   it('refuses a checkpoint that the configured log key did not sign', async () => {
-    const t = await start();
+    const t = await run.start();
     await writePatients(t, 1);
     const other = generateWitnessKey('fhir.test/ledger');
     const outcome = await witnessOnce({
-      ...options(t),
+      ...run.options(t),
       logKey: {
         name: 'fhir.test/ledger',
         publicKey: (await import('../../src/ledger/node-key.ts')).rawEd25519PublicKey(other.privateKey),

@@ -5,20 +5,15 @@
  * of an index table or of `resource`, and the filter's lookup index in the plan. Plan shape only,
  * never timing. Under CONCORDIA_REQUIRE_ALL=1 a missing DATABASE_URL fails (testDatabases).
  */
-import { type IdentifiedResource, indexResource, normalizeString, parseSearch } from '@concordia/fhir';
+import { type IdentifiedResource, indexResource } from '@concordia/fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/access/request-context.ts';
 import type { Database } from '../../src/store/database.ts';
-import type { ResourceStore, StoreSearch } from '../../src/store/port.ts';
+import type { ResourceStore } from '../../src/store/port.ts';
 import { createResourceStore } from '../../src/store/resource-store.ts';
-import {
-  indexMatches,
-  indexPageStatement,
-  matchConditions,
-  pageStatement,
-} from '../../src/store/search/search-statement.ts';
 import { sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
+import { firstPageSearch, firstPageStatement } from '../support/first-page-statement.ts';
 
 const postgres = testDatabases().find((database) => database.name === 'postgres');
 const ctx = systemContext('search-plans');
@@ -128,27 +123,9 @@ describe.skipIf(postgres === undefined)('search plans on PostgreSQL use the look
 
   /** The plan of the first page of `Type?query` exactly as the store would run it. */
   async function plan(resourceType: string, query: string): Promise<Record<string, unknown>[]> {
-    const { query: parsed, issues } = parseSearch({
-      resourceType,
-      pairs: [...new URLSearchParams(query)],
-    });
+    const { search, issues } = firstPageSearch(resourceType, query);
     expect(issues).toEqual([]);
-    const search: StoreSearch = {
-      resourceTypes: [resourceType],
-      allTypes: false,
-      filters: parsed.filters,
-      sort: [],
-      count: 20,
-      total: 'none',
-      includes: [],
-      includeLimit: 0,
-    };
-    const now = Date.now();
-    const indexed = indexMatches(search, normalizeString, now, undefined);
-    const statement =
-      indexed === undefined
-        ? pageStatement(matchConditions(search, normalizeString, now), [], undefined, 21)
-        : indexPageStatement(indexed, undefined, 21);
+    const statement = firstPageStatement(search);
     const [row] = await db.query(sql`explain (format json) ${statement}`);
     const cell = row?.['QUERY PLAN'];
     return planNodes(typeof cell === 'string' ? JSON.parse(cell) : cell);
