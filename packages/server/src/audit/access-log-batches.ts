@@ -13,7 +13,7 @@
  */
 import { hash } from 'node:crypto';
 import { canonicalJson } from '@concordia/fhir';
-import { type Sql, sql } from '../store/sql.ts';
+import { type Cte, type Sql, sql } from '../store/sql.ts';
 import { type EncodedAccessRow, positionedAccessRowJson } from './access-log.ts';
 import type { AuditSource } from './audit-agents.ts';
 
@@ -50,43 +50,62 @@ export interface BatchSpoolLines {
 }
 
 /**
- * The common table expressions that store `rows` (access-log.ts `encodeAccessRow`) as one batch (and its ledger entry when `ledger`):
- * `access_batch` yields the batch number. The statement text is the same whatever the number of
- * rows, so PostgreSQL prepares it once per connection.
+ * The common table expressions that store `rows` (access-log.ts `encodeAccessRow`) as one batch
+ * (and its ledger entry when `ledger`): `access_batch` yields the batch number. The statement text
+ * is the same whatever the number of rows, so PostgreSQL prepares it once per connection. `when`:
+ * a condition on the rest of the statement (a write's `exists (select from written)`), without
+ * which nothing is stored.
  */
 export function accessBatchCtes(
   rows: readonly EncodedAccessRow[],
   source: AuditSource,
   ledger: boolean,
-  spooled?: BatchSpoolLines,
-): Sql {
+  options: { spooled?: BatchSpoolLines; when?: Sql } = {},
+): Cte[] {
+  const { spooled, when } = options;
   const rowJson = rows.map((row, position) => positionedAccessRowJson(row, position));
   const rowHashes = rowJson.map(sha256Hex);
-  const stored = sql`access_batch as (select nextval('audit_access_batch_number') as id),
-    access_rows as (select * from json_populate_recordset(null::audit_access, ${`[${rowJson.join(',')}]`}::json)),
-    access_stored as (
-      insert into audit_access (batch, position, recorded, request_id, interaction, operation, action, outcome,
-        outcome_desc, actor, actor_id, roles, fhir_user, organization, token_id, client_id, requestor, source_ip,
-        user_agent, purpose, break_glass_reason, entities, query, patients)
+  const ctes: Cte[] = [
+    {
+      name: 'access_batch',
+      statement: sql`select nextval('audit_access_batch_number') as id${when === undefined ? sql`` : sql` where ${when}`}`,
+    },
+    {
+      name: 'access_rows',
+      statement: sql`select * from json_populate_recordset(null::audit_access, ${`[${rowJson.join(',')}]`}::json)`,
+    },
+    {
+      name: 'access_stored',
+      statement: sql`insert into audit_access (batch, position, recorded, request_id, interaction, operation, action,
+        outcome, outcome_desc, actor, actor_id, roles, fhir_user, organization, token_id, client_id, requestor,
+        source_ip, user_agent, purpose, break_glass_reason, entities, query, patients)
       select b.id, r.position, r.recorded, r.request_id, r.interaction, r.operation, r.action, r.outcome,
         r.outcome_desc, r.actor, r.actor_id, r.roles, r.fhir_user, r.organization, r.token_id, r.client_id,
         r.requestor, r.source_ip, r.user_agent, r.purpose, r.break_glass_reason, r.entities, r.query, r.patients
-      from access_rows r, access_batch b),
-    access_patients as (
-      insert into audit_access_patient (patient, recorded, batch, position)
+      from access_rows r, access_batch b`,
+    },
+    {
+      name: 'access_patients',
+      statement: sql`insert into audit_access_patient (patient, recorded, batch, position)
       select p.patient, r.recorded, b.id, r.position
-      from access_rows r cross join access_batch b cross join unnest(r.patients) as p(patient)),
-    access_batch_row as (
-      insert into audit_access_batch (batch, observer, site, row_sha256, spool, spool_lines)
+      from access_rows r cross join access_batch b cross join unnest(r.patients) as p(patient)`,
+    },
+    {
+      name: 'access_batch_row',
+      statement: sql`insert into audit_access_batch (batch, observer, site, row_sha256, spool, spool_lines)
       select id, ${source.observer}, ${source.site ?? null}::text, decode(${rowHashes.join('')}, 'hex'),
         ${spooled?.spool ?? null}::text, ${spooled === undefined ? null : lineRanges(spooled.lines)}::bigint[]
-      from access_batch)`;
-  if (!ledger) return stored;
+      from access_batch`,
+    },
+  ];
+  if (!ledger) return ctes;
   const content = sha256Hex(accessBatchContent(source, rowHashes));
-  return sql`${stored},
-    access_leaf as (
-      insert into ledger_entry (kind, reference, content_sha256)
-      select ${ACCESS_BATCH_KIND}, 'AuditAccessBatch/' || id, decode(${content}, 'hex') from access_batch)`;
+  ctes.push({
+    name: 'access_leaf',
+    statement: sql`insert into ledger_entry (kind, reference, content_sha256)
+      select ${ACCESS_BATCH_KIND}, 'AuditAccessBatch/' || id, decode(${content}, 'hex') from access_batch`,
+  });
+  return ctes;
 }
 
 /** Line numbers as flattened ranges `[first, last, first, last…]`: a batch's lines are mostly one run. */

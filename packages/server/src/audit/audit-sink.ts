@@ -26,7 +26,7 @@ import { fhirError } from '@concordia/fhir';
 import type { Logger } from 'pino';
 import type { SqlExecutor } from '../store/database.ts';
 import { readNumber } from '../store/rows.ts';
-import { prepared, type Sql, sql } from '../store/sql.ts';
+import { cteList, prepared, type Sql, sql } from '../store/sql.ts';
 import {
   type AccessRow,
   accessAuditRecord,
@@ -325,7 +325,16 @@ export function createAuditSink(options: AuditSinkOptions): AuditSink {
     const spooled =
       marks[0] === undefined ? undefined : { spool: marks[0].spool, lines: marks.map((mark) => mark.line) };
     const access =
-      accesses.length === 0 ? undefined : accessBatchCtes(accesses, options.source, options.ledger, spooled);
+      accesses.length === 0
+        ? undefined
+        : cteList(
+            accessBatchCtes(
+              accesses,
+              options.source,
+              options.ledger,
+              spooled === undefined ? {} : { spooled },
+            ),
+          );
     if (access === undefined)
       return prepared(sql`with ${events ?? sql``} select count(*) as stored${asyncCommit} from stored`);
     if (events === undefined)

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SqlExecutor } from '../store/database.ts';
 import { readString } from '../store/rows.ts';
-import { prepared, sql } from '../store/sql.ts';
+import { cteList, prepared, sql } from '../store/sql.ts';
 import { type AccessRow, encodeAccessRow } from './access-log.ts';
 import { accessBatchCtes, linesOfRanges } from './access-log-batches.ts';
 import { type AccessSpool, type LeftSpool, leftSpools, openAccessSpool } from './access-spool.ts';
@@ -58,9 +58,9 @@ export async function recover(left: LeftSpool, options: NodeSpoolOptions): Promi
       chunk.map((entry) => encodeAccessRow(entry.row)),
       options.source,
       options.ledger,
-      { spool: left.id, lines: chunk.map((entry) => entry.line) },
+      { spooled: { spool: left.id, lines: chunk.map((entry) => entry.line) } },
     );
-    await options.db.query(prepared(sql`with ${ctes} select id as batch from access_batch`));
+    await options.db.query(prepared(sql`with ${cteList(ctes)} select id as batch from access_batch`));
   }
   rmSync(left.path, { force: true });
   if (missing.length > 0)

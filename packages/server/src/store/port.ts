@@ -18,7 +18,7 @@ import type {
 } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import type { SqlExecutor } from './database.ts';
-import type { Sql } from './sql.ts';
+import type { Cte, Sql } from './sql.ts';
 
 /** The HTTP verb that produced a version; FHIR history reports it in `Bundle.entry.request`. */
 export type ChangeMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -86,14 +86,17 @@ export interface RecordedVersion {
 export interface VersionRecorder {
   /** A name for its CTEs (a SQL identifier, unique among recorders). */
   name: string;
-  /** Data-modifying statements to run with the write; none to record nothing. */
-  record(recorded: RecordedVersion): readonly Sql[];
+  /**
+   * Data-modifying statements to run with the write; none to record nothing. A `Cte` keeps the
+   * name its recorder gave it, so that its other statements can refer to it (sql.ts `Cte`).
+   */
+  record(recorded: RecordedVersion): readonly (Sql | Cte)[];
   /**
    * The same for many versions written by one statement (batched-writes.ts: a transaction
    * Bundle's creates and the updates of resources it locked), as a few multi-row statements
    * instead of a few per version. Without it the store calls `record` for each version.
    */
-  recordMany?(recorded: readonly RecordedVersion[]): readonly Sql[];
+  recordMany?(recorded: readonly RecordedVersion[]): readonly (Sql | Cte)[];
 }
 
 export interface HistoryQuery {

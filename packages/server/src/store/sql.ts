@@ -105,6 +105,23 @@ export function joinSql(fragments: readonly Sql[], separator: string): Sql {
 export const emptySql = new Sql([]);
 
 /**
+ * A common table expression a module names itself, because other CTEs of the same statement
+ * refer to it by that name (`access_batch`); it must occur once per statement.
+ */
+export interface Cte {
+  name: string;
+  statement: Sql;
+}
+
+/** `name as (statement), …`: the CTEs as the list after `with`. */
+export function cteList(ctes: readonly Cte[]): Sql {
+  return joinSql(
+    ctes.map((cte) => sql`${identifier(cte.name)} as (${cte.statement})`),
+    ',\n    ',
+  );
+}
+
+/**
  * Marks a hot statement whose text has few shapes, so the PostgreSQL adapter prepares it once per
  * connection and skips parsing and planning on every later execution.
  */

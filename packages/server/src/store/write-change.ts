@@ -22,7 +22,7 @@ import type {
   VersionRecorder,
 } from './port.ts';
 import { readBoolean, readNumber, readString } from './rows.ts';
-import { emptySql, identifier, joinSql, prepared, type Sql, sql } from './sql.ts';
+import { cteList, emptySql, identifier, joinSql, prepared, Sql, sql } from './sql.ts';
 import { readMethod } from './stored-version.ts';
 
 /** Computes what a resource contributes to the search index and compartments (a pure function). */
@@ -246,7 +246,11 @@ export function recorded(
     const recorderStatements =
       'many' in version ? (recorder.recordMany?.(version.many) ?? []) : recorder.record(version);
     recorderStatements.forEach((statement, index) => {
-      statements.push(sql`${identifier(`${prefix}_${recorder.name}_${index}`)} as (${statement})`);
+      statements.push(
+        statement instanceof Sql
+          ? sql`${identifier(`${prefix}_${recorder.name}_${index}`)} as (${statement})`
+          : cteList([statement]),
+      );
     });
   }
   return statements.length === 0 ? emptySql : sql`, ${joinSql(statements, ',\n    ')}`;

@@ -122,8 +122,8 @@ for (const database of testDatabases()) {
       ).toBe(12);
       const references = ids.map((id) => `Patient/${id}/_history/1`);
       expect(
-        await count(sql`select count(*) as n from audit_event
-          where action = 'C' and entity && ${references}::text[]`),
+        await count(sql`select count(*) as n from audit_access
+          where action = 'C' and interaction = 'update' and entities && ${references}::text[]`),
       ).toBe(12);
       expect(
         await count(sql`select count(*) as n from (
@@ -178,8 +178,8 @@ for (const database of testDatabases()) {
       expect(await searchIds([['family:exact', 'Mixedrenamed']])).toEqual(['mixed-old']);
       expect(await searchIds([['family:exact', 'Mixednew']])).toEqual(['mixed-new-1', 'mixed-new-2']);
       expect(
-        await count(sql`select count(*) as n from audit_event
-          where action = 'U' and 'Patient/mixed-old/_history/2' = any(entity)`),
+        await count(sql`select count(*) as n from audit_access
+          where action = 'U' and 'Patient/mixed-old/_history/2' = any(entities)`),
       ).toBe(1);
     });
 

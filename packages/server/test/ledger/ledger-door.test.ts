@@ -308,12 +308,13 @@ describe.each(testDatabases())('ledger door on $name', (testDatabase) => {
 
   it('proves an AuditEvent and any leaf by index against the same root', async () => {
     test = await createLedgerTestApp(testDatabase);
+    await test.recordSignIn();
     await writeAndSign(test);
     const root = (await test.app.inject({ method: 'GET', url: '/ledger/checkpoint' })).body.split('\n')[2];
     const [row] = await test.database.query(
       sql`select id, content::text as content from audit_event limit 1`,
     );
-    if (row === undefined) throw new Error('the writes produced no AuditEvent');
+    if (row === undefined) throw new Error('the sign-in produced no AuditEvent');
     const answer = await test.app.inject({
       method: 'GET',
       url: `/ledger/proof/inclusion?audit=${String(row.id)}`,

@@ -214,9 +214,11 @@ describe.each(testDatabases())('ledger verify on $name', (testDatabase) => {
   });
 
   it('locates an altered audit row once the append-only trigger is bypassed', async () => {
-    const { db, verify } = await setUp();
+    const { t, db, verify } = await setUp();
+    await t.recordSignIn();
+    await t.ledger.integrate();
     const [row] = await db.query(sql`select id from audit_event order by recorded limit 1`);
-    if (row === undefined) throw new Error('the writes produced no AuditEvent');
+    if (row === undefined) throw new Error('the sign-in produced no AuditEvent');
     const id = readString(row, 'id');
     await db.query(sql`alter table audit_event disable trigger audit_event_no_update_or_delete`);
     await db.query(
