@@ -4,10 +4,12 @@
  * requests as the open development principal (no decision) and as a family doctor (the decision
  * of access/access-policy.ts: the patients declared with them through EpisodeOfCare and the
  * Consents that deny them, kept per principal as access/relationship-snapshot.ts describes, and
- * renewed every 5 s during the run), interleaved in rounds so that both see the same caches and the
- * same machine load. It measures the core in-process — the decision lives below HTTP and token
- * verification, which both sides would pay alike. PGlite in memory by default; PostgreSQL when
- * DATABASE_URL is set (a fresh schema).
+ * renewed every 5 s during the run), request by request in an order drawn anew for each, so that
+ * both see the same caches and the same machine load. A third side, the open principal again,
+ * measures how far two identical sides differ in the same run: an overhead within that is noise.
+ * It measures the core in-process — the decision lives below HTTP and token verification, which
+ * both sides would pay alike. PGlite in memory by default; PostgreSQL when DATABASE_URL is set (a
+ * fresh schema).
  *
  * Wall-clock means move with whatever else the machine runs, so each side's CPU time is measured
  * too: this process's (`process.cpuUsage`, PGlite included) and, on a PostgreSQL on this host, that
@@ -17,7 +19,8 @@
  * Benchmarks are not tests (STYLE.md): nothing here asserts a timing; it reports and writes
  * bench/results/<date>-access-overhead.json.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -93,50 +96,67 @@ async function main(): Promise<void> {
     }),
   };
   const backends = url ? await backendCpu(db, application) : undefined;
+  const contexts: Record<Side, RequestContext> = {
+    open,
+    doctor,
+    control: { ...open, requestId: 'bench-control' },
+  };
+  const random = seededRandom(6);
   const results: Record<string, unknown> = {};
   const lines: string[] = [];
   const loadBefore = loadavg()[0] ?? 0;
   for (const [name, request] of Object.entries(scenarios)) {
-    const timings = { open: [] as number[], doctor: [] as number[] };
-    const cpu = { open: { node: 0, db: 0 }, doctor: { node: 0, db: 0 } };
+    const timings: Record<Side, number[]> = { open: [], doctor: [], control: [] };
+    const cpu: Record<Side, { node: number; db: number }> = {
+      open: { node: 0, db: 0 },
+      doctor: { node: 0, db: 0 },
+      control: { node: 0, db: 0 },
+    };
     const per = 200;
     for (let warm = 0; warm < per; warm++) {
-      await run(core, open, request(warm));
-      await run(core, doctor, request(warm));
+      for (const side of SIDES) await run(core, contexts[side], request(warm));
     }
     for (let round = 0; round < rounds; round++) {
-      // Alternate which side goes first so neither always meets the warmer cache.
-      const order = round % 2 === 0 ? (['open', 'doctor'] as const) : (['doctor', 'open'] as const);
-      for (const side of order) {
-        const ctx = side === 'open' ? open : doctor;
-        const nodeBefore = process.cpuUsage();
-        const dbBefore = await backends?.();
-        for (let i = 0; i < per; i++) {
+      const reading = await backends?.();
+      for (let i = 0; i < per; i++) {
+        // Request by request, in an order drawn anew each time: a garbage collection, a compilation
+        // or a neighbour's burst falls on any side alike. Sides measured in batches took them in a
+        // pattern of their own: one open side measured 30–45% dearer reads than an identical one.
+        for (const side of shuffled(SIDES, random)) {
+          const dbBefore = reading?.();
           const started = performance.now();
-          await run(core, ctx, request(round * per + i));
+          const nodeBefore = process.cpuUsage();
+          await run(core, contexts[side], request(round * per + i));
+          const node = process.cpuUsage(nodeBefore);
           timings[side].push(performance.now() - started);
+          cpu[side].node += (node.user + node.system) / 1000;
+          cpu[side].db += cpuBetween(dbBefore, reading?.());
         }
-        const node = process.cpuUsage(nodeBefore);
-        cpu[side].node += (node.user + node.system) / 1000;
-        cpu[side].db += cpuBetween(dbBefore, await backends?.());
       }
     }
-    const summary = { open: stats(timings.open), familyDoctor: stats(timings.doctor) };
+    const summary = {
+      open: stats(timings.open),
+      familyDoctor: stats(timings.doctor),
+      control: stats(timings.control),
+    };
     const overhead = summary.familyDoctor.mean / summary.open.mean - 1;
     const requests = rounds * per;
-    const perRequest = (side: 'open' | 'doctor') => ({
+    const perRequest = (side: Side) => ({
       nodeMs: round3(cpu[side].node / requests),
       ...(backends ? { databaseMs: round3(cpu[side].db / requests) } : {}),
       totalMs: round3((cpu[side].node + cpu[side].db) / requests),
     });
     const cpuOpen = perRequest('open');
     const cpuDoctor = perRequest('doctor');
+    const cpuControl = perRequest('control');
     const cpuOverhead = cpuDoctor.totalMs / cpuOpen.totalMs - 1;
+    const controlOverhead = cpuControl.totalMs / cpuOpen.totalMs - 1;
     results[name] = {
       ...summary,
       overheadOfMean: round3(overhead),
-      cpuPerRequest: { open: cpuOpen, familyDoctor: cpuDoctor },
+      cpuPerRequest: { open: cpuOpen, familyDoctor: cpuDoctor, control: cpuControl },
       cpuOverhead: round3(cpuOverhead),
+      controlCpuOverhead: round3(controlOverhead),
     };
     const database = (side: typeof cpuOpen) =>
       side.databaseMs === undefined ? '' : ` (database ${side.databaseMs.toFixed(3)})`;
@@ -146,6 +166,8 @@ async function main(): Promise<void> {
         `overhead ${(overhead * 100).toFixed(1)}%`,
       `${''.padEnd(12)} CPU per request: open ${cpuOpen.totalMs.toFixed(3)} ms${database(cpuOpen)} | ` +
         `family doctor ${cpuDoctor.totalMs.toFixed(3)} ms${database(cpuDoctor)} | overhead ${(cpuOverhead * 100).toFixed(1)}%`,
+      `${''.padEnd(12)} control (open again) ${cpuControl.totalMs.toFixed(3)} ms${database(cpuControl)}: ` +
+        `${(controlOverhead * 100).toFixed(1)}% — the noise of this run`,
     );
   }
   const loadAfter = loadavg()[0] ?? 0;
@@ -189,28 +211,40 @@ function withApplicationName(url: string, name: string): string {
 type BackendCpu = ReadonlyMap<number, number>;
 
 /**
- * The CPU time (ms) each of the bench's database connections has used so far, or undefined when
- * it cannot be read (a PostgreSQL on another host, or whose processes this user cannot see). The
- * pool opens and closes connections as it likes: the connections are looked up at every reading.
+ * A reader of the CPU time (ms) each of the bench's database connections has used so far, or
+ * undefined when it cannot be read (a PostgreSQL on another host, or whose processes this user
+ * cannot see). The connections are listed when the reader is made (once per round: the pool opens
+ * and closes connections as it likes); reading them is synchronous, so that it can surround one
+ * request without a statement of its own.
  */
 async function backendCpu(
   db: { query: ReturnType<typeof createPostgresDatabase>['query'] },
   application: string,
-): Promise<(() => Promise<BackendCpu>) | undefined> {
-  const read = async () => {
+): Promise<(() => Promise<() => BackendCpu>) | undefined> {
+  const list = async () => {
     const rows = await db.query(
       sql`select pid from pg_stat_activity where application_name = ${application}`,
     );
-    const cpu = new Map<number, number>();
-    for (const row of rows) {
-      const pid = Number(row.pid);
-      // A connection the pool closed since it was listed has nothing more to count.
-      const schedstat = await readFile(`/proc/${pid}/schedstat`, 'utf8').catch(() => undefined);
-      if (schedstat !== undefined) cpu.set(pid, Number(schedstat.split(' ')[0]) / 1e6);
-    }
-    return cpu;
+    const pids = rows.map((row) => Number(row.pid));
+    return () => {
+      const cpu = new Map<number, number>();
+      for (const pid of pids) {
+        // A connection the pool closed since it was listed has nothing more to count.
+        const schedstat = readSchedstat(pid);
+        if (schedstat !== undefined) cpu.set(pid, Number(schedstat.split(' ')[0]) / 1e6);
+      }
+      return cpu;
+    };
   };
-  return (await read()).size > 0 ? read : undefined;
+  return (await list())().size > 0 ? list : undefined;
+}
+
+function readSchedstat(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/schedstat`, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU used between two readings by the connections present at both. */
@@ -277,6 +311,35 @@ async function seed(store: ReturnType<typeof createResourceStore>, patients: num
     });
   }
   return declared;
+}
+
+type Side = (typeof SIDES)[number];
+
+/** The family doctor against the open principal, and the open principal against itself (control). */
+const SIDES = ['open', 'doctor', 'control'] as const;
+
+/** mulberry32: the same order in every run of the bench. */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const result = [...items];
+  for (let i = result.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const item = result[i];
+    const other = result[j];
+    if (item === undefined || other === undefined) continue;
+    result[i] = other;
+    result[j] = item;
+  }
+  return result;
 }
 
 function stats(samples: number[]): { mean: number; p50: number; p95: number } {
