@@ -34,7 +34,19 @@ interface Step {
   property: string;
   isChoice: boolean;
   /** The element's type per choice suffix (`Quantity` → `valueQuantity`), or one `''` entry. */
-  choices: readonly { suffix: string; type: string | null }[];
+  choices: readonly Choice[];
+}
+
+/**
+ * One JSON property a step reads. The keys are built once, when the expression is compiled: a key
+ * built on every read is a new string V8 must look up in its string table first.
+ */
+interface Choice {
+  type: string | null;
+  /** `valueQuantity`, or the property itself. */
+  key: string;
+  /** Its primitive twin, `_valueQuantity` (json.html#primitive). */
+  twinKey: string;
 }
 
 /** A node while walking: `extension` is the `_element` twin of a primitive (json.html#primitive). */
@@ -128,10 +140,9 @@ function compileSteps(properties: readonly string[], basePath: string, model: Mo
     const suffixes = model.choiceTypePaths[childPath];
     if (suffixes !== undefined) {
       if (!isLast) return undefined;
-      const choices = suffixes.map((suffix) => ({
-        suffix,
-        type: model.path2Type[`${childPath}${suffix}`] ?? null,
-      }));
+      const choices = suffixes.map((suffix) =>
+        choice(property, suffix, model.path2Type[`${childPath}${suffix}`] ?? null),
+      );
       if (choices.some((choice) => choice.type === null)) return undefined;
       steps.push({ property, isChoice: true, choices });
       continue;
@@ -140,7 +151,7 @@ function compileSteps(properties: readonly string[], basePath: string, model: Mo
     // A mid-path element must be complex: fhirpath.js reads a primitive's children from its twin.
     // A resource inside (`Bundle.entry.resource`) is typed by its own resourceType, not the model.
     if (type === null || (!isLast && !isComplexType(type)) || r4Types.isA(type, 'Resource')) return undefined;
-    steps.push({ property, isChoice: false, choices: [{ suffix: '', type }] });
+    steps.push({ property, isChoice: false, choices: [choice(property, '', type)] });
     parentPath = model.path2TypeWithoutElements[childPath] ?? childPath;
   }
   return steps;
@@ -175,6 +186,11 @@ function selected(
   return result;
 }
 
+function choice(property: string, suffix: string, type: string | null): Choice {
+  const key = `${property}${suffix}`;
+  return { type, key, twinKey: `_${key}` };
+}
+
 /** fhirpath.js `makeChildResNodes`: the items of one element of `node`, in document order. */
 function children(node: Walked, step: Step, into: Walked[]): void {
   const data = isRecord(node.data) ? node.data : undefined;
@@ -182,9 +198,8 @@ function children(node: Walked, step: Step, into: Walked[]): void {
   let twin: unknown;
   let type: string | null = null;
   for (const choice of step.choices) {
-    const name = `${step.property}${choice.suffix}`;
-    value = data?.[name];
-    twin = data?.[`_${name}`];
+    value = data?.[choice.key];
+    twin = data?.[choice.twinKey];
     type = choice.type;
     if (value !== undefined || twin !== undefined) break;
   }

@@ -11,8 +11,11 @@ import { r4Model } from './fhir-model.ts';
 /** False when the alternative is sure to select nothing from `resource`. */
 export type PresenceGuard = (resource: FhirResource) => boolean;
 
-// `(Observation.value as Quantity)`, `Observation.value.as(Quantity)`, `….ofType(Quantity)`.
-const TYPED_CHOICE = /^\(*\s*[A-Za-z]+\.([a-z][A-Za-z0-9]*)(?:\s+as\s+|\.as\(|\.ofType\()([A-Za-z]+)\s*\)*$/;
+// `(Observation.value as Quantity)`, `Observation.value.as(Quantity)`, `….ofType(Quantity)`, and
+// elements of that one type: `(Observation.value as CodeableConcept).text` (Observation
+// value-string, evaluated on every Observation, most of which have a valueQuantity).
+const TYPED_CHOICE =
+  /^\(*\s*[A-Za-z]+\.([a-z][A-Za-z0-9]*)(?:\s+as\s+|\.as\(|\.ofType\()([A-Za-z]+)\s*\)*(?:\.[a-z][A-Za-z0-9]*)*$/;
 // `Resource.meta.profile`: every stored resource has meta, few have profiles, tags or a source.
 const META_ELEMENT = /^\(*\s*[A-Za-z]+\.meta\.([a-z][A-Za-z0-9]*)/;
 

@@ -15,6 +15,7 @@ import {
 } from '../definitions/element-schema.ts';
 import { r4DefinitionsIndex } from '../definitions/r4-definitions.ts';
 import type { OutcomeIssue } from '../outcome.ts';
+import { primitiveExtensionsKey } from '../primitive-extensions-key.ts';
 import { isRecord, isValidId } from '../resource.ts';
 import { checkPrimitiveValue } from './primitive-value.ts';
 import { describeJson, IssueList } from './structure-issues.ts';
@@ -96,7 +97,7 @@ class StructureWalk {
       if (isExtensionSibling) this.primitiveExtension(value, property, `${path}.${name}`, depth);
       else {
         // Only a repeating primitive needs its `_` sibling, to allow aligned nulls.
-        const sibling = property.element.isArray ? value[`_${key}`] : undefined;
+        const sibling = property.element.isArray ? value[primitiveExtensionsKey(key)] : undefined;
         this.property(child, property, sibling, `${path}.${key}`, depth);
       }
     }
@@ -147,7 +148,8 @@ class StructureWalk {
       ? element.types.map((type) => choicePropertyName(choiceBaseName(element), type))
       : [lastSegment(element.path)];
     // An extension-only primitive (`_birthDate` without `birthDate`) is present (json.html#primitive).
-    if (names.some((name) => value[name] !== undefined || value[`_${name}`] !== undefined)) return;
+    if (names.some((name) => value[name] !== undefined || value[primitiveExtensionsKey(name)] !== undefined))
+      return;
     const name = element.isChoice ? choiceBaseName(element) : lastSegment(element.path);
     this.issues.add(
       'required',
@@ -254,7 +256,7 @@ class StructureWalk {
       );
       return;
     }
-    const extension = holder[`_${name}`];
+    const extension = holder[primitiveExtensionsKey(name)];
     if (!property.element.isArray) {
       this.elementExtension(extension, at, depth);
       return;

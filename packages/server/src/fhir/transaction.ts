@@ -278,12 +278,15 @@ async function resolveConditionalReferences(
   return resource;
 }
 
+/** The references with a query (`Type?…`): only those can be conditional. */
 function collectReferences(value: unknown, found: Set<string> = new Set()): Set<string> {
   if (Array.isArray(value)) for (const item of value) collectReferences(item, found);
   else if (isRecord(value)) {
-    for (const [key, child] of Object.entries(value)) {
-      if (key === 'reference' && typeof child === 'string') found.add(child);
-      else collectReferences(child, found);
+    for (const key of Object.keys(value)) {
+      const child = value[key];
+      if (key === 'reference' && typeof child === 'string') {
+        if (child.includes('?')) found.add(child);
+      } else if (typeof child === 'object' && child !== null) collectReferences(child, found);
     }
   }
   return found;

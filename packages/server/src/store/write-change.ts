@@ -187,8 +187,17 @@ export function stamp(
   versionId: number,
   lastUpdated: string,
 ): IdentifiedResource {
-  const { resourceType, id, meta, ...elements } = resource;
-  return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...elements };
+  const { resourceType, id, meta } = resource;
+  // One copy, not a rest object and then a spread of it: this runs for every version written.
+  const stamped: IdentifiedResource = {
+    resourceType,
+    id,
+    meta: { ...meta, versionId: String(versionId), lastUpdated },
+  };
+  for (const key of Object.keys(resource)) {
+    if (key !== 'resourceType' && key !== 'id' && key !== 'meta') stamped[key] = resource[key];
+  }
+  return stamped;
 }
 
 // The JSON travels once: the history row copies what the `written` CTE returns.
@@ -210,7 +219,7 @@ function clearIndex(resourceType: string, id: string): Sql {
 /** Each table's rows as one array per column, duplicates removed (one row per fact is enough). */
 export function indexRows(index: ResourceIndex): IndexCell[][][] {
   return INDEX_TABLES.map((table) => {
-    const rows = distinct(table.rows(index), (row) => row.map((cell) => cell ?? '\u0000'));
+    const rows = distinct(table.rows(index));
     return table.columns.map((_, position) => rows.map((row) => row[position] ?? null));
   });
 }
@@ -256,9 +265,14 @@ export function recorded(
   return statements.length === 0 ? emptySql : sql`, ${joinSql(statements, ',\n    ')}`;
 }
 
-function distinct<T>(entries: readonly T[], key: (entry: T) => readonly string[]): T[] {
-  const seen = new Map<string, T>();
-  for (const entry of entries) seen.set(key(entry).join('\u0001'), entry);
+function distinct(rows: readonly (readonly IndexCell[])[]): (readonly IndexCell[])[] {
+  if (rows.length < 2) return [...rows];
+  const seen = new Map<string, readonly IndexCell[]>();
+  for (const row of rows) {
+    let key = '';
+    for (const cell of row) key += `${cell ?? '\u0000'}\u0001`;
+    seen.set(key, row);
+  }
   return [...seen.values()];
 }
 

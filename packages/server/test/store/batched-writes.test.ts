@@ -113,6 +113,27 @@ for (const database of testDatabases()) {
       ]);
     });
 
+    it('stores the JSON of every resource of a batch exactly, whatever characters its strings hold', async () => {
+      // The batch sends its versions' JSON joined by U+001E (batched-writes.ts contentList): a
+      // separator, quote, backslash, control character or non-BMP character inside a string
+      // must come back as it was, for creates and updates alike.
+      const families = ['Quote " and \\ back', 'Separator \u001e inside', 'Line\nbreak and\ttab', 'Ко 😀 ☃'];
+      await store.transact(ctx, (tx) => put(tx, 'Before', 'exact-0'));
+      await store.transact(ctx, async (tx) => {
+        await tx.lockForWrite(
+          families.map((_, index) => ({ resourceType: 'Patient', id: `exact-${index}` })),
+        );
+        for (const [index, family] of families.entries()) await put(tx, family, `exact-${index}`);
+      });
+      for (const [index, family] of families.entries()) {
+        const read = await store.read(ctx, 'Patient', `exact-${index}`);
+        expect(read?.versionId).toBe(index === 0 ? 2 : 1);
+        expect(JSON.parse(read?.json ?? '{}').name[0].family).toBe(family);
+      }
+      const history = await store.history(ctx, { resourceType: 'Patient', id: 'exact-1', count: 10 });
+      expect(JSON.parse(history.versions[0]?.json ?? '{}').name[0].family).toBe(families[1]);
+    });
+
     it('reads a locked resource as the transaction left it, before its write reaches the database', async () => {
       await store.transact(ctx, (tx) => put(tx, 'One', 'read-back'));
       await store.transact(ctx, async (tx) => {

@@ -8,6 +8,7 @@
  * Three-valued logic (fhirpath.html#boolean-logic) is respected: an unknown part only decides
  * when the known parts cannot.
  */
+import { primitiveExtensionsKey } from '../../primitive-extensions-key.ts';
 
 type Tri = boolean | undefined;
 
@@ -51,7 +52,8 @@ function isWrapped(expression: string): boolean {
 function present(node: Record<string, unknown>, name: string, withExtensions = true): unknown[] {
   const direct = node[name];
   if (direct !== undefined) return Array.isArray(direct) ? direct : [direct];
-  if (node[`_${name}`] !== undefined) return withExtensions ? [node[`_${name}`]] : [];
+  const extensions = node[primitiveExtensionsKey(name)];
+  if (extensions !== undefined) return withExtensions ? [extensions] : [];
   for (const key of Object.keys(node)) {
     const next = key.charCodeAt(name.length);
     if (key.length > name.length && key.startsWith(name) && next >= 0x41 && next <= 0x5a) return [node[key]];

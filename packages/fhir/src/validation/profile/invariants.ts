@@ -6,6 +6,7 @@
  * `NATIVE`), and the boolean skeleton of the rest is first tried on the JSON (evident-invariant.ts).
  */
 import fhirpath from 'fhirpath';
+import { primitiveExtensionsKey } from '../../primitive-extensions-key.ts';
 import { r4Model } from '../../search/fhir-model.ts';
 import { evidentOutcome } from './evident-invariant.ts';
 import type { ProfileConstraint } from './profile-definition.ts';
@@ -53,7 +54,7 @@ export interface InvariantScope {
 export type InvariantOutcome = 'pass' | 'fail' | { error: string };
 
 function hasProperty(node: Record<string, unknown>, name: string): boolean {
-  if (node[name] !== undefined || node[`_${name}`] !== undefined) return true;
+  if (node[name] !== undefined || node[primitiveExtensionsKey(name)] !== undefined) return true;
   // A choice element (`value` of `value[x]`) is present as any `valueXxx`.
   for (const key of Object.keys(node)) {
     if (key.length > name.length && key.startsWith(name)) {

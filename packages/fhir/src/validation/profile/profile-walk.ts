@@ -6,6 +6,7 @@
  * collected during the walk and checked afterwards, asynchronously, by the caller.
  */
 import type { IssueSeverity } from '../../outcome.ts';
+import { primitiveExtensionsKey } from '../../primitive-extensions-key.ts';
 import type { BindingCoding } from '../binding-checker.ts';
 import { checkAttachmentSize } from './attachment-size.ts';
 import { checkBundleRules } from './bundle-rules.ts';
@@ -362,7 +363,7 @@ export class ProfileWalk {
       const items = grouped.get(property.element) ?? [];
       grouped.set(property.element, items);
       const data = isSibling ? undefined : value[key];
-      const siblings = value[`_${name}`];
+      const siblings = value[primitiveExtensionsKey(name)];
       if (Array.isArray(data) || Array.isArray(siblings)) {
         const count = Math.max(
           Array.isArray(data) ? data.length : 0,
