@@ -20,6 +20,7 @@ import { ledgerDoor } from './ledger/ledger-door.ts';
 import { AccessLog } from './ops/access-log.ts';
 import type { Metrics } from './ops/metrics.ts';
 import { operationsRoutes } from './ops/operations-routes.ts';
+import { deferredRequestLogger } from './ops/request-logger.ts';
 import { requestMetrics } from './ops/request-metrics.ts';
 import type { ResourceStore } from './store/port.ts';
 
@@ -44,7 +45,7 @@ export interface AppDeps {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = await buildHttpServer(deps);
-  await registerCors(app, { origins: deps.config.corsOrigins });
+  registerCors(app, { origins: deps.config.corsOrigins });
   registerBodyLimits(app);
   const { metrics, auditThrottled } = deps;
   const throttle = await createRequestThrottle(app, {
@@ -95,6 +96,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     genReqId: requestIdFrom,
     requestIdHeader: 'x-request-id',
     logController: new AccessLog(),
+    // Each request's logger becomes a pino child only when it writes a line (ops/request-logger.ts).
+    childLoggerFactory: deferredRequestLogger,
     // Graceful shutdown: stop accepting, let in-flight requests finish (main.ts bounds the wait).
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -102,9 +105,11 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     trustProxy: deps.config.trustProxy.length > 0 ? [...deps.config.trustProxy] : false,
   });
   registerSecurityHeaders(app, { hsts: deps.config.hsts, servesTls: credentials !== undefined });
-  // Clients and proxies can quote the id that every log line of the request carries.
-  app.addHook('onRequest', async (request, reply) => {
+  // Clients and proxies can quote the id that every log line of the request carries. (Hooks on
+  // every request's path that never wait take Fastify's callback, not a promise each.)
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   await app.register(requestMetrics, { metrics: deps.metrics });
   await app.register(operationsRoutes, { store: deps.store, metrics: deps.metrics });

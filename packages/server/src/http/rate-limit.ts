@@ -69,7 +69,9 @@ const TRACKED_KEYS = 100_000;
 
 /** The key of an IP address: IPv4 as is, IPv6 by its /64 network. */
 export function addressKey(ip: string): string {
-  return `ip:${normalizeIP(ip)}`;
+  // Every request asks: an address without a colon is not IPv6, and `normalizeIP` would run it
+  // through its long IPv6 pattern only to lower-case it.
+  return ip.includes(':') ? `ip:${normalizeIP(ip)}` : `ip:${ip.toLowerCase()}`;
 }
 
 /** The `api` key of a request whose token was verified (`principal`), else of its address. */
@@ -146,15 +148,24 @@ const UNCOUNTED_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
  * the sign-in budget for sign-in posts, the address's `api` budget for the rest.
  */
 export function throttleOtherDoors(app: FastifyInstance, throttle: RequestThrottle): void {
-  app.addHook('onRequest', async (request, reply) => {
-    const route = request.routeOptions.url;
-    if (route !== undefined && FHIR_DOOR_ROUTES.has(route)) return;
-    if (route !== undefined && UNCOUNTED_ROUTES.has(route)) return;
+  const countOther = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const signIn = request.method === 'POST' && SIGN_IN_PATHS.some((path) => path.test(request.url));
     const throttled = await throttle.check(request, signIn ? 'sign-in' : 'api', {
       key: addressKey(request.ip),
     });
-    if (throttled !== undefined) return sendThrottled(reply, request.url, throttled);
+    if (throttled !== undefined) sendThrottled(reply, request.url, throttled);
+  };
+  // A callback hook, so that the FHIR door's requests (most of them), which it only lets pass,
+  // cost no promise here.
+  app.addHook('onRequest', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    if (route !== undefined && (FHIR_DOOR_ROUTES.has(route) || UNCOUNTED_ROUTES.has(route))) return done();
+    countOther(request, reply).then(
+      () => {
+        if (!reply.sent) done();
+      },
+      (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+    );
   });
 }
 

@@ -151,6 +151,26 @@ describe('CORS with the default configuration (any origin, no credentials)', () 
     expect(options.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('varies every answer by Origin, with or without CORS headers, so caches never mix them', async () => {
+    const plain = await t.app.inject({ method: 'GET', url: '/fhir/metadata' });
+    const cross = await t.app.inject({
+      method: 'GET',
+      url: '/fhir/metadata',
+      headers: { origin: APP_ORIGIN },
+    });
+    for (const response of [plain, cross]) expect(String(response.headers.vary)).toMatch(/origin/i);
+  });
+
+  it('refuses an OPTIONS from an allowed origin without Access-Control-Request-Method (no valid preflight)', async () => {
+    const response = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/fhir/Patient',
+      headers: { origin: APP_ORIGIN },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['access-control-allow-methods']).toBeUndefined();
+  });
+
   it('refuses the opaque origin "null" (sandboxed frames, local files)', async () => {
     const response = await t.app.inject({
       method: 'GET',

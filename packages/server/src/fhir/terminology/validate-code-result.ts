@@ -4,7 +4,6 @@
  * A CodeableConcept is valid when any of its codings is ("if a CodeableConcept is provided, the
  * operation returns true if any of the codes are valid").
  */
-import type { FhirResource } from '@concordia/fhir';
 import type { CodingInput, ValidateCodeResult } from '../../terminology/terminology-service.ts';
 import type { FhirResponse } from '../interaction.ts';
 import type { ParameterOut } from './terminology-parameters.ts';
@@ -54,20 +53,20 @@ export function validateCodeParameters(result: ValidateCodeResult): ParameterOut
 }
 
 /**
- * The Parameters of each answer object, built once: the service hands out the same frozen object
- * for every hit of its cache (sql-terminology-service.ts), so a cached answer is also a prebuilt
- * response, and the entry goes when the answer object does (retired or evicted from the cache).
+ * The Parameters of each answer object, built and serialised once: the service hands out the same
+ * frozen object for every hit of its cache (sql-terminology-service.ts), so a cached answer is also
+ * a prebuilt response body, and the entry goes when the answer object does (retired or evicted
+ * from the cache). The body is the serialised JSON, as a read sends its stored bytes: the same
+ * bytes answer every request asking the same question, without a `JSON.stringify` each.
  */
-const responses = new WeakMap<ValidateCodeResult, FhirResource>();
+const responses = new WeakMap<ValidateCodeResult, string>();
 
 export function validateCodeResponse(result: ValidateCodeResult): FhirResponse {
-  let resource = responses.get(result);
-  if (resource === undefined) {
-    // Frozen all the way down: the one object answers every request that asks the same question.
-    const parameter = Object.freeze(validateCodeParameters(result).map((entry) => Object.freeze(entry)));
-    resource = Object.freeze({ resourceType: 'Parameters', parameter });
+  let json = responses.get(result);
+  if (json === undefined) {
+    json = JSON.stringify({ resourceType: 'Parameters', parameter: validateCodeParameters(result) });
     // Only the service's cached answers are frozen; any other answer is this request's alone.
-    if (Object.isFrozen(result)) responses.set(result, resource);
+    if (Object.isFrozen(result)) responses.set(result, json);
   }
-  return { status: 200, interaction: 'operation', body: { kind: 'resource', resource } };
+  return { status: 200, interaction: 'operation', body: { kind: 'json', json } };
 }
