@@ -19,7 +19,6 @@
  * Benchmarks are not tests (STYLE.md): nothing here asserts a timing; it reports and writes
  * bench/results/<date>-access-overhead.json.
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +37,7 @@ import { openPgliteDatabase } from '../packages/server/src/store/pglite.ts';
 import { createPostgresDatabase } from '../packages/server/src/store/postgres.ts';
 import { createResourceStore } from '../packages/server/src/store/resource-store.ts';
 import { sql } from '../packages/server/src/store/sql.ts';
+import { backendCpu, cpuBetween, withApplicationName } from './backend-cpu.ts';
 import { describeCommit, describeMachine } from './results.ts';
 
 const FAMILIES = ['Ferreira', 'Kovalenko', 'Silva', 'Shevchenko', 'Santos', 'Bondarenko', 'Costa', 'Melnyk'];
@@ -200,61 +200,6 @@ async function main(): Promise<void> {
     await admin.executeScript(`drop schema if exists ${schema} cascade`);
     await admin.close();
   }
-}
-
-function withApplicationName(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.searchParams.set('application_name', name);
-  return parsed.toString();
-}
-
-type BackendCpu = ReadonlyMap<number, number>;
-
-/**
- * A reader of the CPU time (ms) each of the bench's database connections has used so far, or
- * undefined when it cannot be read (a PostgreSQL on another host, or whose processes this user
- * cannot see). The connections are listed when the reader is made (once per round: the pool opens
- * and closes connections as it likes); reading them is synchronous, so that it can surround one
- * request without a statement of its own.
- */
-async function backendCpu(
-  db: { query: ReturnType<typeof createPostgresDatabase>['query'] },
-  application: string,
-): Promise<(() => Promise<() => BackendCpu>) | undefined> {
-  const list = async () => {
-    const rows = await db.query(
-      sql`select pid from pg_stat_activity where application_name = ${application}`,
-    );
-    const pids = rows.map((row) => Number(row.pid));
-    return () => {
-      const cpu = new Map<number, number>();
-      for (const pid of pids) {
-        // A connection the pool closed since it was listed has nothing more to count.
-        const schedstat = readSchedstat(pid);
-        if (schedstat !== undefined) cpu.set(pid, Number(schedstat.split(' ')[0]) / 1e6);
-      }
-      return cpu;
-    };
-  };
-  return (await list())().size > 0 ? list : undefined;
-}
-
-function readSchedstat(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/schedstat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU used between two readings by the connections present at both. */
-function cpuBetween(before: BackendCpu | undefined, after: BackendCpu | undefined): number {
-  let total = 0;
-  for (const [pid, ms] of after ?? []) {
-    const start = before?.get(pid);
-    if (start !== undefined) total += ms - start;
-  }
-  return total;
 }
 
 async function run(
