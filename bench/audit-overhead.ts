@@ -1,5 +1,6 @@
 /**
- * `DATABASE_URL=postgres://… node --import tsx bench/audit-overhead.ts [--rounds 6] [--requests 2000]`:
+ * `DATABASE_URL=postgres://… node --import tsx bench/audit-overhead.ts [--rounds 6] [--requests 2000]
+ * [--scenarios read,create,ingest]`:
  * what audit and ledger cost a read, a create and a Synthea transaction's resources (issue 7:
  * throughput with them on ≥ 90% of off for reads, ≥ 85% for creates and ingest), counted in CPU
  * rather than timed, so that it can be measured on a busy machine.
@@ -44,8 +45,10 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '6' },
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '10' },
+    scenarios: { type: 'string', default: 'read,create,ingest' },
   },
 });
+const chosen = new Set(values.scenarios.split(','));
 const rounds = Number(values.rounds);
 const requestsPerBlock = Number(values.requests);
 const concurrency = Number(values.concurrency);
@@ -146,6 +149,7 @@ try {
     });
   }
 
+  const selected = scenarios.filter((scenario) => chosen.has(scenario.name));
   const readers = {
     on: await backendCpu(pools.on, `${schema}_on`),
     off: await backendCpu(pools.off, `${schema}_off`),
@@ -178,7 +182,7 @@ try {
   const results: Record<string, unknown> = {};
   const lines: string[] = [];
   const loadBefore = loadavg()[0] ?? 0;
-  for (const scenario of scenarios) {
+  for (const scenario of selected) {
     // Warm-up: JIT, prepared statements, pools.
     for (const side of ['on', 'off'] as const) await block(side, scenario);
     const perRound: { on: PerWork; off: PerWork; ratio: number }[] = [];

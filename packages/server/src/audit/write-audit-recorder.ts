@@ -4,18 +4,23 @@
  * statement that writes the version (store/port.ts `VersionRecorder`). A write is therefore never
  * committed without its audit, and an audit row never exists for a write that rolled back.
  *
- * The events of one write statement are stored as one access-log batch (access-log.ts,
- * access-log-batches.ts: compact facts, one ledger leaf for the batch): a transaction Bundle's
- * five hundred versions cost one batch row and one leaf, not five hundred two-kilobyte event rows
- * with five hundred leaves (docs/audit-and-ledger.md, "What audit and ledger cost"). An auditor
- * reads them as the same AuditEvents (`AuditEvent/r<batch>-<position>`).
- *
- * With a syslog export configured, events are stored whole instead (`audit_event`), because the
- * exported copy is sent once the write commits and must carry the id the event is stored under,
- * which a batch's number only gets inside the statement.
+ * Where the events go depends on how many versions the statement writes, by measurement
+ * (docs/audit-and-ledger.md, "Writes in the access log"):
+ * - a batch of versions (store/batched-writes.ts: a transaction Bundle's, an import's) becomes one
+ *   access-log batch (access-log.ts, access-log-batches.ts: a compact row per version and one
+ *   ledger leaf for all of them), read as the same AuditEvents (`AuditEvent/r<batch>-<position>`).
+ *   Against an `audit_event` row per version (a 2 kB BALP JSON, a B-tree and three GIN indexes)
+ *   and a leaf each, this took a fifth off audited ingest's CPU.
+ * - a statement of fewer than `ACCESS_BATCH_MIN_VERSIONS` versions (a single create, update or
+ *   delete is a batch of one) stores each event whole (`audit_event`) with its own leaf: the
+ *   batch's six CTEs add 190–270 µs of database CPU to a one-version statement, which is planned
+ *   on every write, against ~45 µs of CPU saved per version in a large batch.
+ * With a syslog export configured, batches' events are stored whole too, because the exported copy
+ * is sent once the write commits and must carry the id the event is stored under, which a batch's
+ * number only gets inside the statement.
  */
 import type { RecordedVersion, VersionRecorder } from '../store/port.ts';
-import { type Cte, type Sql, sql } from '../store/sql.ts';
+import { type Sql, sql } from '../store/sql.ts';
 import { accessRowOf, encodeAccessRow } from './access-log.ts';
 import { accessBatchCtes } from './access-log-batches.ts';
 import { type AuditFacts, type AuditRecord, type AuditSource, auditRecord } from './audit-event.ts';
@@ -27,25 +32,43 @@ import { patientsOfResource } from './patient-references.ts';
 const SUBTYPE_OF_METHOD = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const;
 const ACTION_OF_METHOD = { POST: 'C', PUT: 'U', PATCH: 'U', DELETE: 'D' } as const;
 
+/** The fewest versions a write statement stores as an access-log batch (see the module comment). */
+export const ACCESS_BATCH_MIN_VERSIONS = 8;
+
 /** Written only when the store's `written` CTE holds the version (a create may lose the race). */
 const WHEN_WRITTEN = sql`exists (select from written)`;
 
-/** `onRecorded`: told of each event built (before its statement runs), e.g. to export it once committed. */
+/** `onRecorded`: told of each whole event built (before its statement runs), to export it once committed. */
 export function writeAuditRecorder(
   source: AuditSource,
   /** Whether each event also becomes a ledger leaf (the ledger is on). */
   ledger: boolean,
   onRecorded?: (requestId: string, record: AuditRecord) => void,
 ): VersionRecorder {
-  if (onRecorded !== undefined) return wholeEventRecorder(source, ledger, onRecorded);
-  const batch = (recorded: readonly RecordedVersion[]): Cte[] =>
-    accessBatchCtes(
-      recorded.map((version) => encodeAccessRow(accessRowOf(writeFacts(version)))),
-      source,
-      ledger,
-      { when: WHEN_WRITTEN },
-    );
-  return { name: 'audit', record: (recorded) => batch([recorded]), recordMany: batch };
+  const eventOf = (recorded: RecordedVersion): AuditRecord => {
+    const record = auditRecord(writeFacts(recorded), source);
+    onRecorded?.(recorded.ctx.requestId, record);
+    return record;
+  };
+  // One multi-row insert (and one ledger insert) for one version or a batch.
+  const wholeEvents = (recorded: readonly RecordedVersion[]): Sql[] => {
+    const records = recorded.map(eventOf);
+    const stored = insertAuditRowsWithWrite(auditRowsJson(records));
+    return ledger ? [stored, auditLedgerEntries(records, WHEN_WRITTEN)] : [stored];
+  };
+  return {
+    name: 'audit',
+    record: (recorded) => wholeEvents([recorded]),
+    recordMany: (recorded) =>
+      onRecorded !== undefined || recorded.length < ACCESS_BATCH_MIN_VERSIONS
+        ? wholeEvents(recorded)
+        : accessBatchCtes(
+            recorded.map((version) => encodeAccessRow(accessRowOf(writeFacts(version)))),
+            source,
+            ledger,
+            { when: WHEN_WRITTEN },
+          ),
+  };
 }
 
 function writeFacts({ ctx, version, resource }: RecordedVersion): AuditFacts {
@@ -64,28 +87,5 @@ function writeFacts({ ctx, version, resource }: RecordedVersion): AuditFacts {
     outcome: '0',
     entities: [`${resourceType}/${id}/_history/${versionId}`],
     patients: [...patients],
-  };
-}
-
-/** Whole AuditEvent rows (and a leaf each), for the syslog export: see the module comment. */
-function wholeEventRecorder(
-  source: AuditSource,
-  ledger: boolean,
-  onRecorded: (requestId: string, record: AuditRecord) => void,
-): VersionRecorder {
-  const eventOf = (recorded: RecordedVersion): AuditRecord => {
-    const record = auditRecord(writeFacts(recorded), source);
-    onRecorded(recorded.ctx.requestId, record);
-    return record;
-  };
-  // One multi-row insert (and one ledger insert) for one version or a whole batch of creates.
-  const statements = (records: readonly AuditRecord[]): Sql[] => {
-    const stored = insertAuditRowsWithWrite(auditRowsJson(records));
-    return ledger ? [stored, auditLedgerEntries(records, WHEN_WRITTEN)] : [stored];
-  };
-  return {
-    name: 'audit',
-    record: (recorded) => statements([eventOf(recorded)]),
-    recordMany: (recorded) => statements(recorded.map(eventOf)),
   };
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseScopes } from '../../src/access/smart-scopes.ts';
+import { sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
 import {
   at,
@@ -198,6 +199,46 @@ for (const database of testDatabases()) {
       expect(transactions[0]?.entity).toEqual(
         expect.arrayContaining(creates.map((event) => event.entity[0])),
       );
+    });
+
+    it('stores the events of a large transaction as one access-log batch with one ledger entry, a small one whole', async () => {
+      const transaction = (patients: number) => ({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: Array.from({ length: patients }, () => ({
+          resource: patient(),
+          request: { method: 'POST', url: 'Patient' },
+        })),
+      });
+      const large = await newEvents(() =>
+        t.app.inject({ method: 'POST', url: '/fhir', headers: FHIR_JSON, payload: transaction(10) }),
+      );
+      const batched = large.events.filter((event) => event.subtype.includes('create'));
+      expect(batched).toHaveLength(10);
+      // `r<batch>-<position>`: one batch, positions 0…9, each event naming its own Patient.
+      const places = batched.map((event) => /^r(\d+)-(\d+)$/.exec(event.id)?.slice(1) ?? []);
+      expect(new Set(places.map(([batch]) => batch)).size).toBe(1);
+      expect(places.map(([, position]) => Number(position)).sort((a, b) => a - b)).toEqual([
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+      ]);
+      expect(
+        batched.every(
+          (event) =>
+            event.action === 'C' && event.patient[0] === event.entity[0]?.replace(/\/_history\/1$/, ''),
+        ),
+      ).toBe(true);
+      const batch = places[0]?.[0];
+      const [entries] = await t.database.query(
+        sql`select count(*) as n from ledger_entry where reference = ${`AuditAccessBatch/${batch}`}`,
+      );
+      expect(Number(entries?.n)).toBe(1);
+
+      const small = await newEvents(() =>
+        t.app.inject({ method: 'POST', url: '/fhir', headers: FHIR_JSON, payload: transaction(2) }),
+      );
+      const whole = small.events.filter((event) => event.subtype.includes('create'));
+      expect(whole).toHaveLength(2);
+      expect(whole.every((event) => /^[0-9a-f-]{36}$/.test(event.id))).toBe(true);
     });
 
     it('records an operation with its name ($everything) and its patient', async () => {
