@@ -1,3 +1,5 @@
+export * from './attachments/attachment-blob-reference.ts';
+export * from './attachments/attachment-walk.ts';
 export * from './definitions/definitions-index.ts';
 export * from './definitions/element-schema.ts';
 export * from './definitions/r4-definitions.ts';

@@ -135,6 +135,12 @@ export interface Config {
    * key ring of files in `CONCORDIA_MASTER_KEY_DIR` (default `<dataDir>/master-keys`).
    */
   blobDir?: string;
+  /**
+   * `CONCORDIA_ATTACHMENT_OBJECT_MIN_BYTES` (default 65,536): a blob (an Attachment's data, a
+   * Binary's) smaller than this keeps its ciphertext in its database row, written in the same
+   * statement as the version; a larger one in a blob file (docs/signatures-and-encryption.md).
+   */
+  attachmentObjectMinBytes?: number;
   masterKey?: string;
   previousMasterKeys?: string[];
   masterKeyDir?: string;
@@ -455,6 +461,14 @@ function signatureAndBlobSettings(read: EnvReader, problems: string[]): Partial<
   }
   const blobDir = read.optionalString('CONCORDIA_BLOB_DIR');
   if (blobDir !== undefined) settings.blobDir = resolve(blobDir);
+  if (read.optionalString('CONCORDIA_ATTACHMENT_OBJECT_MIN_BYTES') !== undefined) {
+    settings.attachmentObjectMinBytes = read.integer(
+      'CONCORDIA_ATTACHMENT_OBJECT_MIN_BYTES',
+      65_536,
+      0,
+      1 << 30,
+    );
+  }
   const masterKeys = [
     read.optionalString('CONCORDIA_MASTER_KEY'),
     ...(list('CONCORDIA_MASTER_KEY_PREVIOUS') ?? []),

@@ -14,9 +14,11 @@ import { createAccessRowFilter } from './access/access-policy.ts';
 import { buildApp } from './app.ts';
 import { type Audit, auditSourceOf, createAudit } from './audit/audit.ts';
 import { openNodeSpool } from './audit/spool-recovery.ts';
-import { withBinaryContent } from './blobs/binary-reads.ts';
+import { attachmentBlobWrites } from './blobs/attachment-writes.ts';
 import { binaryBlobWrites } from './blobs/binary-writes.ts';
 import { createConfiguredBlobStore } from './blobs/blobs.ts';
+import { withStoredBlobContent } from './blobs/sealed-content-reads.ts';
+import { contentAsWritten, writeAnswerContent } from './blobs/write-answers.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { loadDemoData } from './demo/load-demo-data.ts';
 import { bulkExportOperations } from './fhir/bulk-export.ts';
@@ -205,15 +207,19 @@ export async function buildComponents(
   // Every read goes through the access decision (access/access-policy.ts, DESIGN.md rule 2).
   // Write hooks ask the terminology service inside the store's transaction: it must join it.
   const transactional = joiningTransactions(database);
-  const blobs = createConfiguredBlobStore(database, config);
+  // Its reads inside a write (a signature check over content kept by a PATCH) join the transaction.
+  const blobs = createConfiguredBlobStore(transactional, config);
   const binaryWrites = binaryBlobWrites(blobs);
-  // Binary.data lives in the encrypted blob store; reads put it back (blobs/binary-reads.ts).
-  const store = withBinaryContent(
+  const attachmentWrites = attachmentBlobWrites(blobs);
+  // Binary.data and every Attachment.data live in the encrypted blob store; reads put them back
+  // (blobs/sealed-content-reads.ts).
+  const store = withStoredBlobContent(
     createResourceStore(transactional, searchParameters.index, {
       recorders: [
         ...audit.recorders,
         ...(config.ledger.enabled ? [ledgerRecorder()] : []),
         binaryWrites.recorder,
+        attachmentWrites.recorder,
       ],
       rowFilter: createAccessRowFilter(),
     }),
@@ -242,7 +248,7 @@ export async function buildComponents(
     leaseSeconds: config.jobLeaseSeconds,
     logger,
   });
-  const signatures = await createSignatures(database, config, logger);
+  const signatures = await createSignatures(database, config, logger, contentAsWritten(blobs));
   const core = createFhirCore({
     store,
     config,
@@ -270,10 +276,12 @@ export async function buildComponents(
       ...terminologyWriteHooks(),
       ...masterDataWrites(config.masterData, terminology),
       ...validationWriteHooks(validation, logger),
-      // Last: validation sees a Binary as it was sent, before its data moves to the blob store.
+      // Last: validation sees content as it was sent, before its data moves to the blob store.
       signatures.writeHook,
       binaryWrites.hook,
+      attachmentWrites.hook,
     ],
+    interceptors: [writeAnswerContent(blobs)],
     terminologyFilters: terminologyFilterResolver(terminology, config.terminologySearchMaxCodes),
     security: capabilitySecurity(config),
     observers: audit.observers,

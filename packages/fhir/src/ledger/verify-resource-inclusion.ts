@@ -4,6 +4,9 @@
  * Node (WebCrypto), and trusts nothing from the server but what the keys prove: the leaf is
  * rebuilt from the resource in hand, the root comes from the signed note, never from the answer.
  */
+import { storedAttachmentForm } from '../attachments/attachment-blob-reference.ts';
+import { mayHoldAttachmentData } from '../attachments/attachment-walk.ts';
+import { isRecord } from '../resource.ts';
 import { fromBase64, sha256, toHex, utf8 } from './bytes.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { type Checkpoint, parseCheckpointBody } from './checkpoint.ts';
@@ -61,8 +64,7 @@ export async function verifyResourceInclusion(
   }
   if (checkpoint.treeSize !== document.treeSize)
     return fail('the proof is for another tree size than its checkpoint');
-  const contentSha256 = toHex(await sha256(utf8(canonicalJson(content))));
-  if (contentSha256 !== document.leaf.contentSha256)
+  if (!(await recordsContent(content, document.leaf.contentSha256)))
     return fail('the content differs from the recorded content');
   const mismatch = describesOtherVersion(content, document.leaf);
   if (mismatch !== undefined) return fail(mismatch);
@@ -82,6 +84,20 @@ export async function verifyResourceInclusion(
   return included
     ? { ok: true, checkpoint, cosigners }
     : fail('the inclusion proof does not lead to the checkpoint root');
+}
+
+/**
+ * The leaf commits to the version as stored. Since attachments are sealed, that is the content with
+ * every `Attachment.data` (and `Binary.data`) replaced by a reference to the SHA-256 of its bytes
+ * (attachment-blob-reference.ts), a function of the content the client holds; versions written
+ * before were stored as read. Either match is sound: both are computed from the content in hand.
+ */
+async function recordsContent(content: unknown, contentSha256: string): Promise<boolean> {
+  const hashOf = async (value: unknown): Promise<string> => toHex(await sha256(utf8(canonicalJson(value))));
+  if ((await hashOf(content)) === contentSha256) return true;
+  if (!isRecord(content) || !mayHoldAttachmentData(content)) return false;
+  const stored = await storedAttachmentForm(content);
+  return stored !== content && (await hashOf(stored)) === contentSha256;
 }
 
 /** The leaf must name this version and its time, not just carry its hash. */

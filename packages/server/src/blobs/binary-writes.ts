@@ -1,17 +1,19 @@
 /**
  * Writes of Binary resources keep their content in the encrypted blob store (DESIGN.md D13):
  * before a Binary version is applied (a write hook, inside the transaction), `data` is decoded,
- * encrypted and written as a blob object, and the version is stored with a reference instead
- * (binary-blob-reference.ts). The blob's row is inserted by a store recorder in the very statement
- * that writes the version, so a rolled-back write leaves no row — only an unreachable object.
- * Nothing here queries the database itself: inside a PGlite transaction it could not.
+ * encrypted (a large blob's object written) and held for the request (held-blobs.ts), and the
+ * version is stored with a reference instead (binary-blob-reference.ts). The blob's row is inserted
+ * by a store recorder in the very statement that writes the version, so a rolled-back write leaves
+ * no row — at most an unreachable object. Nothing here queries the database itself: inside a
+ * PGlite transaction it could not.
  */
 import { fhirError, isRecord } from '@concordia/fhir';
 import type { WriteHook, WriteScope } from '../fhir/write-hooks.ts';
 import type { VersionRecorder } from '../store/port.ts';
 import { sql } from '../store/sql.ts';
 import { BINARY_BLOB_EXTENSION, blobReferenceOf, withBlobReference } from './binary-blob-reference.ts';
-import { type BlobStore, blobRowInsert, type SealedBlob } from './blob-store.ts';
+import { type BlobStore, blobRowInsert } from './blob-store.ts';
+import { heldBlobs } from './held-blobs.ts';
 
 export interface BinaryBlobWrites {
   hook: WriteHook;
@@ -21,9 +23,6 @@ export interface BinaryBlobWrites {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function binaryBlobWrites(blobs: BlobStore): BinaryBlobWrites {
-  // Sealed between the hook and the recorder of the same write; a later write of the same bytes
-  // may replace the entry: either object is a correct one for the hash.
-  const sealedByHash = new Map<string, SealedBlob>();
   return {
     hook: {
       resourceType: 'Binary',
@@ -38,20 +37,20 @@ export function binaryBlobWrites(blobs: BlobStore): BinaryBlobWrites {
         if (!BASE64.test(text) || text.length % 4 !== 0) {
           throw fhirError('invalid', 'invalid', 'Binary.data is not base64', ['Binary.data']);
         }
+        const held = heldBlobs();
+        if (held === undefined)
+          throw new Error('Binary content is sealed only while the core handles a request');
         const contentType =
           typeof change.resource.contentType === 'string' ? change.resource.contentType : undefined;
-        const sealed = await blobs.seal(Buffer.from(text, 'base64'), contentType);
-        sealedByHash.set(sealed.hash, sealed);
+        const bytes = Buffer.from(text, 'base64');
+        const sealed = await blobs.seal(bytes, contentType);
+        // Between the hook and the recorder of the same write; a later write of the same bytes may
+        // replace the entry: either is a correct blob for the hash.
+        held.sealed.set(sealed.hash, sealed);
+        held.plaintext.set(sealed.hash, bytes);
         // The change is the one the store applies next: it stores the reference instead of `data`.
         const { id, resourceType } = change.resource;
         change.resource = { ...withBlobReference(change.resource, sealed.hash), id, resourceType };
-      },
-      async afterCommit(versions) {
-        for (const version of versions) {
-          const resource: unknown = version.json === undefined ? undefined : JSON.parse(version.json);
-          const hash = isRecord(resource) ? blobReferenceOf(resource) : undefined;
-          if (hash !== undefined) sealedByHash.delete(hash);
-        }
       },
     },
     recorder: {
@@ -59,7 +58,7 @@ export function binaryBlobWrites(blobs: BlobStore): BinaryBlobWrites {
       record({ version, resource }) {
         if (version.resourceType !== 'Binary' || resource === undefined) return [];
         const hash = blobReferenceOf(resource);
-        const sealed = hash === undefined ? undefined : sealedByHash.get(hash);
+        const sealed = hash === undefined ? undefined : heldBlobs()?.sealed.get(hash);
         if (sealed === undefined) return [];
         return [blobRowInsert(sealed, sql`select `, sql` from written`)];
       },

@@ -3,7 +3,11 @@
  * of its plaintext, so storing the same bytes twice stores them once. Its bytes are encrypted
  * with AES-256-GCM under a data key of its own, with the hash as additional data (an object
  * cannot be passed off as another blob's); the data key is stored only wrapped by a master key
- * (key-provider.ts), in the `blob` table beside the nonce, size and content type (migration 0012).
+ * (key-provider.ts), in the `blob` table beside the nonce, size and content type (migration 0011).
+ *
+ * Where the ciphertext lives depends on its size only: under `objectMinBytes` in the row itself
+ * (`ciphertext`, migration 0015) — a clinical note costs no file write and no fsync, and is atomic
+ * with the version that refers to it — at or over it in an object of `BlobObjects`.
  *
  * The object's name is the hash and the nonce: two writers racing to store the same new bytes
  * each write their own object, the first row inserted wins, and the loser deletes its object — a
@@ -37,18 +41,29 @@ export interface SealedBlob extends BlobInfo {
   wrappedKey: string;
   /** Hex of the AES-GCM nonce. */
   nonce: string;
+  /** Base64 of the ciphertext when it goes in the row (a small blob); absent: it is in an object. */
+  ciphertext?: string;
 }
+
+/** Blobs under this size keep their ciphertext in their row (`CONCORDIA_ATTACHMENT_OBJECT_MIN_BYTES`). */
+export const DEFAULT_OBJECT_MIN_BYTES = 65_536;
 
 export interface BlobStore {
   /** Stores the bytes (once per content) and returns their address. */
   put(bytes: Uint8Array, contentType?: string): Promise<BlobInfo>;
   /**
-   * Encrypts the bytes and writes their object without touching the database, for a writer that
-   * inserts the row in its own transaction (`blobRowInsert`); until then the object is unreachable.
+   * Encrypts the bytes without touching the database, for a writer that inserts the row in its own
+   * transaction (`blobRowInsert`). A large blob's object is written now (and is unreachable until
+   * the row is); a small one's ciphertext travels in the row.
    */
   seal(bytes: Uint8Array, contentType?: string): Promise<SealedBlob>;
   /** The plaintext, `undefined` when no blob has this hash. @throws when the stored bytes were altered. */
   get(hash: string): Promise<{ info: BlobInfo; bytes: Buffer } | undefined>;
+  /**
+   * The plaintexts of many blobs with one query (a page of search results): hashes without a
+   * blob are absent from the answer. @throws when stored bytes were altered.
+   */
+  getMany(hashes: readonly string[]): Promise<Map<string, Buffer>>;
   info(hash: string): Promise<BlobInfo | undefined>;
 }
 
@@ -56,17 +71,21 @@ export function createBlobStore(deps: {
   database: Database;
   objects: BlobObjects;
   keys: KeyProvider;
+  /** Default `DEFAULT_OBJECT_MIN_BYTES`; 0 puts every blob in an object. */
+  objectMinBytes?: number;
 }): BlobStore {
   const { database, objects, keys } = deps;
+  const objectMinBytes = deps.objectMinBytes ?? DEFAULT_OBJECT_MIN_BYTES;
   const info = async (hash: string): Promise<BlobRow | undefined> => {
-    const [row] = await database.query(sql`select * from blob where hash = ${hash}`);
+    const [row] = await database.query(sql`select ${BLOB_COLUMNS} from blob where hash = ${hash}`);
     return row === undefined ? undefined : blobRow(row);
   };
   const seal = async (bytes: Uint8Array, contentType?: string): Promise<SealedBlob> => {
     const hash = createHash('sha256').update(bytes).digest('hex');
     const dataKey = newKey();
     const { nonce, sealed } = encrypt(dataKey, bytes, blobContext(hash));
-    await objects.put(objectName(hash, nonce.toString('hex')), sealed);
+    const inRow = bytes.length < objectMinBytes;
+    if (!inRow) await objects.put(objectName(hash, nonce.toString('hex')), sealed);
     const wrapped = await keys.wrap(dataKey);
     return {
       hash,
@@ -75,7 +94,20 @@ export function createBlobStore(deps: {
       keyId: wrapped.keyId,
       wrappedKey: Buffer.from(wrapped.wrapped).toString('base64'),
       nonce: nonce.toString('hex'),
+      ...(inRow ? { ciphertext: sealed.toString('base64') } : {}),
     };
+  };
+  const open = async (row: BlobRow): Promise<Buffer> => {
+    const sealed =
+      row.ciphertext !== undefined
+        ? Buffer.from(row.ciphertext, 'base64')
+        : await objects.get(objectName(row.hash, row.nonce));
+    if (sealed === undefined) throw new Error(`the encrypted object of blob ${row.hash} is missing`);
+    const dataKey = await keys.unwrap({ keyId: row.keyId, wrapped: Buffer.from(row.wrappedKey, 'base64') });
+    const bytes = decrypt(dataKey, Buffer.from(row.nonce, 'hex'), sealed, blobContext(row.hash));
+    if (createHash('sha256').update(bytes).digest('hex') !== row.hash)
+      throw new Error(`blob ${row.hash} does not match its hash`);
+    return bytes;
   };
   return {
     seal,
@@ -87,19 +119,24 @@ export function createBlobStore(deps: {
       const inserted = await database.query(
         sql`${blobRowInsert(sealed, sql`values (`, sql`)`)} returning hash`,
       );
-      if (inserted.length === 0) await objects.delete(objectName(hash, sealed.nonce));
+      if (inserted.length === 0 && sealed.ciphertext === undefined) {
+        await objects.delete(objectName(hash, sealed.nonce));
+      }
       return publicInfo(sealed);
     },
     async get(hash) {
       const row = await info(hash);
-      if (row === undefined) return undefined;
-      const sealed = await objects.get(objectName(hash, row.nonce));
-      if (sealed === undefined) throw new Error(`the encrypted object of blob ${hash} is missing`);
-      const dataKey = await keys.unwrap({ keyId: row.keyId, wrapped: Buffer.from(row.wrappedKey, 'base64') });
-      const bytes = decrypt(dataKey, Buffer.from(row.nonce, 'hex'), sealed, blobContext(hash));
-      if (createHash('sha256').update(bytes).digest('hex') !== hash)
-        throw new Error(`blob ${hash} does not match its hash`);
-      return { info: publicInfo(row), bytes };
+      return row === undefined ? undefined : { info: publicInfo(row), bytes: await open(row) };
+    },
+    async getMany(hashes) {
+      const found = new Map<string, Buffer>();
+      const wanted = [...new Set(hashes)];
+      if (wanted.length === 0) return found;
+      const rows = await database.query(
+        sql`select ${BLOB_COLUMNS} from blob where hash = any(${wanted}::text[])`,
+      );
+      for (const row of rows.map(blobRow)) found.set(row.hash, await open(row));
+      return found;
     },
     async info(hash) {
       const row = await info(hash);
@@ -113,11 +150,34 @@ export function createBlobStore(deps: {
  * go between `open` and `close`: `values (…)`, or `select … from written` in a store recorder.
  */
 export function blobRowInsert(sealed: SealedBlob, open: Sql, close: Sql): Sql {
-  return sql`insert into blob (hash, size, content_type, key_id, wrapped_key, nonce)
+  return sql`insert into blob (hash, size, content_type, key_id, wrapped_key, nonce, ciphertext)
     ${open}${sealed.hash}, ${sealed.size}, ${sealed.contentType ?? null}, ${sealed.keyId}, ${sealed.wrappedKey},
-      ${sealed.nonce}${close}
+      ${sealed.nonce}, decode(${sealed.ciphertext ?? null}, 'base64')${close}
     on conflict (hash) do nothing`;
 }
+
+/**
+ * One statement inserting the rows of many sealed blobs (a transaction Bundle's notes), when the
+ * version CTE `written` of the same statement wrote anything; the first row for a hash wins.
+ */
+export function blobRowsInsert(sealed: readonly SealedBlob[]): Sql {
+  const column = <T>(pick: (blob: SealedBlob) => T): T[] => sealed.map(pick);
+  return sql`insert into blob (hash, size, content_type, key_id, wrapped_key, nonce, ciphertext)
+    select u.hash, u.size, u.content_type, u.key_id, u.wrapped_key, u.nonce, decode(u.ciphertext, 'base64')
+    from unnest(${column((blob) => blob.hash)}::text[], ${column((blob) => blob.size)}::bigint[],
+      ${column((blob) => blob.contentType ?? null)}::text[], ${column((blob) => blob.keyId)}::text[],
+      ${column((blob) => blob.wrappedKey)}::text[], ${column((blob) => blob.nonce)}::text[],
+      ${column((blob) => blob.ciphertext ?? null)}::text[])
+      as u(hash, size, content_type, key_id, wrapped_key, nonce, ciphertext)
+    where exists (select from written)
+    on conflict (hash) do nothing`;
+}
+
+/**
+ * The row with its ciphertext as base64 text: both drivers return text alike (bytea they would
+ * not), and base64 is two thirds the size of hex. PostgreSQL breaks it into lines; Node skips them.
+ */
+const BLOB_COLUMNS = sql`hash, size, content_type, key_id, wrapped_key, nonce, encode(ciphertext, 'base64') as ciphertext`;
 
 function objectName(hash: string, nonceHex: string): string {
   return `${hash}.${nonceHex}`;
@@ -131,11 +191,14 @@ interface BlobRow extends BlobInfo {
   keyId: string;
   wrappedKey: string;
   nonce: string;
+  ciphertext?: string;
 }
 
 function blobRow(row: Record<string, unknown>): BlobRow {
   const contentType = readOptionalString(row, 'content_type');
+  const ciphertext = readOptionalString(row, 'ciphertext');
   return {
+    ...(ciphertext !== undefined ? { ciphertext } : {}),
     hash: readString(row, 'hash'),
     size: readNumber(row, 'size'),
     ...(contentType !== undefined ? { contentType } : {}),

@@ -1,7 +1,8 @@
 /**
  * The blob store assembled from the configuration: objects under `CONCORDIA_BLOB_DIR` (default
  * `<dataDir>/blobs`), master keys from `CONCORDIA_MASTER_KEY` or the key files in
- * `CONCORDIA_MASTER_KEY_DIR` (default `<dataDir>/master-keys`).
+ * `CONCORDIA_MASTER_KEY_DIR` (default `<dataDir>/master-keys`); blobs under
+ * `CONCORDIA_ATTACHMENT_OBJECT_MIN_BYTES` keep their ciphertext in their row.
  */
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
@@ -34,7 +35,14 @@ export function createConfiguredBlobStore(database: Database, config: Config): B
   let store: Promise<BlobStore> | undefined;
   const open = (): Promise<BlobStore> => {
     store ??= masterKeys(config).then((keys) =>
-      createBlobStore({ database, objects: filesystemBlobObjects(blobDirectory(config)), keys }),
+      createBlobStore({
+        database,
+        objects: filesystemBlobObjects(blobDirectory(config)),
+        keys,
+        ...(config.attachmentObjectMinBytes !== undefined
+          ? { objectMinBytes: config.attachmentObjectMinBytes }
+          : {}),
+      }),
     );
     return store;
   };
@@ -42,6 +50,7 @@ export function createConfiguredBlobStore(database: Database, config: Config): B
     put: async (bytes, contentType) => (await open()).put(bytes, contentType),
     seal: async (bytes, contentType) => (await open()).seal(bytes, contentType),
     get: async (hash) => (await open()).get(hash),
+    getMany: async (hashes) => (await open()).getMany(hashes),
     info: async (hash) => (await open()).info(hash),
   };
 }

@@ -55,7 +55,14 @@ export interface CoreDeps {
   readOnlyTypes?: readonly ReadOnlyResourceType[];
   /** Resolves the terminology token modifiers of searches (terminology-filters.ts). */
   terminologyFilters?: TerminologyFilterResolver;
+  /**
+   * Run around the handling of each request, first outermost, inside the error mapping: e.g. the
+   * answer to a write shows content the blob store keeps as it was written (blobs/write-answers.ts).
+   */
+  interceptors?: readonly RequestInterceptor[];
 }
+
+export type RequestInterceptor = (handle: () => Promise<FhirResponse>) => Promise<FhirResponse>;
 
 export function createFhirCore(deps: CoreDeps): FhirCore {
   const fhirBase = `${deps.config.baseUrl}/fhir`;
@@ -64,6 +71,7 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
   const writeHooks = deps.writeHooks ?? [];
   const observers = deps.observers ?? [];
   const readOnlyTypes = deps.readOnlyTypes ?? [];
+  const interceptors = deps.interceptors ?? [];
   // Rebuilt when the registry changes (a custom SearchParameter registered or searchable).
   let statement: { version: number; resource: FhirResource } | undefined;
   const currentStatement = (): FhirResource => {
@@ -146,7 +154,10 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
       };
       let response: FhirResponse;
       try {
-        response = await dispatch(request, env);
+        response = await interceptors.reduceRight<() => Promise<FhirResponse>>(
+          (next, intercept) => () => intercept(next),
+          () => dispatch(request, env),
+        )();
         // Elements the access decision masks for this principal (access/element-masking.ts).
         const { masks } = decideAccess(ctx, { kind: 'read' });
         if (masks.size > 0 && response.body !== undefined) {

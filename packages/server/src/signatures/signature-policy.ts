@@ -19,6 +19,11 @@ import { signedContent } from './signed-content.ts';
 export interface SignaturePolicy {
   requiredTypes: readonly string[];
   verifier: SignatureVerifier;
+  /**
+   * The target as the clinician signed it, from its stored form: content the write moved to the
+   * blob store put back (blobs/write-answers.ts). Absent: the stored form is what was signed.
+   */
+  asWritten?: (resource: Record<string, unknown>) => Promise<Record<string, unknown>>;
 }
 
 export function signaturePolicyHook(policy: SignaturePolicy): WriteHook {
@@ -33,7 +38,9 @@ export function signaturePolicyHook(policy: SignaturePolicy): WriteHook {
         const provenance = signatureProvenance(version);
         if (provenance === undefined) continue;
         const target = await signedTarget(provenance, written, scope.tx, scope.ctx);
-        const content = signedContent(target.resource);
+        const content = signedContent(
+          policy.asWritten === undefined ? target.resource : await policy.asWritten(target.resource),
+        );
         const signatures = Array.isArray(provenance.signature) ? provenance.signature : [];
         for (const [index, signature] of signatures.entries()) {
           if (!isRecord(signature) || signature.sigFormat !== JOSE_SIGNATURE_FORMAT) continue;

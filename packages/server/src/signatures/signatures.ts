@@ -10,7 +10,7 @@ import type { WriteHook } from '../fhir/write-hooks.ts';
 import type { Database } from '../store/database.ts';
 import { type CertificateRegistry, createCertificateRegistry } from './certificate-registry.ts';
 import { registerCertificateOperation } from './register-certificate-operation.ts';
-import { signaturePolicyHook } from './signature-policy.ts';
+import { type SignaturePolicy, signaturePolicyHook } from './signature-policy.ts';
 import { signatureVerifier } from './signature-verifier.ts';
 import { loadTrustStore, type TrustStore } from './trust-store.ts';
 import { verifySignatureOperation } from './verify-signature-operation.ts';
@@ -28,6 +28,8 @@ export async function createSignatures(
   database: Database,
   config: Config,
   logger: Logger,
+  /** See `SignaturePolicy.asWritten`. */
+  asWritten?: SignaturePolicy['asWritten'],
 ): Promise<Signatures> {
   const trust = await loadTrustStore(config.signatureTrustAnchorFiles ?? [], config.signatureCrlFiles ?? []);
   const requiredTypes = config.signatureRequiredTypes ?? [];
@@ -48,7 +50,11 @@ export async function createSignatures(
   return {
     registry,
     trust,
-    writeHook: signaturePolicyHook({ requiredTypes, verifier }),
+    writeHook: signaturePolicyHook({
+      requiredTypes,
+      verifier,
+      ...(asWritten !== undefined ? { asWritten } : {}),
+    }),
     operations: [registerCertificateOperation(registry, trust), verifySignatureOperation(verifier)],
   };
 }

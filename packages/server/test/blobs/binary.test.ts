@@ -29,7 +29,11 @@ for (const database of testDatabases()) {
 
     beforeAll(async () => {
       dataDir = await mkdtemp(join(tmpdir(), 'concordia-binary-'));
-      t = await createTestApp(database, { CONCORDIA_DATA_DIR: dataDir });
+      // Blob files are under test here; small blobs in rows are tested with attachments.
+      t = await createTestApp(database, {
+        CONCORDIA_DATA_DIR: dataDir,
+        CONCORDIA_ATTACHMENT_OBJECT_MIN_BYTES: '0',
+      });
     });
 
     afterAll(async () => {
@@ -54,6 +58,9 @@ for (const database of testDatabases()) {
       });
       expect(created.statusCode, created.body).toBe(201);
       const id = String(json(created.body).id);
+      // The answer to the write shows the content too, not the stored reference.
+      expect(json(created.body)).toMatchObject({ data });
+      expect(json(created.body)._data).toBeUndefined();
 
       const stored = await storedContent(id);
       expect(stored).not.toContain(data);

@@ -44,8 +44,9 @@ for (const testDatabase of testDatabases()) {
   describe(`encrypted blob store (${testDatabase.name})`, () => {
     let database: Database;
     let dir: string;
-    const store = (keys: KeyProvider): BlobStore =>
-      createBlobStore({ database, objects: filesystemBlobObjects(join(dir, 'blobs')), keys });
+    // Every blob in a file here: the files are under test (the row of a small blob is below).
+    const store = (keys: KeyProvider, objectMinBytes = 0): BlobStore =>
+      createBlobStore({ database, objects: filesystemBlobObjects(join(dir, 'blobs')), keys, objectMinBytes });
 
     beforeEach(async () => {
       database = await testDatabase.create();
@@ -87,6 +88,20 @@ for (const testDatabase of testDatabases()) {
       expect((await filesUnder(dir)).size).toBe(1);
       expect(await keyIds(database)).toHaveLength(1);
       expect((await blobs.get(first.hash))?.bytes.equals(bytes)).toBe(true);
+    });
+
+    it('keeps a blob under objectMinBytes encrypted in its row, writes no file, and refuses an altered row', async () => {
+      const blobs = store(masterKeyRing(randomBytes(32)), 1024);
+      const info = await blobs.put(Buffer.from(MARKER), 'text/plain');
+      expect(await filesUnder(dir)).toEqual(new Map());
+      const [row] = await database.query(sql`select encode(ciphertext, 'hex') as hex, * from blob`);
+      expect(JSON.stringify(row)).not.toContain('Oksana');
+      expect(String(row?.hex)).toHaveLength((Buffer.byteLength(MARKER) + 16) * 2);
+      expect((await blobs.getMany([info.hash, 'f'.repeat(64)])).get(info.hash)?.toString()).toBe(MARKER);
+      await database.query(
+        sql`update blob set ciphertext = set_byte(ciphertext, 3, get_byte(ciphertext, 3) # 1) where hash = ${info.hash}`,
+      );
+      await expect(blobs.get(info.hash)).rejects.toThrow();
     });
 
     it('refuses to return a blob whose encrypted file was altered on disk', async () => {
