@@ -3,7 +3,7 @@
  * http.html#binary): the resource table holds a reference, every read returns the whole Binary,
  * and raw bytes go in and out with their own media type.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,16 +11,9 @@ import { readOptionalString } from '../../src/store/rows.ts';
 import { sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
 import { at, createTestApp, FHIR_JSON, json, type TestApp } from '../support/test-app.ts';
+import { filesUnder } from './blob-files.ts';
 
 const SECRET = 'Histology: malignant melanoma, Breslow 2.1 mm — patient Oksana Kovalenko';
-
-async function filesUnder(dir: string): Promise<Buffer[]> {
-  const files: Buffer[] = [];
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) files.push(await readFile(join(entry.parentPath, entry.name)));
-  }
-  return files;
-}
 
 for (const database of testDatabases()) {
   describe(`Binary content in the encrypted blob store (${database.name})`, () => {

@@ -1,27 +1,10 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/ops/logger.ts';
-
-function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const lines = () =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line): Record<string, unknown> => JSON.parse(line));
-  return { stream, lines };
-}
+import { capturedLog } from '../support/log-capture.ts';
 
 describe('createLogger', () => {
   it('writes JSON lines with a level name and an ISO timestamp', () => {
-    const { stream, lines } = capture();
+    const { stream, lines } = capturedLog();
     createLogger({ logLevel: 'info' }, stream).info('hello');
     expect(lines()).toMatchObject([
       { level: 'info', msg: 'hello', name: 'concordia', time: expect.stringMatching(/^\d{4}-/) },
@@ -29,7 +12,7 @@ describe('createLogger', () => {
   });
 
   it('honours the configured level', () => {
-    const { stream, lines } = capture();
+    const { stream, lines } = capturedLog();
     const logger = createLogger({ logLevel: 'warn' }, stream);
     logger.info('dropped');
     logger.warn('kept');
@@ -37,7 +20,7 @@ describe('createLogger', () => {
   });
 
   it('never writes authorization or cookie headers', () => {
-    const { stream, lines } = capture();
+    const { stream, lines } = capturedLog();
     createLogger({ logLevel: 'info' }, stream).info(
       {
         req: {

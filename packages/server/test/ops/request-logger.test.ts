@@ -1,28 +1,11 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/ops/logger.ts';
 import { deferredRequestLogger, levelEnabled } from '../../src/ops/request-logger.ts';
-
-function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const lines = () =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line): Record<string, unknown> => JSON.parse(line));
-  return { stream, lines };
-}
+import { capturedLog } from '../support/log-capture.ts';
 
 describe('the per-request logger', () => {
   it('writes the lines of a pino child: the request id bound, headers redacted, format arguments applied', () => {
-    const { stream, lines } = capture();
+    const { stream, lines } = capturedLog();
     const log = deferredRequestLogger(createLogger({ logLevel: 'info' }, stream), { requestId: 'r-1' }, {});
     log.info({ req: { headers: { authorization: 'Bearer secret' } } }, 'seen %s', 'twice');
     log.child({ step: 'inner' }).warn('nested');
@@ -39,7 +22,7 @@ describe('the per-request logger', () => {
   });
 
   it('writes nothing below the configured level, and follows a level given for the request', () => {
-    const { stream, lines } = capture();
+    const { stream, lines } = capturedLog();
     const parent = createLogger({ logLevel: 'warn' }, stream);
     const log = deferredRequestLogger(parent, { requestId: 'r-2' }, {});
     log.info('dropped');
