@@ -48,28 +48,73 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
   });
   pool.on('error', options.onIdleClientError ?? ((error) => process.emitWarning(error)));
 
-  const executor = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
+  const run = async (client: pg.Pool | pg.PoolClient, statement: Sql): Promise<Row[]> => {
+    const { text, values } = statement.toQuery();
+    const name = statement.reusable ? preparedName(text) : undefined;
+    const result = await client.query<Row>(name === undefined ? { text, values } : { name, text, values });
+    return result.rows;
+  };
+
+  const poolExecutor: SqlExecutor = {
     async query(statement: Sql): Promise<Row[]> {
-      const { text, values } = statement.toQuery();
-      const name = statement.reusable ? preparedName(text) : undefined;
-      const result = await client.query<Row>(name === undefined ? { text, values } : { name, text, values });
-      return result.rows;
+      if (!statement.genericPlan) return run(pool, statement);
+      // Outside a transaction the setting is the session's: set on one connection, then put back.
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query(GENERIC_PLANS);
+        const rows = await run(client, statement);
+        await client.query(DEFAULT_PLANS);
+        return rows;
+      } catch (error) {
+        broken = error instanceof Error ? error : new Error(String(error));
+        throw error;
+      } finally {
+        // A connection whose setting may not have been put back must not serve other statements.
+        client.release(broken);
+      }
     },
     async executeScript(script: string): Promise<void> {
-      await client.query(script);
+      await pool.query(script);
     },
-  });
+  };
+
+  /**
+   * A transaction's statements on its connection. `planOnce` statements run under
+   * `force_generic_plan`, set for the rest of the transaction (`SET LOCAL`) when the first one
+   * comes and put back before any other statement, which keeps its custom plans: a search must
+   * still be planned for the values it carries.
+   */
+  const transactionExecutor = (client: pg.PoolClient): SqlExecutor => {
+    let generic = false;
+    return {
+      async query(statement: Sql): Promise<Row[]> {
+        if (statement.genericPlan !== generic) {
+          await client.query(statement.genericPlan ? GENERIC_PLANS_LOCAL : DEFAULT_PLANS_LOCAL);
+          generic = statement.genericPlan;
+        }
+        return run(client, statement);
+      },
+      async executeScript(script: string): Promise<void> {
+        if (generic) {
+          await client.query(DEFAULT_PLANS_LOCAL);
+          generic = false;
+        }
+        await client.query(script);
+      },
+    };
+  };
 
   return {
     kind: 'postgres',
-    ...executor(pool),
+    ...poolExecutor,
     async transaction<T>(work: (tx: TransactionExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
         // One round trip opens the transaction and reads its timestamp (simple protocol, no values).
         const begun: unknown = await client.query(`BEGIN; ${TRANSACTION_TIMESTAMP_QUERY}`);
-        const result = await work({ ...executor(client), startedAt: startedAtOf(begun) });
+        const result = await work({ ...transactionExecutor(client), startedAt: startedAtOf(begun) });
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -92,6 +137,11 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     },
   };
 }
+
+const GENERIC_PLANS = 'set plan_cache_mode = force_generic_plan';
+const DEFAULT_PLANS = 'reset plan_cache_mode';
+const GENERIC_PLANS_LOCAL = 'set local plan_cache_mode = force_generic_plan';
+const DEFAULT_PLANS_LOCAL = 'set local plan_cache_mode to default';
 
 /**
  * pg keeps prepared statements per connection by name; the name follows from the text. Statement

@@ -28,10 +28,12 @@ export class Sql {
   /**
    * @param parts The literal text, parameters and identifiers in order; nested fragments inlined.
    * @param reusable The adapter may keep a prepared statement for this text (see `prepared`).
+   * @param genericPlan The prepared statement's plan does not depend on its values (see `planOnce`).
    */
   constructor(
     readonly parts: readonly Part[],
     readonly reusable = false,
+    readonly genericPlan = false,
   ) {}
 
   /** Text with `$1…$n` placeholders and the values they stand for, ready for the driver. */
@@ -123,8 +125,23 @@ export function cteList(ctes: readonly Cte[]): Sql {
 
 /**
  * Marks a hot statement whose text has few shapes, so the PostgreSQL adapter prepares it once per
- * connection and skips parsing and planning on every later execution.
+ * connection and skips parsing on every later execution. PostgreSQL still decides per execution
+ * whether to plan it anew for the values bound (a custom plan) or reuse one plan (a generic plan);
+ * see `planOnce` for statements that must not be planned each time.
  */
 export function prepared(statement: Sql): Sql {
   return new Sql(statement.parts, true);
+}
+
+/**
+ * A prepared statement planned once per connection (`plan_cache_mode = force_generic_plan` while
+ * it runs): for statements whose best plan is the same whatever values they carry, and whose
+ * planning costs more than running them. The write statements (a resource row, its history, a
+ * dozen index tables, audit and ledger as CTEs of one statement) took 0.5–0.8 ms of database CPU
+ * to plan on every write, more than their execution: PostgreSQL's plan cache never chose the
+ * generic plan by itself, because arrays of unknown length look dearer than the ones it was just
+ * handed (docs/operations.md, "Statement plans").
+ */
+export function planOnce(statement: Sql): Sql {
+  return new Sql(statement.parts, true, true);
 }

@@ -22,7 +22,7 @@ import type {
   VersionRecorder,
 } from './port.ts';
 import { readBoolean, readNumber, readString } from './rows.ts';
-import { cteList, emptySql, identifier, joinSql, prepared, Sql, sql } from './sql.ts';
+import { cteList, emptySql, identifier, joinSql, planOnce, prepared, Sql, sql } from './sql.ts';
 import { readMethod } from './stored-version.ts';
 
 /** Computes what a resource contributes to the search index and compartments (a pure function). */
@@ -277,7 +277,7 @@ function distinct(rows: readonly (readonly IndexCell[])[]): (readonly IndexCell[
 }
 
 export async function countWritten(tx: TransactionExecutor, statement: Sql): Promise<number> {
-  const [row] = await tx.query(prepared(statement));
+  const [row] = await tx.query(planOnce(statement));
   return row === undefined ? 0 : readNumber(row, 'written');
 }
 
