@@ -13,6 +13,7 @@ import { fhirDoor } from './http/fhir-door.ts';
 import { createRequestThrottle, type Refusal, throttleOtherDoors } from './http/rate-limit.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import { httpsServerFactory, loadTlsCredentials } from './http/tls.ts';
+import { ADMIN_PREFIX, adminDoor } from './identity/admin-door.ts';
 import type { Identity } from './identity/identity.ts';
 import { oauthDoor } from './identity/oauth-door.ts';
 import type { Ledger } from './ledger/ledger.ts';
@@ -59,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { identity } = deps;
   if (identity !== undefined) {
     await app.register(oauthDoor, { ...identity });
+    await app.register(adminDoor, { ...identity, prefix: ADMIN_PREFIX });
   }
   await app.register(fhirDoor, {
     prefix: '/fhir',

@@ -37,6 +37,7 @@ import { terminologyFilterResolver } from './fhir/terminology-filters.ts';
 import { validateOperation } from './fhir/validation/validate-operation.ts';
 import { createValidationService, type ValidationService } from './fhir/validation/validation-service.ts';
 import { validationWriteHooks } from './fhir/validation/validation-write-hooks.ts';
+import { adminAudit } from './identity/admin-audit.ts';
 import { capabilitySecurity } from './identity/capability-security.ts';
 import { prepareDemoIdentity } from './identity/demo-identity.ts';
 import { createIdentity } from './identity/identity.ts';
@@ -332,6 +333,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       db: database,
       patients: corePatientDirectory(core),
       signIns: audit.signIns,
+      adminAudit: adminAudit(
+        config.audit.enabled ? audit.sink : undefined,
+        auditSourceOf(config.audit, `${config.baseUrl}/fhir`),
+      ),
     });
     if (identity.keySource.kind === 'generated') {
       logger.warn(

@@ -5,9 +5,10 @@
  * (another node rotated) makes it reload the keys, at most once per `reloadAfterMs`.
  *
  * A token verified once is remembered until it expires: an app sends the same token with every
- * request for minutes, and checking an RS256 signature costs more than the rest of a read. Nothing
- * is lost by it: access tokens cannot be revoked before they expire (docs/security.md), and what a
- * token says cannot change.
+ * request for minutes, and checking an RS256 signature costs more than the rest of a read. What a
+ * token says cannot change; whether it is still honoured can (its grant, user or client revoked),
+ * so that is asked of `revocations` on every request, remembered token or not — an in-memory
+ * lookup (identity/token-revocations.ts), not a database round trip.
  */
 import { createLocalJWKSet, errors, type JWK, type JWTPayload, jwtVerify } from 'jose';
 import type { ClientPrincipal, UserPrincipal } from './request-context.ts';
@@ -24,12 +25,32 @@ export interface BearerVerifierOptions {
   reloadAfterMs?: number;
   /** Verified tokens remembered at most (the oldest is forgotten first); default 10,000. */
   rememberedTokens?: number;
+  /** Revoked grants, users and clients; absent: a token is honoured until it expires. */
+  revocations?: RevocationCheck;
   now?: () => number;
+}
+
+/** What a verified access token says about where it came from. */
+export interface IssuedToken {
+  /** `sub`: the user id, or the client id for a client's own token. */
+  subject: string;
+  clientId: string;
+  /** The grant it was issued under (authorization code and refresh token flows): `grant_id`. */
+  grantId?: string;
+  /** `iat`, seconds since the epoch. */
+  issuedAt: number;
+}
+
+export interface RevocationCheck {
+  /** Why a token whose signature verified is no longer honoured, or `undefined`. */
+  refusal(token: IssuedToken): Promise<string | undefined>;
 }
 
 export type TokenPrincipal = UserPrincipal | ClientPrincipal;
 
-export type BearerVerification = { ok: true; principal: TokenPrincipal } | { ok: false; reason: string };
+export type BearerVerification =
+  | { ok: true; principal: TokenPrincipal; issued: IssuedToken }
+  | { ok: false; reason: string };
 
 export type BearerVerifier = (token: string) => Promise<BearerVerification>;
 
@@ -39,7 +60,7 @@ export async function createBearerVerifier(options: BearerVerifierOptions): Prom
   let jwks = createLocalJWKSet({ keys });
   let loadedAt = Date.now();
   const reloadAfter = options.reloadAfterMs ?? 30_000;
-  const remembered = new Map<string, TokenPrincipal>();
+  const remembered = new Map<string, Extract<BearerVerification, { ok: true }>>();
   const limit = options.rememberedTokens ?? 10_000;
 
   const verify = (token: string) =>
@@ -52,10 +73,16 @@ export async function createBearerVerifier(options: BearerVerifierOptions): Prom
       currentDate: new Date(now()),
     });
 
+  const honoured = async (verified: BearerVerification): Promise<BearerVerification> => {
+    if (!verified.ok || options.revocations === undefined) return verified;
+    const refusal = await options.revocations.refusal(verified.issued);
+    return refusal === undefined ? verified : { ok: false, reason: refusal };
+  };
+
   return async (token) => {
     const known = remembered.get(token);
     if (known !== undefined) {
-      if (known.expiresAt * 1000 > now()) return { ok: true, principal: known };
+      if (known.principal.expiresAt * 1000 > now()) return honoured(known);
       remembered.delete(token);
     }
     try {
@@ -75,9 +102,9 @@ export async function createBearerVerifier(options: BearerVerifierOptions): Prom
           const oldest = remembered.keys().next().value;
           if (oldest !== undefined) remembered.delete(oldest);
         }
-        remembered.set(token, verified.principal);
+        remembered.set(token, verified);
       }
-      return verified;
+      return await honoured(verified);
     } catch (error) {
       return { ok: false, reason: describe(error) };
     }
@@ -93,10 +120,10 @@ function describe(error: unknown): string {
 }
 
 function principalFromClaims(claims: JWTPayload): BearerVerification {
-  const { sub, exp } = claims;
+  const { sub, exp, iat } = claims;
   const clientId = stringClaim(claims, 'client_id');
-  if (sub === undefined || exp === undefined || clientId === undefined) {
-    return { ok: false, reason: 'The access token lacks sub, exp or client_id' };
+  if (sub === undefined || exp === undefined || iat === undefined || clientId === undefined) {
+    return { ok: false, reason: 'The access token lacks sub, exp, iat or client_id' };
   }
   const rawRoles = claims.roles;
   const roles: Role[] = Array.isArray(rawRoles)
@@ -119,7 +146,14 @@ function principalFromClaims(claims: JWTPayload): BearerVerification {
   const principal: TokenPrincipal = roles.includes('system')
     ? { kind: 'client', ...base }
     : { kind: 'user', ...base, ...(fhirUser !== undefined ? { fhirUser } : {}) };
-  return { ok: true, principal };
+  const grantId = stringClaim(claims, 'grant_id');
+  const issued: IssuedToken = {
+    subject: sub,
+    clientId,
+    issuedAt: iat,
+    ...(grantId !== undefined ? { grantId } : {}),
+  };
+  return { ok: true, principal, issued };
 }
 
 function stringClaim(claims: JWTPayload, name: string): string | undefined {

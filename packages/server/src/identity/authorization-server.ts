@@ -13,12 +13,13 @@ import { grantableScopes, IDENTITY_SCOPES } from '../access/smart-scopes.ts';
 import { originAllowed } from '../http/cors.ts';
 import type { Database } from '../store/database.ts';
 import { negotiateBackendScopes } from './backend-scopes.ts';
-import { CLIENT_ASSERTION_ALGS, type ClientRegistry, isLoopbackUrl } from './clients.ts';
+import { CLIENT_ASSERTION_ALGS, type ClientRegistry, isLoopbackUrl, mayIntrospect } from './clients.ts';
 import type { LaunchContexts } from './launch-context.ts';
 import { oidcAdapterFactory } from './oidc-adapter.ts';
 import { renderErrorPage } from './pages.ts';
 import type { SecretBox } from './secret-box.ts';
 import { TOKEN_SIGNING_ALG } from './signing-keys.ts';
+import type { TokenRevocations } from './token-revocations.ts';
 import type { UserDirectory } from './users.ts';
 
 export const OAUTH_PREFIX = '/oauth2';
@@ -54,6 +55,7 @@ export interface AuthorizationServerOptions {
   users: UserDirectory;
   clients: ClientRegistry;
   launchContexts: LaunchContexts;
+  revocations: TokenRevocations;
   /** `CONCORDIA_CORS_ORIGINS` (http/cors.ts): `['*']` any origin, `[]` none. */
   corsOrigins: readonly string[];
 }
@@ -63,7 +65,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   const absolute = (reference: string) => `${fhirBase}/${reference}`;
 
   const provider = new Provider(options.issuer, {
-    adapter: oidcAdapterFactory(options.db, clients),
+    adapter: oidcAdapterFactory(options.db, clients, options.revocations),
     jwks: { keys: options.signingKeys },
     cookies: {
       keys: [options.box.derive('oidc-cookies').toString('base64url')],
@@ -89,7 +91,13 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      // JWT access tokens are introspected by access-token-introspection.ts; oidc-provider answers
+      // for refresh tokens, under the same rule of who may ask.
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) =>
+          mayIntrospect(await clients.byId(client.clientId), token.clientId),
+      },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       resourceIndicators: {
@@ -182,6 +190,9 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       const patient = ownPatient ?? context?.patient;
       return {
         roles: user.roles,
+        // The grant the token belongs to, so revoking the grant (a refresh token, a session)
+        // refuses the token at once (token-revocations.ts). It names the grant; it grants nothing.
+        ...(grantId !== undefined ? { grant_id: grantId } : {}),
         ...(user.fhirUser !== undefined ? { fhirUser: absolute(user.fhirUser) } : {}),
         ...(user.organization !== undefined ? { organization: user.organization } : {}),
         ...(patient !== undefined ? { patient } : {}),

@@ -4,9 +4,13 @@
  * and public apps (browser, mobile: PKCE, no secret). Each is bounded by the scopes it may ever
  * be granted and optionally bound to the organisation it acts for.
  *
- * A client secret is 256 random bits shown once at registration; only its SHA-256 is stored. To
- * let oidc-provider compare secrets, the registry hands it the secret the caller presented when
- * its digest matches, and a value that never matches when it does not.
+ * A client secret is 256 random bits shown once at registration (and at each rotation); only its
+ * SHA-256 is stored. To let oidc-provider compare secrets, the registry hands it the secret the
+ * caller presented when its digest matches, and a value that never matches when it does not.
+ *
+ * A disabled client is unknown to the authorization server (no token, no introspection), and the
+ * tokens it already holds are refused at once (token-revocations.ts); so are they when it is
+ * removed or its secret rotated — a rotated secret is usually a leaked one.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
@@ -14,9 +18,10 @@ import type { AdapterPayload } from 'oidc-provider';
 import { Provider } from 'oidc-provider';
 import { parseResourceScope } from '../access/smart-scopes.ts';
 import type { Row, SqlExecutor } from '../store/database.ts';
-import { readOptionalString, readString } from '../store/rows.ts';
+import { readBoolean, readOptionalString, readString } from '../store/rows.ts';
 import { sql } from '../store/sql.ts';
 import type { ClientLookup } from './oidc-adapter.ts';
+import type { TokenRevocations } from './token-revocations.ts';
 
 export type ClientKind = 'backend' | 'confidential' | 'public';
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
@@ -55,6 +60,7 @@ export interface RegisteredClient {
   scopes: string[];
   redirectUris: string[];
   organization?: string;
+  disabled: boolean;
   createdAt: string;
 }
 
@@ -66,7 +72,10 @@ export class ClientRegistry implements ClientLookup {
   /** Stands in for the secret when the presented one is wrong; unknown outside this process. */
   readonly #mismatch = `mismatch-${randomBytes(32).toString('base64url')}`;
 
-  constructor(private readonly db: SqlExecutor) {}
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly revocations: TokenRevocations,
+  ) {}
 
   /** Registers a client; the secret (confidential clients) is returned here and never again. */
   async add(input: NewClient): Promise<{ client: RegisteredClient; clientSecret?: string }> {
@@ -103,16 +112,54 @@ export class ClientRegistry implements ClientLookup {
     const rows = await this.db.query(
       sql`delete from identity_client where client_id = ${clientId} returning client_id`,
     );
-    // Its grants, codes and refresh tokens go with it.
+    if (rows.length === 0) return false;
+    await this.#endTokens(clientId);
+    return true;
+  }
+
+  /** Disables (or enables again) a client; disabling ends its grants and refuses its tokens. */
+  async setDisabled(clientId: string, disabled: boolean): Promise<boolean> {
+    const rows = await this.db.query(
+      sql`update identity_client set disabled = ${disabled} where client_id = ${clientId} returning client_id`,
+    );
+    if (rows.length === 0) return false;
+    if (disabled) await this.#endTokens(clientId);
+    return true;
+  }
+
+  /**
+   * Gives a client that authenticates with a secret a new one, returned here and never again; the
+   * old one stops working, and so do the tokens and refresh tokens obtained with it.
+   */
+  async rotateSecret(clientId: string): Promise<string> {
+    const clientSecret = randomBytes(32).toString('base64url');
+    const rows = await this.db.query(
+      sql`update identity_client set secret_sha256 = ${sha256(clientSecret)}
+          where client_id = ${clientId} and secret_sha256 is not null returning client_id`,
+    );
+    if (rows.length === 0) {
+      const client = await this.byId(clientId);
+      throw new ClientError(
+        client === undefined
+          ? `No client "${clientId}"`
+          : `Client "${clientId}" authenticates with ${client.authMethod}, not with a secret`,
+      );
+    }
+    await this.#endTokens(clientId);
+    return clientSecret;
+  }
+
+  /** Its grants, codes and refresh tokens are deleted; its access tokens refused from now on. */
+  async #endTokens(clientId: string): Promise<void> {
     await this.db.query(
       sql`delete from identity_oidc_model where model <> 'Session' and payload::jsonb ->> 'clientId' = ${clientId}`,
     );
-    return rows.length > 0;
+    await this.revocations.revoke('client', clientId);
   }
 
   async clientMetadata(clientId: string): Promise<AdapterPayload | undefined> {
     const [row] = await this.db.query(
-      sql`select metadata, secret_sha256 from identity_client where client_id = ${clientId}`,
+      sql`select metadata, secret_sha256 from identity_client where client_id = ${clientId} and not disabled`,
     );
     if (row === undefined) return undefined;
     const metadata: AdapterPayload = JSON.parse(readString(row, 'metadata'));
@@ -130,6 +177,19 @@ export class ClientRegistry implements ClientLookup {
     const matches = presented !== undefined && digestsEqual(sha256(presented), digest);
     return { ...metadata, client_secret: matches ? presented : this.#mismatch };
   }
+}
+
+/**
+ * RFC 7662 §4: who may learn what a token says. A client may introspect its own tokens; a backend
+ * client (a resource server, such as a hospital system checking the tokens it receives) any token;
+ * a public client, which cannot authenticate (§2.1), none.
+ */
+export function mayIntrospect(
+  asking: RegisteredClient | undefined,
+  tokenClientId: string | undefined,
+): boolean {
+  if (asking === undefined || asking.disabled || asking.authMethod === 'none') return false;
+  return asking.kind === 'backend' || asking.clientId === tokenClientId;
 }
 
 function defaultAuthMethod(input: NewClient): ClientAuthMethod {
@@ -223,6 +283,7 @@ function toClient(row: Row): RegisteredClient {
       .filter((scope) => scope !== ''),
     redirectUris: [...(metadata.redirect_uris ?? [])],
     ...(organization !== undefined ? { organization } : {}),
+    disabled: readBoolean(row, 'disabled'),
     createdAt: readString(row, 'created_at'),
   };
 }

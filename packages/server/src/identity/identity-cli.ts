@@ -117,7 +117,7 @@ Examples:
       .command(name)
       .description(
         disabled
-          ? 'Stop a user from signing in (tokens already issued expire on their own).'
+          ? 'Stop a user from signing in and sign them out everywhere (servers refuse their tokens within 5 s).'
           : 'Let a disabled user sign in again.',
       )
       .argument('<username>')
@@ -139,6 +139,17 @@ Examples:
       await withDirectories(async ({ users: directory }) => {
         if (!(await directory.resetMfa(username))) throw new UserError(`No user named "${username}"`);
         process.stdout.write(`Reset the second factor of ${username}\n`);
+      });
+    });
+
+  users
+    .command('sign-out')
+    .description('End every session of a user: grants and refresh tokens deleted, access tokens refused.')
+    .argument('<username>')
+    .action(async (username: string) => {
+      await withDirectories(async ({ users: directory }) => {
+        if (!(await directory.signOut(username))) throw new UserError(`No user named "${username}"`);
+        process.stdout.write(`Signed ${username} out everywhere\n`);
       });
     });
 
@@ -215,19 +226,53 @@ See docs/integrators.md for getting a token with client_credentials and private_
       await withDirectories(async ({ clients: registry }) => {
         for (const client of await registry.list()) {
           process.stdout.write(
-            `${client.clientId}\t${client.kind}\t${client.authMethod}\t${client.name}\t${client.scopes.join(' ')}\n`,
+            `${client.clientId}\t${client.kind}\t${client.authMethod}\t${client.name}\t${client.scopes.join(' ')}${client.disabled ? '\tdisabled' : ''}\n`,
           );
         }
       });
     });
   clients
     .command('remove')
-    .description('Remove a client, with its grants and refresh tokens (access tokens expire on their own).')
+    .description(
+      'Remove a client, with its grants and refresh tokens; servers refuse its access tokens within 5 s.',
+    )
     .argument('<client-id>')
     .action(async (clientId: string) => {
       await withDirectories(async ({ clients: registry }) => {
         if (!(await registry.remove(clientId))) throw new ClientError(`No client "${clientId}"`);
         process.stdout.write(`Removed client ${clientId}\n`);
+      });
+    });
+
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    clients
+      .command(name)
+      .description(
+        disabled
+          ? 'Stop a client from getting tokens; its grants end and servers refuse its access tokens within 5 s.'
+          : 'Let a disabled client get tokens again.',
+      )
+      .argument('<client-id>')
+      .action(async (clientId: string) => {
+        await withDirectories(async ({ clients: registry }) => {
+          if (!(await registry.setDisabled(clientId, disabled)))
+            throw new ClientError(`No client "${clientId}"`);
+          process.stdout.write(`${disabled ? 'Disabled' : 'Enabled'} client ${clientId}\n`);
+        });
+      });
+  }
+  clients
+    .command('rotate-secret')
+    .description(
+      "Give a client a new secret, printed once; the old one and the client's tokens stop working.",
+    )
+    .argument('<client-id>')
+    .action(async (clientId: string) => {
+      await withDirectories(async ({ clients: registry }) => {
+        process.stdout.write(`${await registry.rotateSecret(clientId)}\n`);
       });
     });
 

@@ -1,6 +1,6 @@
 /**
- * Identity, assembled: the sealed-secret key, users, clients, signing keys, the authorization
- * server and the bearer-token authenticator the doors use. `main.ts` builds one per process;
+ * Identity, assembled: the sealed-secret key, users, clients, the revocation list, signing keys,
+ * the authorization server and the bearer-token authenticator the doors use. `main.ts` builds one per process;
  * `app.ts` mounts its door; the CLI uses only the directories.
  */
 import type { Provider } from 'oidc-provider';
@@ -9,6 +9,8 @@ import { createBearerVerifier } from '../access/bearer-token.ts';
 import type { SignInAudit } from '../audit/sign-in-audit.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../store/database.ts';
+import { introspectAccessTokens } from './access-token-introspection.ts';
+import type { AdminAudit } from './admin-audit.ts';
 import { createAuthorizationServer } from './authorization-server.ts';
 import { ClientRegistry } from './clients.ts';
 import { LaunchContexts } from './launch-context.ts';
@@ -17,6 +19,7 @@ import type { PatientDirectory } from './patient-picker.ts';
 import { type IdentityKeySource, loadIdentityKey, type SecretBox } from './secret-box.ts';
 import { activeSigningKeys, ensureSigningKey, publicJwk, TOKEN_SIGNING_ALG } from './signing-keys.ts';
 import { auditedTokenRequests } from './token-audit.ts';
+import { TokenRevocations } from './token-revocations.ts';
 import { UserDirectory } from './users.ts';
 
 export type IdentityConfig = Pick<
@@ -37,6 +40,8 @@ export interface IdentityDirectories {
   keySource: IdentityKeySource;
   users: UserDirectory;
   clients: ClientRegistry;
+  /** Revoked grants, users and clients, whose access tokens the doors refuse. */
+  revocations: TokenRevocations;
 }
 
 export interface Identity extends IdentityDirectories {
@@ -50,6 +55,8 @@ export interface Identity extends IdentityDirectories {
   authenticate: Authenticator;
   /** Records sign-ins and client token requests (audit/sign-in-audit.ts); absent: not audited. */
   signIns?: SignInAudit;
+  /** Records every call of the admin API (admin-audit.ts); absent: not audited. */
+  adminAudit?: AdminAudit;
 }
 
 export async function openIdentityDirectories(
@@ -57,11 +64,14 @@ export async function openIdentityDirectories(
   db: Database,
 ): Promise<IdentityDirectories> {
   const { box, source } = await loadIdentityKey(config.identityKey, config.dataDir);
-  const users = new UserDirectory(db, box, {
-    maxFailures: config.loginMaxFailures,
-    lockoutSeconds: config.loginLockoutSeconds,
-  });
-  return { box, keySource: source, users, clients: new ClientRegistry(db) };
+  const revocations = new TokenRevocations(db, { accessTokenSeconds: config.accessTokenSeconds });
+  const users = new UserDirectory(
+    db,
+    box,
+    { maxFailures: config.loginMaxFailures, lockoutSeconds: config.loginLockoutSeconds },
+    revocations,
+  );
+  return { box, keySource: source, users, clients: new ClientRegistry(db, revocations), revocations };
 }
 
 export async function createIdentity(options: {
@@ -69,6 +79,7 @@ export async function createIdentity(options: {
   db: Database;
   patients: PatientDirectory;
   signIns?: SignInAudit;
+  adminAudit?: AdminAudit;
 }): Promise<Identity> {
   const { config, db } = options;
   const directories = await openIdentityDirectories(config, db);
@@ -88,6 +99,7 @@ export async function createIdentity(options: {
     users: directories.users,
     clients: directories.clients,
     launchContexts,
+    revocations: directories.revocations,
     corsOrigins: config.corsOrigins,
   });
   if (options.signIns !== undefined) provider.use(auditedTokenRequests(options.signIns, directories.users));
@@ -96,7 +108,9 @@ export async function createIdentity(options: {
     audience: fhirBase,
     algorithms: [TOKEN_SIGNING_ALG],
     loadKeys: async () => (await activeSigningKeys(db, box)).map((key) => publicJwk(key.privateJwk)),
+    revocations: directories.revocations,
   });
+  provider.use(introspectAccessTokens(verifier, directories.clients));
   return {
     ...directories,
     issuer,
@@ -107,5 +121,6 @@ export async function createIdentity(options: {
     patients: options.patients,
     authenticate: bearerAuthenticator(config.authMode, verifier),
     ...(options.signIns !== undefined ? { signIns: options.signIns } : {}),
+    ...(options.adminAudit !== undefined ? { adminAudit: options.adminAudit } : {}),
   };
 }

@@ -4,11 +4,17 @@
  * go to the client registry (clients.ts), which knows how to check a hashed secret.
  *
  * Expired rows are ignored on read and swept now and then on write, so nothing depends on a job.
+ *
+ * Revoking a grant also refuses the JWT access tokens issued under it, which are not stored here:
+ * oidc-provider revokes a grant (a revoked refresh token, an ended session, a replayed code or
+ * refresh token) by calling `revokeByGrantId` of every model, always including `AccessToken`
+ * (helpers/revoke.js), and that call records the grant in the revocation list.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Database } from '../store/database.ts';
 import { readOptionalString, readString } from '../store/rows.ts';
 import { sql } from '../store/sql.ts';
+import type { TokenRevocations } from './token-revocations.ts';
 
 export interface ClientLookup {
   /** The client's metadata for oidc-provider, or `undefined` when it is not registered. */
@@ -18,14 +24,22 @@ export interface ClientLookup {
 /** Roughly one write in this many also deletes rows that expired more than an hour ago. */
 const SWEEP_EVERY = 200;
 
-export function oidcAdapterFactory(db: Database, clients: ClientLookup): (model: string) => Adapter {
+export function oidcAdapterFactory(
+  db: Database,
+  clients: ClientLookup,
+  revocations: TokenRevocations,
+): (model: string) => Adapter {
   let writes = 0;
   const sweep = async (): Promise<void> => {
     writes += 1;
     if (writes % SWEEP_EVERY !== 0) return;
     await db.query(sql`delete from identity_oidc_model where expires_at < now() - interval '1 hour'`);
   };
-  return (model) => (model === 'Client' ? new ClientAdapter(clients) : new ModelAdapter(db, model, sweep));
+  const revokeTokens = (grantId: string) => revocations.revoke('grant', grantId);
+  return (model) => {
+    if (model === 'Client') return new ClientAdapter(clients);
+    return new ModelAdapter(db, model, sweep, model === 'AccessToken' ? revokeTokens : undefined);
+  };
 }
 
 class ModelAdapter implements Adapter {
@@ -33,6 +47,8 @@ class ModelAdapter implements Adapter {
     private readonly db: Database,
     private readonly model: string,
     private readonly sweep: () => Promise<void>,
+    /** Refuses the JWT access tokens of a revoked grant (the `AccessToken` model only). */
+    private readonly revokeTokens?: (grantId: string) => Promise<void>,
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -86,6 +102,7 @@ class ModelAdapter implements Adapter {
   async revokeByGrantId(grantId: string): Promise<void> {
     // Every artefact of the grant, whatever its model: codes, refresh tokens, the grant itself.
     await this.db.query(sql`delete from identity_oidc_model where grant_id = ${grantId}`);
+    await this.revokeTokens?.(grantId);
   }
 }
 

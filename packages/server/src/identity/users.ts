@@ -16,6 +16,7 @@ import {
 import { sql } from '../store/sql.ts';
 import { decoyPasswordHash, hashPassword, passwordProblems, verifyPassword } from './passwords.ts';
 import type { SecretBox } from './secret-box.ts';
+import type { TokenRevocations } from './token-revocations.ts';
 import { acceptTotp } from './totp.ts';
 
 export interface User {
@@ -66,6 +67,7 @@ export class UserDirectory {
     private readonly db: SqlExecutor,
     private readonly box: SecretBox,
     private readonly lockout: LockoutPolicy,
+    private readonly revocations: TokenRevocations,
   ) {}
 
   async add(input: NewUser): Promise<User> {
@@ -100,11 +102,32 @@ export class UserDirectory {
     return row === undefined ? undefined : toUser(row);
   }
 
+  /** Disables (or enables again) an account; disabling also signs it out everywhere. */
   async setDisabled(username: string, disabled: boolean): Promise<boolean> {
-    const rows = await this.db.query(
+    const [row] = await this.db.query(
       sql`update identity_user set disabled = ${disabled} where username = ${username} returning id`,
     );
-    return rows.length > 0;
+    if (row === undefined) return false;
+    if (disabled) await this.#endSessions(readString(row, 'id'));
+    return true;
+  }
+
+  /**
+   * Signs a user out everywhere: their sessions, grants and refresh tokens are deleted, and the
+   * access tokens they hold are refused from the next request (token-revocations.ts).
+   */
+  async signOut(username: string): Promise<boolean> {
+    const user = await this.byUsername(username);
+    if (user === undefined) return false;
+    await this.#endSessions(user.id);
+    return true;
+  }
+
+  async #endSessions(userId: string): Promise<void> {
+    await this.db.query(
+      sql`delete from identity_oidc_model where payload::jsonb ->> 'accountId' = ${userId}`,
+    );
+    await this.revocations.revoke('user', userId);
   }
 
   /** Forgets the TOTP secret: the user enrols again at the next sign-in. Also lifts a lockout. */

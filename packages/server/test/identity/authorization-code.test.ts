@@ -8,6 +8,7 @@ import { json, patient } from '../support/test-app.ts';
 import { formAction, formField, location, TestBrowser } from './browser.ts';
 import {
   authorizationCodeToken,
+  basic,
   createIdentityTestApp,
   FHIR_BASE,
   FORM,
@@ -27,6 +28,8 @@ describe.each(testDatabases())('SMART standalone launch with PKCE, MFA and conse
   let clientId: string;
   let patientId: string;
   let otherPatientId: string;
+  /** `Authorization: Basic …` of a backend client that introspects tokens (RFC 7662). */
+  let resourceServer: string;
 
   async function createPatient(family: string): Promise<string> {
     const response = await t.core.handle(systemContext('test'), {
@@ -64,6 +67,12 @@ describe.each(testDatabases())('SMART standalone launch with PKCE, MFA and conse
       scopes: ['openid', 'fhirUser', 'offline_access', 'launch/patient', 'patient/*.rs', 'user/Patient.rs'],
     });
     clientId = registered.client.clientId;
+    const server = await t.identity.clients.add({
+      name: 'Resource server',
+      kind: 'backend',
+      scopes: ['system/Patient.rs'],
+    });
+    resourceServer = basic(server.client.clientId, server.clientSecret ?? '');
     patientId = await createPatient('Shevchenko');
     otherPatientId = await createPatient('Franko');
     // Dr Lesya reaches Shevchenko's record through an active declaration (access/, ADR 0005).
@@ -217,21 +226,42 @@ describe.each(testDatabases())('SMART standalone launch with PKCE, MFA and conse
     expect(rotated.patient).toBe(patientId);
     expect(rotated.scope).toBe(tokens.scope);
 
-    const introspect = async (token: string) =>
+    // RFC 7662: a resource server (a backend client) authenticates and learns what a token says;
+    // the public app, which cannot authenticate (§2.1), learns nothing.
+    const introspect = async (token: string, authorization?: string) =>
       json(
         (
           await t.app.inject({
             method: 'POST',
             url: '/oauth2/introspect',
-            headers: FORM,
-            payload: form({ token, client_id: clientId }),
+            headers: { ...FORM, ...(authorization !== undefined ? { authorization } : {}) },
+            payload: form(authorization !== undefined ? { token } : { token, client_id: clientId }),
           })
         ).body,
       );
-    expect(await introspect(String(rotated.refresh_token))).toMatchObject({
+    expect(await introspect(String(rotated.refresh_token))).toEqual({ active: false });
+    expect(await introspect(String(rotated.refresh_token), resourceServer)).toMatchObject({
       active: true,
       client_id: clientId,
     });
+    const accessClaims = JSON.parse(
+      Buffer.from(String(rotated.access_token).split('.')[1] ?? '', 'base64url').toString(),
+    );
+    expect(await introspect(String(rotated.access_token), resourceServer)).toEqual({
+      active: true,
+      token_type: 'Bearer',
+      scope: 'patient/*.rs',
+      client_id: clientId,
+      sub: accessClaims.sub,
+      exp: accessClaims.exp,
+      iat: accessClaims.iat,
+      iss: 'http://fhir.test',
+      aud: FHIR_BASE,
+      jti: accessClaims.jti,
+      patient: patientId,
+      fhirUser: `${FHIR_BASE}/Practitioner/p-1`,
+    });
+    expect(await introspect(String(rotated.access_token))).toEqual({ active: false });
 
     const revoked = await t.app.inject({
       method: 'POST',
@@ -240,7 +270,19 @@ describe.each(testDatabases())('SMART standalone launch with PKCE, MFA and conse
       payload: form({ token: String(rotated.refresh_token), client_id: clientId }),
     });
     expect(revoked.statusCode).toBe(200);
-    expect(await introspect(String(rotated.refresh_token))).toEqual({ active: false });
+    expect(await introspect(String(rotated.refresh_token), resourceServer)).toEqual({ active: false });
+    // Revoking the refresh token ends its grant: every access token issued under it, the one it
+    // was exchanged for and the one before, is refused from the next request on.
+    expect(await introspect(String(rotated.access_token), resourceServer)).toEqual({ active: false });
+    for (const accessToken of [rotated.access_token, tokens.access_token]) {
+      const refused = await t.app.inject({
+        method: 'GET',
+        url: `/fhir/Patient/${patientId}`,
+        headers: { authorization: `Bearer ${String(accessToken)}` },
+      });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
+    }
     const afterRevocation = await t.app.inject({
       method: 'POST',
       url: '/oauth2/token',

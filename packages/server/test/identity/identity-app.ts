@@ -3,19 +3,23 @@
  * access tests: store, core, FHIR door, OAuth door — nothing mocked. Helpers drive the token
  * endpoint the way a client does, through HTTP (`inject`).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { indexResource } from '@concordia/fhir';
 import type { FastifyInstance } from 'fastify';
+import { importJWK, SignJWT } from 'jose';
 import { createAccessRowFilter } from '../../src/access/access-policy.ts';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createFhirCore } from '../../src/fhir/core.ts';
 import type { FhirCore } from '../../src/fhir/interaction.ts';
+import type { AdminCall } from '../../src/identity/admin-audit.ts';
 import { capabilitySecurity } from '../../src/identity/capability-security.ts';
 import { createIdentity, type Identity } from '../../src/identity/identity.ts';
 import { corePatientDirectory } from '../../src/identity/patient-picker.ts';
+import { activeSigningKeys, TOKEN_SIGNING_ALG } from '../../src/identity/signing-keys.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { createMetrics } from '../../src/ops/metrics.ts';
 import type { Database } from '../../src/store/database.ts';
@@ -35,6 +39,8 @@ export interface IdentityTestApp {
   db: Database;
   config: Config;
   dataDir: string;
+  /** Every admin API call, as the audit received it (identity/admin-audit.ts). */
+  adminCalls: AdminCall[];
   close(): Promise<void>;
 }
 
@@ -58,7 +64,17 @@ export async function createIdentityTestApp(
     software: { name: 'Concordia', version: 'test', releaseDate: '2026-11-24' },
     security: capabilitySecurity(config),
   });
-  const identity = await createIdentity({ config, db, patients: corePatientDirectory(core) });
+  const adminCalls: AdminCall[] = [];
+  const identity = await createIdentity({
+    config,
+    db,
+    patients: corePatientDirectory(core),
+    adminAudit: {
+      async record(call) {
+        adminCalls.push(call);
+      },
+    },
+  });
   const app = await buildApp({
     config,
     store,
@@ -76,6 +92,7 @@ export async function createIdentityTestApp(
     db,
     config,
     dataDir,
+    adminCalls,
     async close() {
       await app.close();
       await store.close();
@@ -128,4 +145,27 @@ export async function clientCredentialsToken(
     payload: form({ grant_type: 'client_credentials', scope }),
   });
   return { status: response.statusCode, body: JSON.parse(response.body) };
+}
+
+/**
+ * An access token signed with the server's own signing key, shaped as the authorization server
+ * issues them (RFC 9068): for tests about what the doors do with a user's token, without driving
+ * the sign-in pages and a second factor for each user.
+ */
+export async function signedAccessToken(
+  t: IdentityTestApp,
+  claims: { sub: string; roles: string[]; scope: string } & Record<string, unknown>,
+  lifetimeSeconds = 300,
+): Promise<string> {
+  const [key] = await activeSigningKeys(t.db, t.identity.box);
+  if (key === undefined) throw new Error('the server has no signing key');
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ client_id: 'test-app', ...claims })
+    .setProtectedHeader({ alg: TOKEN_SIGNING_ALG, typ: 'at+jwt', kid: key.kid })
+    .setIssuer(BASE_URL)
+    .setAudience(FHIR_BASE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + lifetimeSeconds)
+    .setJti(randomUUID())
+    .sign(await importJWK(key.privateJwk, TOKEN_SIGNING_ALG));
 }
