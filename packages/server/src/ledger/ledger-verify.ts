@@ -3,12 +3,12 @@
  * which entries differ. Nothing stored is taken on trust except what the node's key signed:
  *
  * 1. leaf by leaf, in tree order: the recorded row (`resource_history`, `audit_event`, or an
- *    access-log batch and each of its rows, verify-access-batches.ts) is re-hashed (canonical JSON → SHA-256) and compared with its entry (altered content, missing
- *    row); the entry is re-hashed into a leaf and compared with the stored leaf hash (altered or
- *    reordered leaf, leaf without entry);
- * 2. the tree is rebuilt from the recomputed leaves (a compact range, O(log n) memory): every
- *    stored subtree hash is compared, and at each checkpoint's size the rebuilt root is compared
- *    with the root the node signed (after checking that signature);
+ *    access-log batch and each of its rows, verify-access-batches.ts) is re-hashed (canonical JSON
+ *    → SHA-256) and compared with its entry (altered content, missing row, leaf without entry);
+ * 2. the entries are re-hashed into leaves and the tree is rebuilt from them (verify-tree.ts): every
+ *    stored subtree hash is compared with what is beneath it, and at each checkpoint's size the
+ *    root is compared with the root the node signed (after checking that signature); a difference
+ *    is located at the entries (altered or reordered leaves), the stored node, or the signed root;
  * 3. rows without an entry (inserted behind the application's back), entries still waiting for
  *    the sequencer, and current resources that differ from their history row.
  */
@@ -26,33 +26,15 @@ import { readNumber, readOptionalString, readString } from '../store/rows.ts';
 import { sql } from '../store/sql.ts';
 import { keyTransitionNotes, verifyKeyTransition } from './key-rotation.ts';
 import { contentSha256 } from './ledger-entries.ts';
+import type { LedgerFinding } from './ledger-findings.ts';
 import { LEAF_COLUMNS, readQueuedEntry, readSequencedLeaf, type SequencedLeaf } from './ledger-leaves.ts';
 import { type LedgerSigner, ledgerPublicKeys } from './node-key.ts';
-import { EMPTY_TREE_HASH, leafHash, nodeHash } from './tree-hashes.ts';
+import { EMPTY_TREE_HASH, leafHash } from './tree-hashes.ts';
 import { sequencedTreeSize } from './tree-nodes.ts';
 import { unrecordedAccessRows, verifyAccessBatches } from './verify-access-batches.ts';
+import { type SignedRoot, storedNodes, TreeRebuild } from './verify-tree.ts';
 
-export type LedgerFindingKind =
-  | 'altered-content' // the row's content no longer hashes to what its entry recorded
-  | 'missing-row' // an entry whose row is gone
-  | 'unrecorded-row' // a row no entry records (inserted outside the write path)
-  | 'altered-leaf' // the entry no longer hashes to the leaf stored at its index
-  | 'reordered-leaf' // the entry hashes to the leaf stored at another index
-  | 'missing-entry' // a stored leaf that no entry accounts for
-  | 'altered-node' // a stored subtree hash differs from the one rebuilt from the entries
-  | 'checkpoint-mismatch' // the rebuilt root differs from a signed checkpoint's root
-  | 'bad-checkpoint-signature' // a stored checkpoint the node's key (of its era) did not sign
-  | 'bad-key-transition' // a key rotation's transition note that does not verify, or a key no transition announced
-  | 'altered-current' // a current resource differs from its history row
-  | 'altered-index'; // the access log's patient index disagrees with the access row
-
-export interface LedgerFinding {
-  kind: LedgerFindingKind;
-  /** The row concerned, when there is one (`Patient/1/_history/2`, `AuditEvent/…`). */
-  reference?: string;
-  leafIndex?: number;
-  detail: string;
-}
+export type { LedgerFinding, LedgerFindingKind } from './ledger-findings.ts';
 
 export interface LedgerVerifyReport {
   treeSize: number;
@@ -77,15 +59,11 @@ export async function verifyLedger(
 ): Promise<LedgerVerifyReport> {
   const pageSize = options.pageSize ?? PAGE;
   const findings: LedgerFinding[] = [];
-  const storedSize = await sequencedTreeSize(db);
-  const maxIndex = await maxLeafIndex(db);
-  const treeSize = Math.max(storedSize, maxIndex + 1);
+  const treeSize = await sequencedTreeSize(db);
   const checkpoints = await readCheckpoints(db, options.signer, findings);
   options.progress?.started(treeSize);
 
-  const stack: { level: number; hash: Buffer }[] = [];
-  const mismatches: LeafMismatch[] = [];
-  let checkpointCursor = 0;
+  const tree = new TreeRebuild(checkpoints, findings);
   for (let start = 0; start < treeSize; start += pageSize) {
     const end = Math.min(start + pageSize, treeSize);
     const rows = await db.query(sql`select leaf_index, ${LEAF_COLUMNS} from ledger_leaf
@@ -99,72 +77,23 @@ export async function verifyLedger(
     await checkContents(db, [...byIndex.values()], findings);
     for (let index = start; index < end; index += 1) {
       const entry = byIndex.get(index);
-      const storedLeaf = stored.get(`0/${index}`);
-      let leaf: Buffer;
       if (entry === undefined) {
         findings.push({
           kind: 'missing-entry',
           leafIndex: index,
           detail: 'the tree has a leaf here but no ledger entry accounts for it',
         });
-        // Go on with the stored leaf so that one removal is reported once, not as every later node.
-        leaf = storedLeaf ?? Buffer.alloc(32);
-      } else {
-        leaf = leafHash(entry.leaf);
-        if (storedLeaf === undefined || !leaf.equals(storedLeaf)) {
-          mismatches.push({
-            index,
-            reference: entry.leaf.reference,
-            leaf,
-            hasStoredLeaf: storedLeaf !== undefined,
-          });
-          // Reported after the pass; the rebuild goes on with the stored leaf so that the nodes above it
-          // (checked against it) are not all reported again. The chain stays complete: rows →
-          // entries → stored leaves → stored nodes → signed roots.
-          if (storedLeaf !== undefined) leaf = storedLeaf;
-        }
       }
-      // Append to the compact range, comparing each completed subtree with the stored one.
-      let node = { level: 0, hash: leaf };
-      let position = index;
-      for (let top = stack.at(-1); top !== undefined && top.level === node.level; top = stack.at(-1)) {
-        stack.pop();
-        position = Math.floor(position / 2);
-        node = { level: node.level + 1, hash: nodeHash(top.hash, node.hash) };
-        const storedNode = stored.get(`${node.level}/${position}`);
-        if (storedNode === undefined || !storedNode.equals(node.hash)) {
-          findings.push({
-            kind: 'altered-node',
-            detail: `subtree hash at level ${node.level}, position ${position} differs from the rebuilt one`,
-          });
-        }
-      }
-      stack.push(node);
-      const size = index + 1;
-      for (
-        ;
-        checkpointCursor < checkpoints.length && (checkpoints[checkpointCursor]?.treeSize ?? 0) <= size;
-        checkpointCursor += 1
-      ) {
-        const checkpoint = checkpoints[checkpointCursor];
-        if (checkpoint === undefined || checkpoint.treeSize !== size) continue;
-        if (!foldStack(stack).equals(checkpoint.rootHash)) {
-          findings.push({
-            kind: 'checkpoint-mismatch',
-            detail: `the rebuilt root of size ${size} differs from the signed checkpoint's root`,
-          });
-        }
-      }
+      tree.append(
+        entry === undefined
+          ? { index, hash: Buffer.alloc(32), missing: true }
+          : { index, hash: leafHash(entry.leaf), reference: entry.leaf.reference, missing: false },
+        stored,
+      );
     }
     options.progress?.advanced(end);
   }
-  for (const checkpoint of checkpoints.slice(checkpointCursor)) {
-    findings.push({
-      kind: 'checkpoint-mismatch',
-      detail: `a checkpoint of size ${checkpoint.treeSize} was signed but the tree has only ${treeSize} leaves`,
-    });
-  }
-  await classifyLeafMismatches(db, mismatches, findings);
+  tree.finish();
   const pending = await checkPending(db, findings);
   await findUnrecordedRows(db, findings);
   await checkCurrentResources(db, findings);
@@ -176,95 +105,6 @@ export async function verifyLedger(
     checkpointsChecked: checkpoints.length,
     findings,
   };
-}
-
-interface LeafMismatch {
-  index: number;
-  reference: string;
-  /** The leaf hash recomputed from the entry. */
-  leaf: Buffer;
-  hasStoredLeaf: boolean;
-}
-
-/** An entry that hashes to a leaf stored at another index was moved (reordered); otherwise altered. */
-async function classifyLeafMismatches(
-  db: SqlExecutor,
-  mismatches: readonly LeafMismatch[],
-  findings: LedgerFinding[],
-): Promise<void> {
-  if (mismatches.length === 0) return;
-  const rows = await db.query(
-    sql`select position, encode(hash, 'hex') as hash from ledger_node
-        where level = 0 and encode(hash, 'hex') = any(${mismatches.map((mismatch) => mismatch.leaf.toString('hex'))}::text[])`,
-  );
-  const storedAt = new Map(rows.map((row) => [readString(row, 'hash'), readNumber(row, 'position')]));
-  for (const { index, reference, leaf, hasStoredLeaf } of mismatches) {
-    const elsewhere = storedAt.get(leaf.toString('hex'));
-    findings.push(
-      elsewhere !== undefined && elsewhere !== index
-        ? {
-            kind: 'reordered-leaf',
-            leafIndex: index,
-            reference,
-            detail: `the entry is at leaf ${index} but the tree holds it at leaf ${elsewhere}`,
-          }
-        : {
-            kind: 'altered-leaf',
-            leafIndex: index,
-            reference,
-            detail: hasStoredLeaf
-              ? 'the entry (kind, reference, time or content hash) no longer hashes to the stored leaf'
-              : 'no stored leaf hash',
-          },
-    );
-  }
-}
-
-function foldStack(stack: readonly { hash: Buffer }[]): Buffer {
-  let root: Buffer | undefined;
-  for (let index = stack.length - 1; index >= 0; index -= 1) {
-    const hash = stack[index]?.hash;
-    if (hash !== undefined) root = root === undefined ? hash : nodeHash(hash, root);
-  }
-  if (root === undefined) throw new Error('empty tree');
-  return root;
-}
-
-async function maxLeafIndex(db: SqlExecutor): Promise<number> {
-  const [row] = await db.query(sql`select coalesce(max(leaf_index), -1) as last from ledger_leaf`);
-  return row === undefined ? -1 : readNumber(row, 'last');
-}
-
-/**
- * Stored nodes completed by leaves [start, end) — whose last leaf is in that page — keyed
- * `level/position`: one index range per level.
- */
-async function storedNodes(db: SqlExecutor, start: number, end: number): Promise<Map<string, Buffer>> {
-  const levels: number[] = [];
-  const from: number[] = [];
-  const to: number[] = [];
-  for (let level = 0; 2 ** level <= end; level += 1) {
-    levels.push(level);
-    from.push(Math.floor(start / 2 ** level));
-    to.push(Math.floor(end / 2 ** level));
-  }
-  const rows = await db.query(
-    sql`select n.level, n.position, encode(n.hash, 'hex') as hash
-        from unnest(${levels}::smallint[], ${from}::bigint[], ${to}::bigint[]) as l(level, first, past)
-        join ledger_node n on n.level = l.level and n.position >= l.first and n.position < l.past`,
-  );
-  const nodes = new Map<string, Buffer>();
-  for (const row of rows)
-    nodes.set(
-      `${readNumber(row, 'level')}/${readNumber(row, 'position')}`,
-      Buffer.from(readString(row, 'hash'), 'hex'),
-    );
-  return nodes;
-}
-
-interface SignedRoot {
-  treeSize: number;
-  rootHash: Buffer;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The shape of RFC 9162 §2.1 trees as leaf ranges, without any hashing: which ranges D[a:b] a
- * proof is made of, and which stored complete subtrees (`ledger_node` rows) make up a range.
+ * proof is made of, and which complete subtrees make up a range (`ledger_node` rows from
+ * `STORED_NODE_MIN_LEVEL` up, recomputed from their leaves below it: tree-nodes.ts).
  * Every range the RFC's recursions produce starts at a multiple of a power of two at least as
  * large as the range's left part, so it splits into O(log n) complete subtrees.
  * Leaf counts stay below 2^53, so plain numbers with `/ 2 ** level` replace 32-bit bit operations.
@@ -12,7 +13,7 @@ export interface LeafRange {
   end: number;
 }
 
-/** The complete subtree of leaves [position·2^level, (position+1)·2^level): one `ledger_node` row. */
+/** The complete subtree of leaves [position·2^level, (position+1)·2^level). */
 export interface NodeKey {
   level: number;
   position: number;

@@ -1,6 +1,7 @@
 /**
  * Inclusion and consistency proofs (RFC 9162 §2.1.3, §2.1.4) for any tree size the log has
- * reached, read from the stored complete subtrees: O(log n) node rows per proof, one query.
+ * reached, assembled from complete subtrees (tree-nodes.ts): O(log n) stored node rows in one
+ * query, and the leaves beneath the few lower nodes, fewer than 2^k around each end, in one more.
  */
 import type { SqlExecutor } from '../store/database.ts';
 import { consistencyProofRanges, inclusionProofRanges } from './merkle-ranges.ts';

@@ -2,7 +2,8 @@
  * The sequencer (Trillian / Certificate Transparency style): writers only append to the
  * `ledger_entry` queue, and their transactions commit in any order; the sequencer moves committed
  * entries into `ledger_leaf` with the next leaf indexes, in entry order, and stores the hashes of
- * every complete subtree they finish. One sequencer at a time, across every node and the CLI,
+ * the complete subtrees they finish at the stored levels (≥ `STORED_NODE_MIN_LEVEL`, tree-nodes.ts:
+ * about one row per eight leaves; the lower ones are recomputed from the leaves). One sequencer at a time, across every node and the CLI,
  * through a transaction-level advisory lock: a second one finds the lock taken and does nothing,
  * so there is never a race for a leaf index. An entry whose transaction is still open is invisible
  * here and simply joins a later batch; nothing is skipped, because the queue is "whatever is
@@ -13,7 +14,7 @@ import { sql } from '../store/sql.ts';
 import { readQueuedEntry } from './ledger-leaves.ts';
 import { frontier, type NodeKey } from './merkle-ranges.ts';
 import { leafHash, nodeHash } from './tree-hashes.ts';
-import { nodeKeyText, readNodes, sequencedTreeSize } from './tree-nodes.ts';
+import { isStoredLevel, nodeKeyText, readNodes, sequencedTreeSize } from './tree-nodes.ts';
 
 export interface SequencedBatch {
   /** Entries placed in the tree by this batch. */
@@ -51,7 +52,6 @@ export async function sequenceBatch(db: Database, batchSize: number): Promise<Se
     const written: StackNode[] = [];
     entries.forEach((entry, offset) => {
       let node: StackNode = { level: 0, position: treeSize + offset, hash: leafHash(entry.leaf) };
-      written.push(node);
       // Two complete subtrees of one size side by side make the next size up (a binary counter).
       for (let top = stack.at(-1); top !== undefined && top.level === node.level; top = stack.at(-1)) {
         stack.pop();
@@ -60,7 +60,7 @@ export async function sequenceBatch(db: Database, batchSize: number): Promise<Se
           position: Math.floor(node.position / 2),
           hash: nodeHash(top.hash, node.hash),
         };
-        written.push(node);
+        if (isStoredLevel(node.level)) written.push(node);
       }
       stack.push(node);
     });
@@ -72,12 +72,13 @@ export async function sequenceBatch(db: Database, batchSize: number): Promise<Se
             ${leaves.map((leaf) => leaf.contentSha256)}::text[], ${leaves.map((leaf) => leaf.recordedAt)}::timestamptz[])
             with ordinality as l(kind, reference, content_sha256, recorded_at, ordinality)`,
     );
-    await tx.query(
-      sql`insert into ledger_node (level, position, hash)
+    if (written.length > 0)
+      await tx.query(
+        sql`insert into ledger_node (level, position, hash)
           select level, position, decode(hash, 'hex')
           from unnest(${written.map((node) => node.level)}::smallint[], ${written.map((node) => node.position)}::bigint[],
             ${written.map((node) => node.hash.toString('hex'))}::text[]) as n(level, position, hash)`,
-    );
+      );
     return { sequenced: entries.length, treeSize: treeSize + entries.length };
   });
 }
@@ -98,6 +99,7 @@ export async function sequenceAll(
   }
 }
 
+/** The frontier: stored nodes read, those below the stored levels recomputed from the last leaves. */
 async function frontierStack(tx: TransactionExecutor, treeSize: number): Promise<StackNode[]> {
   const keys = frontier(treeSize);
   const hashes = await readNodes(tx, keys);

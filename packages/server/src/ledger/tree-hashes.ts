@@ -29,5 +29,23 @@ export function foldSubtrees(hashes: readonly Uint8Array[]): Buffer {
   return hash;
 }
 
+/** MTH of a complete subtree (2^j leaves) from its leaf hashes: pairwise, level by level. */
+export function subtreeHash(leafHashes: readonly Buffer[]): Buffer {
+  let level = [...leafHashes];
+  while (level.length > 1) {
+    const above: Buffer[] = [];
+    for (let index = 0; index + 1 < level.length; index += 2) {
+      const left = level[index];
+      const right = level[index + 1];
+      if (left !== undefined && right !== undefined) above.push(nodeHash(left, right));
+    }
+    level = above;
+  }
+  const [root] = level;
+  if (root === undefined || !Number.isInteger(Math.log2(leafHashes.length)))
+    throw new Error(`${leafHashes.length} leaves are not a complete subtree`);
+  return root;
+}
+
 /** MTH of the empty tree (RFC 9162 §2.1.1): SHA-256 of nothing. */
 export const EMPTY_TREE_HASH = createHash('sha256').digest();

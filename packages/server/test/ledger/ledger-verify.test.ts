@@ -5,12 +5,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerEntriesSql } from '../../src/ledger/ledger-entries.ts';
 import { type LedgerFinding, verifyLedger } from '../../src/ledger/ledger-verify.ts';
+import { STORED_NODE_MIN_LEVEL, sequencedTreeSize } from '../../src/ledger/tree-nodes.ts';
 import type { Database } from '../../src/store/database.ts';
 import { readNumber, readString } from '../../src/store/rows.ts';
 import { sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
 import { FHIR_JSON, json, patient } from '../support/test-app.ts';
-import { createLedgerTestApp, type LedgerTestApp } from './ledger-test-app.ts';
+import { createLedgerTestApp, type LedgerTestApp, writePatients } from './ledger-test-app.ts';
 
 interface Written {
   ids: string[];
@@ -37,6 +38,15 @@ async function writeHistory(test: LedgerTestApp): Promise<Written> {
   });
   await test.app.inject({ method: 'DELETE', url: `/fhir/Patient/${second}` });
   await test.ledger.integrate();
+  // Past two blocks of 2^STORED_NODE_MIN_LEVEL leaves: the history above lies in the first one,
+  // under stored level-4 and level-5 subtrees, and a few leaves lie after the last complete block.
+  const block = 2 ** STORED_NODE_MIN_LEVEL;
+  for (
+    let size = await sequencedTreeSize(test.database);
+    size < 2 * block + 3 || size % block === 0;
+    size = await sequencedTreeSize(test.database)
+  )
+    await writePatients(test, 4);
   return { ids };
 }
 
@@ -82,7 +92,9 @@ describe.each(testDatabases())('ledger verify on $name', (testDatabase) => {
     expect(await verify()).toEqual([]);
     const report = await verifyLedger(t.database, { signer: t.ledger.signer });
     expect(report.treeSize).toBeGreaterThanOrEqual(5);
-    expect(report.checkpointsChecked).toBe(1);
+    const [signed] = await t.database.query(sql`select count(*)::int as checkpoints from ledger_checkpoint`);
+    expect(report.checkpointsChecked).toBe(readNumber(signed ?? {}, 'checkpoints'));
+    expect(report.checkpointsChecked).toBeGreaterThan(1);
   });
 
   it('locates content altered in resource_history', async () => {
@@ -150,6 +162,48 @@ describe.each(testDatabases())('ledger verify on $name', (testDatabase) => {
     );
   });
 
+  it('locates an altered entry after the last complete block by the signed root alone (no hash of it is stored)', async () => {
+    const { db, verify } = await setUp();
+    const block = 2 ** STORED_NODE_MIN_LEVEL;
+    const tailStart = (await sequencedTreeSize(db)) - ((await sequencedTreeSize(db)) % block);
+    const [row] = await db.query(
+      sql`select leaf_index, reference from ledger_leaf
+          where kind = 'resource-version' and leaf_index >= ${tailStart} order by leaf_index desc limit 1`,
+    );
+    if (row === undefined) throw new Error('no resource version after the last complete block');
+    const index = readNumber(row, 'leaf_index');
+    await db.query(
+      sql`update ledger_leaf set content_sha256 = sha256(content_sha256) where leaf_index = ${index}`,
+    );
+    expect(await verify()).toEqual(
+      [`altered-content ${readString(row, 'reference')} @${index}`, 'checkpoint-mismatch'].sort(),
+    );
+  });
+
+  it('locates two leaves swapped between blocks as reordered', async () => {
+    const { db, ids, verify } = await setUp();
+    const [first] = ids as [string];
+    const a = await leafIndexOf(db, `Patient/${first}/_history/1`);
+    const block = 2 ** STORED_NODE_MIN_LEVEL;
+    const b = a + block;
+    const [row] = await db.query(sql`select reference from ledger_leaf where leaf_index = ${b}`);
+    const other = row === undefined ? '' : readString(row, 'reference');
+    await db.query(sql`update ledger_leaf set leaf_index = -1 where leaf_index = ${a}`);
+    await db.query(sql`update ledger_leaf set leaf_index = ${a} where leaf_index = ${b}`);
+    await db.query(sql`update ledger_leaf set leaf_index = ${b} where leaf_index = -1`);
+    expect(await verify()).toEqual(
+      [`reordered-leaf ${other} @${a}`, `reordered-leaf Patient/${first}/_history/1 @${b}`].sort(),
+    );
+  });
+
+  it('locates an altered subtree hash under a stored parent (RFC 9162 §2.1.1: the parent no longer hashes from it)', async () => {
+    const { db, verify } = await setUp();
+    await db.query(
+      sql`update ledger_node set hash = sha256(hash) where level = ${STORED_NODE_MIN_LEVEL} and position = 1`,
+    );
+    expect(await verify()).toEqual(['altered-node']);
+  });
+
   it('locates an altered subtree hash, and the node refuses to sign on top of it', async () => {
     const { t, db, verify } = await setUp();
     // The largest complete subtree: the signed root is folded from it.
@@ -168,7 +222,8 @@ describe.each(testDatabases())('ledger verify on $name', (testDatabase) => {
   it('rejects a checkpoint the node did not sign and an entry whose leaf was removed', async () => {
     const { db, verify } = await setUp();
     await db.query(
-      sql`update ledger_checkpoint set note = replace(note, split_part(note, E'\n', 3), encode(sha256('x'), 'base64'))`,
+      sql`update ledger_checkpoint set note = replace(note, split_part(note, E'\n', 3), encode(sha256('x'), 'base64'))
+          where tree_size = (select max(tree_size) from ledger_checkpoint)`,
     );
     expect(await verify()).toEqual(['bad-checkpoint-signature']);
     const [row] = await db.query(sql`select reference, leaf_index from ledger_leaf where leaf_index = 0`);

@@ -9,9 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerEntriesSql } from '../../src/ledger/ledger-entries.ts';
 import { consistencyProof, inclusionProof } from '../../src/ledger/proofs.ts';
 import { sequenceAll, sequenceBatch } from '../../src/ledger/sequencer.ts';
-import { rootHash, sequencedTreeSize } from '../../src/ledger/tree-nodes.ts';
+import { rootHash, STORED_NODE_MIN_LEVEL, sequencedTreeSize } from '../../src/ledger/tree-nodes.ts';
 import type { Database } from '../../src/store/database.ts';
-import { readString } from '../../src/store/rows.ts';
+import { bundledMigrations } from '../../src/store/migrate.ts';
+import { readNumber, readString } from '../../src/store/rows.ts';
 import { sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
 
@@ -137,6 +138,69 @@ describe.each(testDatabases())('ledger tree on $name', (testDatabase) => {
     expect(
       await verifyConsistencyProof(8, 13, await rootHash(db, 8), root13, await consistencyProof(db, 8, 13)),
     ).toBe(true);
+  });
+
+  /** The stored nodes, `level/position`, in key order. */
+  async function storedNodeKeys(database: Database): Promise<string[]> {
+    const rows = await database.query(sql`select level, position from ledger_node order by level, position`);
+    return rows.map((row) => `${readNumber(row, 'level')}/${readNumber(row, 'position')}`);
+  }
+
+  it('stores only the complete subtrees of the stored levels, and serves RFC 9162 roots and proofs across blocks', async () => {
+    db = await testDatabase.create();
+    await appendEntries(db, 0, 70);
+    await sequenceAll(db, 9);
+    // 70 leaves: four complete subtrees of 16, two of 32, one of 64; nothing below level 4.
+    expect(STORED_NODE_MIN_LEVEL).toBe(4);
+    expect(await storedNodeKeys(db)).toEqual(['4/0', '4/1', '4/2', '4/3', '5/0', '5/1', '6/0']);
+    const leaves = await leafDataInOrder(db);
+    for (const size of [15, 16, 17, 31, 32, 33, 47, 64, 65, 70]) {
+      const prefix = leaves.slice(0, size);
+      expect((await rootHash(db, size)).toString('hex'), `root ${size}`).toBe(mth(prefix).toString('hex'));
+      for (const index of [0, 7, 15, 16, 30, 33, 48, 63, 64, 69].filter((candidate) => candidate < size)) {
+        expect(
+          (await inclusionProof(db, index, size)).map((hash) => hash.toString('hex')),
+          `inclusion ${index}/${size}`,
+        ).toEqual(path(index, prefix).map((hash) => hash.toString('hex')));
+      }
+      for (const first of [1, 5, 16, 17, 31, 40, 64].filter((candidate) => candidate < size)) {
+        expect(
+          (await consistencyProof(db, first, size)).map((hash) => hash.toString('hex')),
+          `consistency ${first}→${size}`,
+        ).toEqual(subproof(first, prefix, true).map((hash) => hash.toString('hex')));
+      }
+    }
+  });
+
+  it('migration 0017 deletes the lower nodes an earlier sequencer stored: the database then matches a new one', async () => {
+    db = await testDatabase.create();
+    await appendEntries(db, 0, 37);
+    await sequenceAll(db, 10);
+    const current = await storedNodeKeys(db);
+    const root = await rootHash(db, 37);
+    // What the sequencer stored before 0017: every complete subtree, the leaf hashes (level 0) included.
+    const leaves = await leafDataInOrder(db);
+    const lower: { level: number; position: number; hash: string }[] = [];
+    for (let level = 0; level < STORED_NODE_MIN_LEVEL; level += 1) {
+      const width = 2 ** level;
+      for (let position = 0; (position + 1) * width <= leaves.length; position += 1)
+        lower.push({
+          level,
+          position,
+          hash: mth(leaves.slice(position * width, (position + 1) * width)).toString('hex'),
+        });
+    }
+    await db.query(
+      sql`insert into ledger_node (level, position, hash)
+          select level, position, decode(hash, 'hex')
+          from unnest(${lower.map((node) => node.level)}::smallint[], ${lower.map((node) => node.position)}::bigint[],
+            ${lower.map((node) => node.hash)}::text[]) as n(level, position, hash)`,
+    );
+    const migration = (await bundledMigrations()).find((candidate) => candidate.version === 17);
+    if (migration === undefined) throw new Error('no migration 0017');
+    await db.executeScript(migration.script);
+    expect(await storedNodeKeys(db)).toEqual(current);
+    expect((await rootHash(db, 37)).equals(root)).toBe(true);
   });
 
   it('lets only one sequencer place entries at a time (advisory lock)', async () => {
