@@ -1,6 +1,6 @@
 /**
  * A batch of access-log rows as the sink writes it (migration 0012): one statement inserts the
- * rows (one JSON parameter), their patient index rows, the batch row and the batch's ledger entry,
+ * rows (one text parameter of separated fields), their patient index rows, the batch row and the batch's ledger entry,
  * taking the batch number from a sequence. The batch is one ledger leaf (DESIGN.md D8):
  *
  *   leaf content = canonical JSON {"observer": …, "rows": [hex SHA-256 of row 0, row 1, …], "site": …}
@@ -14,7 +14,12 @@
 import { hash } from 'node:crypto';
 import { canonicalJson } from '@concordia/fhir';
 import { type Cte, type Sql, sql } from '../store/sql.ts';
-import { type EncodedAccessRow, positionedAccessRowJson } from './access-log.ts';
+import {
+  type EncodedAccessRow,
+  FIELD_SEPARATOR,
+  positionedAccessRowJson,
+  ROW_SEPARATOR,
+} from './access-log.ts';
 import type { AuditSource } from './audit-agents.ts';
 
 export const ACCESS_BATCH_KIND = 'audit-access-batch';
@@ -71,8 +76,23 @@ export function accessBatchCtes(
       statement: sql`select nextval('audit_access_batch_number') as id${when === undefined ? sql`` : sql` where ${when}`}`,
     },
     {
+      // The columns as access-log.ts `accessRowFields` writes them, position first. U+001C is an
+      // absent column (NULL), U+001D separates array members, U+001F fields, U+001E rows.
       name: 'access_rows',
-      statement: sql`select * from json_populate_recordset(null::audit_access, ${`[${rowJson.join(',')}]`}::json)`,
+      statement: sql`select f[1]::integer as position, f[2]::timestamptz as recorded, f[3] as request_id,
+        f[4] as interaction, nullif(f[5], E'\x1c') as operation, f[6] as action, f[7] as outcome,
+        nullif(f[8], E'\x1c') as outcome_desc, f[9] as actor, nullif(f[10], E'\x1c') as actor_id,
+        case when f[11] = E'\x1c' then null else string_to_array(f[11], E'\x1d') end as roles,
+        nullif(f[12], E'\x1c') as fhir_user, nullif(f[13], E'\x1c') as organization,
+        nullif(f[14], E'\x1c') as token_id, nullif(f[15], E'\x1c') as client_id, f[16] as requestor,
+        nullif(f[17], E'\x1c') as source_ip, nullif(f[18], E'\x1c') as user_agent,
+        nullif(f[19], E'\x1c') as purpose, nullif(f[20], E'\x1c') as break_glass_reason,
+        string_to_array(f[21], E'\x1d') as entities, nullif(f[22], E'\x1c') as query,
+        string_to_array(f[23], E'\x1d') as patients
+      from (select string_to_array(line, E'\x1f') as f
+        from unnest(string_to_array(${batchFields(rows)}::text, E'\x1e')) as line
+        -- Each line is split once, not once per column it is read for.
+        offset 0) as split`,
     },
     {
       name: 'access_stored',
@@ -106,6 +126,15 @@ export function accessBatchCtes(
       select ${ACCESS_BATCH_KIND}, 'AuditAccessBatch/' || id, decode(${content}, 'hex') from access_batch`,
   });
   return ctes;
+}
+
+/** The rows' fields (access-log.ts `accessRowFields`), each after its position, as one text. */
+function batchFields(rows: readonly EncodedAccessRow[]): string {
+  let text = '';
+  rows.forEach((row, position) => {
+    text += `${position === 0 ? '' : ROW_SEPARATOR}${position}${FIELD_SEPARATOR}${row.fields}`;
+  });
+  return text;
 }
 
 /** Line numbers as flattened ranges `[first, last, first, last…]`: a batch's lines are mostly one run. */
