@@ -60,12 +60,12 @@ export async function compileValueSet(
       `Value set ${String(valueSet.url ?? '')} has no compose to expand`,
     );
   }
-  const includes = await Promise.all(
-    objects(compose.include).map((include) => compileInclude(include, deps, nesting)),
-  );
-  const excludes = await Promise.all(
-    objects(compose.exclude).map((exclude) => compileInclude(exclude, deps, nesting)),
-  );
+  // One after another: inside a transaction they share one connection, which runs one query at a
+  // time (node-postgres queues concurrent ones, and warns that it will refuse them).
+  const includes: CompiledValueSet[] = [];
+  for (const include of objects(compose.include)) includes.push(await compileInclude(include, deps, nesting));
+  const excludes: CompiledValueSet[] = [];
+  for (const exclude of objects(compose.exclude)) excludes.push(await compileInclude(exclude, deps, nesting));
   const included = anyOf(includes.map((part) => part.condition));
   const condition =
     excludes.length === 0
