@@ -5,7 +5,7 @@
  * of the row it stands for and the transaction time; the sequencer (`sequencer.ts`) later places
  * committed entries in the Merkle tree. See docs/audit-and-ledger.md for the leaf format.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '@concordia/fhir';
 import { type Sql, sql } from '../store/sql.ts';
 
@@ -32,7 +32,8 @@ export interface LedgerEntriesOptions {
 
 /** SHA-256 of the UTF-8 bytes of canonical JSON, hex: what `ledger_entry.content_sha256` holds. */
 export function contentSha256(canonical: string): string {
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  // One-shot: every version written hashes its content here, and a Hash object costs twice the digest.
+  return hash('sha256', canonical, 'hex');
 }
 
 /**
