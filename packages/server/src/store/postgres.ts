@@ -50,33 +50,28 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
 
   const run = async (client: pg.Pool | pg.PoolClient, statement: Sql): Promise<Row[]> => {
     const { text, values } = statement.toQuery();
-    if (!statement.reusable) return (await client.query<Row>({ text, values })).rows;
-    const name = preparedName(text);
-    if (client instanceof pg.Pool) throw new Error('A prepared statement needs a connection of its own');
-    preparedOn(client).add(name);
-    return (await client.query<Row>({ name, text, values })).rows;
+    const name = statement.reusable ? preparedName(text) : undefined;
+    const result = await client.query<Row>(name === undefined ? { text, values } : { name, text, values });
+    return result.rows;
   };
 
   const poolExecutor: SqlExecutor = {
     async query(statement: Sql): Promise<Row[]> {
-      if (!statement.reusable) return run(pool, statement);
-      // A prepared statement stays on the connection that prepared it: it is taken explicitly, so
-      // that the statements a connection holds are known (`release`).
+      if (!statement.genericPlan) return run(pool, statement);
+      // Outside a transaction the setting is the session's: set on one connection, then put back.
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
-        if (!statement.genericPlan) return await run(client, statement);
-        // Outside a transaction the setting is the session's: set, then put back.
         await client.query(GENERIC_PLANS);
         const rows = await run(client, statement);
         await client.query(DEFAULT_PLANS);
         return rows;
       } catch (error) {
-        // A connection whose setting may not have been put back must not serve other statements.
-        if (statement.genericPlan) broken = error instanceof Error ? error : new Error(String(error));
+        broken = error instanceof Error ? error : new Error(String(error));
         throw error;
       } finally {
-        release(client, broken);
+        // A connection whose setting may not have been put back must not serve other statements.
+        client.release(broken);
       }
     },
     async executeScript(script: string): Promise<void> {
@@ -131,7 +126,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         }
         throw error;
       } finally {
-        release(client, broken);
+        client.release(broken);
       }
     },
     async close(): Promise<void> {
@@ -141,29 +136,6 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
     },
   };
-}
-
-/**
- * The prepared statements each connection holds. PostgreSQL keeps them, with their cached plans,
- * until the connection ends; searches bring a statement per shape of query (which parameters,
- * how many values), so a connection that has prepared more than `MAX_PREPARED_PER_CONNECTION` is
- * closed when released rather than growing without bound, and the pool opens a fresh one.
- */
-const preparedStatements = new WeakMap<pg.PoolClient, Set<string>>();
-const MAX_PREPARED_PER_CONNECTION = 250;
-
-function preparedOn(client: pg.PoolClient): Set<string> {
-  let names = preparedStatements.get(client);
-  if (names === undefined) {
-    names = new Set();
-    preparedStatements.set(client, names);
-  }
-  return names;
-}
-
-function release(client: pg.PoolClient, broken: Error | undefined): void {
-  const full = (preparedStatements.get(client)?.size ?? 0) > MAX_PREPARED_PER_CONNECTION;
-  client.release(broken ?? (full ? true : undefined));
 }
 
 const GENERIC_PLANS = 'set plan_cache_mode = force_generic_plan';

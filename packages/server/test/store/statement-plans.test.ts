@@ -9,7 +9,7 @@ import type { Database } from '../../src/store/database.ts';
 import { createPostgresDatabase } from '../../src/store/postgres.ts';
 import { createResourceStore } from '../../src/store/resource-store.ts';
 import { readNumber, readString } from '../../src/store/rows.ts';
-import { identifier, planOnce, prepared, sql } from '../../src/store/sql.ts';
+import { planOnce, sql } from '../../src/store/sql.ts';
 import { testDatabases } from '../support/databases.ts';
 import { fakeIndexer, patient } from './fake-indexer.ts';
 
@@ -57,32 +57,6 @@ for (const database of testDatabases()) {
       // Every pooled connection: none was left with the setting.
       const modes = await Promise.all(Array.from({ length: 8 }, () => modeOf(db.query(MODE))));
       expect(new Set(modes)).toEqual(new Set(['auto']));
-    });
-
-    it('closes a connection that has prepared more than 250 statements, so a connection does not grow without bound', async () => {
-      const url = process.env.DATABASE_URL ?? '';
-      const single = createPostgresDatabase({ connectionString: url, poolSize: 1 });
-      const pid = async () => {
-        const [row] = await single.query(prepared(sql`select pg_backend_pid() as pid`));
-        return row === undefined ? undefined : readNumber(row, 'pid');
-      };
-      try {
-        const first = await pid();
-        // Search statements differ in shape; each distinct text is a statement of its own.
-        const shape = (n: number) =>
-          single.query(prepared(sql`select ${n}::int as ${identifier(`shape_${n}`)}`));
-        for (let n = 0; n < 249; n++) await shape(n);
-        // 250 prepared statements: the connection is kept.
-        expect(await pid()).toBe(first);
-        await shape(249);
-        // The 251st closed it on release; the pool opened a fresh one, holding only what it ran since.
-        const second = await pid();
-        expect(second).not.toBe(first);
-        const [held] = await single.query(sql`select count(*)::int as n from pg_prepared_statements`);
-        expect(held === undefined ? -1 : readNumber(held, 'n')).toBe(1);
-      } finally {
-        await single.close();
-      }
     });
 
     it('plans the write statement of a create once per connection (a generic plan), not once per write', async () => {

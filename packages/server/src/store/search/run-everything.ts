@@ -8,7 +8,6 @@ import type { Row, SqlExecutor } from '../database.ts';
 import type { EverythingQuery, SearchPage, StoredMatch } from '../port.ts';
 import type { RowFilter } from '../row-filter.ts';
 import { readNumber, readString } from '../rows.ts';
-import { prepared } from '../sql.ts';
 import {
   everythingCountStatement,
   everythingPageStatement,
@@ -27,7 +26,7 @@ export async function runEverything(
 
   // The order is (resource type, id) alone: the cursor carries no sort keys.
   const cursor = query.cursor === undefined ? undefined : decodeSearchCursor(query.cursor, 0);
-  const rows = await db.query(prepared(everythingPageStatement(query, cursor, query.count + 1, access)));
+  const rows = await db.query(everythingPageStatement(query, cursor, query.count + 1, access));
   const more = rows.length > query.count;
   const matches = rows.slice(0, query.count).map(storedMatch);
   if (cursor?.direction === 'before') matches.reverse();
@@ -59,7 +58,7 @@ async function referenced(
   visible: RowFilter | undefined,
 ): Promise<StoredMatch[]> {
   if (matches.length === 0 || types.length === 0) return [];
-  const found = await db.query(prepared(everythingReferencedStatement(matches, types, visible)));
+  const found = await db.query(everythingReferencedStatement(matches, types, visible));
   const onPage = new Set(matches.map(identity));
   return found.map(storedMatch).filter((match) => !onPage.has(identity(match)));
 }
@@ -73,7 +72,7 @@ async function countMembers(
   query: EverythingQuery,
   access: RowFilter | undefined,
 ): Promise<number> {
-  const [row] = await db.query(prepared(everythingCountStatement(query, access)));
+  const [row] = await db.query(everythingCountStatement(query, access));
   return row === undefined ? 0 : readNumber(row, 'total');
 }
 

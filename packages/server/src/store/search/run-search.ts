@@ -7,7 +7,7 @@ import type { Row, SqlExecutor } from '../database.ts';
 import type { SearchPage, StoredMatch, StoreSearch } from '../port.ts';
 import type { RowFilter } from '../row-filter.ts';
 import { readNumber, readOptionalString, readString } from '../rows.ts';
-import { prepared, type Sql, sql } from '../sql.ts';
+import { type Sql, sql } from '../sql.ts';
 import { containedRows } from './contained-sql.ts';
 import { includeStatement } from './include-statement.ts';
 import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from './search-cursor.ts';
@@ -40,7 +40,7 @@ export async function runSearch(
 
   const columns = sortColumns(search.sort, search.filters);
   const cursor = search.cursor === undefined ? undefined : decodeSearchCursor(search.cursor, columns.length);
-  const rows = await db.query(prepared(statements.page(columns, cursor, search.count + 1)));
+  const rows = await db.query(statements.page(columns, cursor, search.count + 1));
   const more = rows.length > search.count;
   const pageRows = rows.slice(0, search.count);
   if (cursor?.direction === 'before') pageRows.reverse();
@@ -126,7 +126,7 @@ async function totalOf(
     const estimate = await estimateMatches(db, statements.estimate);
     if (estimate >= EXACT_TOTAL_BELOW) return estimate;
   }
-  const [row] = await db.query(prepared(statements.count));
+  const [row] = await db.query(statements.count);
   return row === undefined ? 0 : readNumber(row, 'total');
 }
 
@@ -188,15 +188,13 @@ async function includes(
     const room = limit - included.length;
     const seen = [...matches, ...included];
     const rows = await db.query(
-      prepared(
-        includeStatement({
-          directives: level,
-          from: frontier,
-          seen,
-          limit: room + 1,
-          ...(access ? { access } : {}),
-        }),
-      ),
+      includeStatement({
+        directives: level,
+        from: frontier,
+        seen,
+        limit: room + 1,
+        ...(access ? { access } : {}),
+      }),
     );
     const added = rows.slice(0, room).map(storedMatch);
     included.push(...added);
