@@ -7,6 +7,7 @@
 
 import { FhirError } from '@concordia/fhir';
 import { Command, InvalidArgumentError } from 'commander';
+import { registerBlobCommands } from './blobs/blobs-cli.ts';
 import { registerMasterKeyCommands } from './blobs/keys-cli.ts';
 import { reindexTypes } from './fhir/reindex.ts';
 import { registerConformanceCommands } from './fhir/validation/conformance-cli.ts';
@@ -238,6 +239,7 @@ Examples:
   registerIdentityCommands(program, openMigrated);
   // After the identity commands: `keys rotate-master` joins their `keys` group.
   registerMasterKeyCommands(program, openMigrated);
+  registerBlobCommands(program, openMigrated);
   registerCertificateCommands(program, openMigrated);
   registerLedgerCommands(program, openMigrated);
   registerTerminologyCommands(program, async () => {

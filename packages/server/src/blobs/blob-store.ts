@@ -12,7 +12,8 @@
  * The object's name is the hash and the nonce: two writers racing to store the same new bytes
  * each write their own object, the first row inserted wins, and the loser deletes its object — a
  * row never points at bytes encrypted under another key. An object whose row was never written
- * (a crash between the two) is garbage that no read can reach.
+ * (a crash between the two) is garbage that no read can reach; `concordia blobs verify` lists it
+ * (verify-blobs.ts).
  *
  * Trade-off: content addressing reveals which stored blobs are equal, and someone holding a
  * candidate file can tell whether it is stored (the hash is the row's key). Use it for clinical
@@ -85,7 +86,7 @@ export function createBlobStore(deps: {
     const dataKey = newKey();
     const { nonce, sealed } = encrypt(dataKey, bytes, blobContext(hash));
     const inRow = bytes.length < objectMinBytes;
-    if (!inRow) await objects.put(objectName(hash, nonce.toString('hex')), sealed);
+    if (!inRow) await objects.put(blobObjectName(hash, nonce.toString('hex')), sealed);
     const wrapped = await keys.wrap(dataKey);
     return {
       hash,
@@ -97,18 +98,7 @@ export function createBlobStore(deps: {
       ...(inRow ? { ciphertext: sealed.toString('base64') } : {}),
     };
   };
-  const open = async (row: BlobRow): Promise<Buffer> => {
-    const sealed =
-      row.ciphertext !== undefined
-        ? Buffer.from(row.ciphertext, 'base64')
-        : await objects.get(objectName(row.hash, row.nonce));
-    if (sealed === undefined) throw new Error(`the encrypted object of blob ${row.hash} is missing`);
-    const dataKey = await keys.unwrap({ keyId: row.keyId, wrapped: Buffer.from(row.wrappedKey, 'base64') });
-    const bytes = decrypt(dataKey, Buffer.from(row.nonce, 'hex'), sealed, blobContext(row.hash));
-    if (createHash('sha256').update(bytes).digest('hex') !== row.hash)
-      throw new Error(`blob ${row.hash} does not match its hash`);
-    return bytes;
-  };
+  const open = (row: BlobRow): Promise<Buffer> => openBlob(row, objects, keys);
   return {
     seal,
     async put(bytes, contentType) {
@@ -120,7 +110,7 @@ export function createBlobStore(deps: {
         sql`${blobRowInsert(sealed, sql`values (`, sql`)`)} returning hash`,
       );
       if (inserted.length === 0 && sealed.ciphertext === undefined) {
-        await objects.delete(objectName(hash, sealed.nonce));
+        await objects.delete(blobObjectName(hash, sealed.nonce));
       }
       return publicInfo(sealed);
     },
@@ -177,9 +167,10 @@ export function blobRowsInsert(sealed: readonly SealedBlob[]): Sql {
  * The row with its ciphertext as base64 text: both drivers return text alike (bytea they would
  * not), and base64 is two thirds the size of hex. PostgreSQL breaks it into lines; Node skips them.
  */
-const BLOB_COLUMNS = sql`hash, size, content_type, key_id, wrapped_key, nonce, encode(ciphertext, 'base64') as ciphertext`;
+export const BLOB_COLUMNS = sql`hash, size, content_type, key_id, wrapped_key, nonce, encode(ciphertext, 'base64') as ciphertext`;
 
-function objectName(hash: string, nonceHex: string): string {
+/** The name of a blob's object in `BlobObjects`: its hash and its nonce (see the header). */
+export function blobObjectName(hash: string, nonceHex: string): string {
   return `${hash}.${nonceHex}`;
 }
 
@@ -187,14 +178,15 @@ function blobContext(hash: string): string {
   return `concordia-blob:v1:${hash}`;
 }
 
-interface BlobRow extends BlobInfo {
+/** A `blob` row as stored (`BLOB_COLUMNS`): where its ciphertext is and how to decrypt it. */
+export interface BlobRow extends BlobInfo {
   keyId: string;
   wrappedKey: string;
   nonce: string;
   ciphertext?: string;
 }
 
-function blobRow(row: Record<string, unknown>): BlobRow {
+export function blobRow(row: Record<string, unknown>): BlobRow {
   const contentType = readOptionalString(row, 'content_type');
   const ciphertext = readOptionalString(row, 'ciphertext');
   return {
@@ -206,6 +198,84 @@ function blobRow(row: Record<string, unknown>): BlobRow {
     wrappedKey: readString(row, 'wrapped_key'),
     nonce: readString(row, 'nonce'),
   };
+}
+
+/** Why a stored blob cannot be read back, one kind per step of `openBlob`. */
+export type BlobReadFailure =
+  | 'object-missing'
+  | 'object-unreadable'
+  | 'master-key-missing'
+  | 'data-key-unwrap-failed'
+  | 'authentication-failed'
+  | 'hash-mismatch';
+
+export class BlobReadError extends Error {
+  constructor(
+    readonly hash: string,
+    readonly failure: BlobReadFailure,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'BlobReadError';
+  }
+}
+
+/**
+ * The plaintext of a stored blob: its ciphertext (row or object), its data key unwrapped, AES-GCM
+ * decryption with the hash as additional data, the hash checked. The one read path, shared by the
+ * store and `concordia blobs verify` (verify-blobs.ts), which reports the `BlobReadError` kinds.
+ * @throws BlobReadError naming the step that failed.
+ */
+export async function openBlob(row: BlobRow, objects: BlobObjects, keys: KeyProvider): Promise<Buffer> {
+  const failed = (failure: BlobReadFailure, message: string, cause?: unknown): BlobReadError =>
+    new BlobReadError(row.hash, failure, message, cause === undefined ? undefined : { cause });
+  let sealed: Buffer | undefined;
+  if (row.ciphertext !== undefined) {
+    sealed = Buffer.from(row.ciphertext, 'base64');
+  } else {
+    const name = blobObjectName(row.hash, row.nonce);
+    try {
+      sealed = await objects.get(name);
+    } catch (error) {
+      throw failed(
+        'object-unreadable',
+        `the encrypted object ${name} of blob ${row.hash} cannot be read: ${messageOf(error)}`,
+        error,
+      );
+    }
+    if (sealed === undefined)
+      throw failed('object-missing', `the encrypted object ${name} of blob ${row.hash} is missing`);
+  }
+  let dataKey: Uint8Array;
+  try {
+    dataKey = await keys.unwrap({ keyId: row.keyId, wrapped: Buffer.from(row.wrappedKey, 'base64') });
+  } catch (error) {
+    throw keys.has(row.keyId)
+      ? failed(
+          'data-key-unwrap-failed',
+          `the data key of blob ${row.hash} does not unwrap with master key ${row.keyId} (wrapped key altered?): ${messageOf(error)}`,
+          error,
+        )
+      : failed('master-key-missing', `master key ${row.keyId} of blob ${row.hash} is not configured`, error);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = decrypt(dataKey, Buffer.from(row.nonce, 'hex'), sealed, blobContext(row.hash));
+  } catch (error) {
+    throw failed(
+      'authentication-failed',
+      `blob ${row.hash} fails AES-GCM authentication (its ciphertext, nonce or hash was altered): ${messageOf(error)}`,
+      error,
+    );
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== row.hash)
+    throw failed('hash-mismatch', `blob ${row.hash} does not match its hash`);
+  return bytes;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function publicInfo(row: BlobInfo): BlobInfo {

@@ -1,6 +1,6 @@
 /**
- * How `concordia ledger verify` shows its progress on stderr: a live bar on a terminal, a plain line
- * every few seconds elsewhere (as `concordia import` does).
+ * How `concordia ledger verify` (and `concordia blobs verify`) shows its progress on stderr: a live
+ * bar on a terminal, a plain line every few seconds elsewhere (as `concordia import` does).
  */
 import { Presets, SingleBar } from 'cli-progress';
 import type { VerifyProgress } from './ledger-verify.ts';
@@ -9,12 +9,29 @@ export type ProgressOutput = NodeJS.WritableStream & { isTTY?: boolean };
 
 const LOG_INTERVAL_MS = 5000;
 
-export function verifyProgress(output: ProgressOutput): VerifyProgress {
+/** What is counted, and what the last line adds; the ledger's leaves by default. */
+export interface VerifyProgressLabels {
+  command: string;
+  unit: string;
+  finished: string;
+}
+
+const LEDGER_LABELS: VerifyProgressLabels = {
+  command: 'ledger verify',
+  unit: 'leaves',
+  finished: 'checked; rows without entries and current resources checked',
+};
+
+export function verifyProgress(
+  output: ProgressOutput,
+  labels: VerifyProgressLabels = LEDGER_LABELS,
+): VerifyProgress {
+  const { command, unit } = labels;
   if (output.isTTY === true) {
     const bar = new SingleBar(
       {
         stream: output,
-        format: ' verify {bar} {value}/{total} leaves | {percentage}% | {eta_formatted}',
+        format: ` verify {bar} {value}/{total} ${unit} | {percentage}% | {eta_formatted}`,
         hideCursor: true,
       },
       Presets.shades_classic,
@@ -29,20 +46,18 @@ export function verifyProgress(output: ProgressOutput): VerifyProgress {
   let done = 0;
   let timer: NodeJS.Timeout | undefined;
   return {
-    started(leaves) {
-      total = leaves;
-      output.write(`ledger verify: ${total} leaves to check\n`);
-      timer = setInterval(() => output.write(`ledger verify: ${done}/${total} leaves\n`), LOG_INTERVAL_MS);
+    started(count) {
+      total = count;
+      output.write(`${command}: ${total} ${unit} to check\n`);
+      timer = setInterval(() => output.write(`${command}: ${done}/${total} ${unit}\n`), LOG_INTERVAL_MS);
       timer.unref();
     },
-    advanced(leaves) {
-      done = leaves;
+    advanced(count) {
+      done = count;
     },
     finished() {
       clearInterval(timer);
-      output.write(
-        `ledger verify: ${done}/${total} leaves checked; rows without entries and current resources checked\n`,
-      );
+      output.write(`${command}: ${done}/${total} ${unit} ${labels.finished}\n`);
     },
   };
 }
