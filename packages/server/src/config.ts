@@ -62,6 +62,12 @@ export interface Config {
   identityKey?: string;
   /** Lifetime of access tokens in seconds (`CONCORDIA_ACCESS_TOKEN_SECONDS`, default 300). */
   accessTokenSeconds: number;
+  /**
+   * `CONCORDIA_ACCESS_HIDDEN`: how a request by id for a record the access decision hides is
+   * answered — `not-found` (the default: 404, as if it did not exist, so existence does not leak)
+   * or `forbidden` (403 OperationOutcome). Searches leave hidden records out either way.
+   */
+  accessHidden: 'not-found' | 'forbidden';
   /** Lifetime of refresh tokens in seconds (`CONCORDIA_REFRESH_TOKEN_SECONDS`, default 30 days). */
   refreshTokenSeconds: number;
   /** Failed sign-ins in a row that lock an account (`CONCORDIA_LOGIN_MAX_FAILURES`, default 5). */
@@ -86,6 +92,12 @@ export interface Config {
   trustProxy: readonly string[];
   /** Requests per client and per address (`CONCORDIA_RATE_LIMIT*`, http/rate-limit.ts). */
   rateLimit: RateLimitConfig;
+  /**
+   * How long a node keeps a principal's resolved relationships at most
+   * (`CONCORDIA_RELATIONSHIP_CACHE_SECONDS`, default 5). On PostgreSQL other nodes' writes drop
+   * them at once (change notifications); this bounds what a missed notification can leave stale.
+   */
+  relationshipCacheSeconds: number;
   /** Seconds to let in-flight requests finish on SIGTERM before exiting (`CONCORDIA_SHUTDOWN_GRACE_SECONDS`, default 10). */
   shutdownGraceSeconds: number;
   /** How often an idle job worker looks for queued jobs (`CONCORDIA_JOB_POLL_INTERVAL_MS`, default 1000). */
@@ -257,6 +269,11 @@ export interface RateLimitConfig {
   max: number;
   /** Sign-in, token and MFA requests per window per address (`CONCORDIA_RATE_LIMIT_SIGN_IN_MAX`, default 120). */
   signInMax: number;
+  /**
+   * `CONCORDIA_RATE_LIMIT_REDIS_URL` (`redis://host:6379/0`): count in this Redis, shared by every
+   * node; absent (default): each node counts in its own memory.
+   */
+  redisUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -320,6 +337,7 @@ export function loadConfig(env: Env = process.env): Config {
     authMode,
     ...(identityKey !== undefined ? { identityKey } : {}),
     accessTokenSeconds: read.integer('CONCORDIA_ACCESS_TOKEN_SECONDS', 300, 30, 86_400),
+    accessHidden: read.oneOf('CONCORDIA_ACCESS_HIDDEN', ['not-found', 'forbidden'], 'not-found'),
     refreshTokenSeconds: read.integer('CONCORDIA_REFRESH_TOKEN_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     loginMaxFailures: read.integer('CONCORDIA_LOGIN_MAX_FAILURES', 5, 1, 100),
     loginLockoutSeconds: read.integer('CONCORDIA_LOGIN_LOCKOUT_SECONDS', 900, 1, 86_400),
@@ -327,7 +345,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...(tls !== undefined ? { tls } : {}),
     hsts: hstsSettings(read, problems, baseUrl),
     trustProxy: trustProxyOf(read.optionalString('CONCORDIA_TRUST_PROXY'), problems),
-    rateLimit: rateLimitSettings(read),
+    rateLimit: rateLimitSettings(read, problems),
+    relationshipCacheSeconds: read.integer('CONCORDIA_RELATIONSHIP_CACHE_SECONDS', 5, 1, 3600),
     shutdownGraceSeconds: read.integer('CONCORDIA_SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
     jobPollIntervalMs: read.integer('CONCORDIA_JOB_POLL_INTERVAL_MS', 1000, 10, 600_000),
     jobLeaseSeconds: read.integer('CONCORDIA_JOB_LEASE_SECONDS', 60, 1, 3600),
@@ -407,12 +426,16 @@ function trustProxyOf(value: string | undefined, problems: string[]): readonly s
   return items;
 }
 
-function rateLimitSettings(read: EnvReader): RateLimitConfig {
+function rateLimitSettings(read: EnvReader, problems: string[]): RateLimitConfig {
+  const redisUrl = read.optionalString('CONCORDIA_RATE_LIMIT_REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl))
+    problems.push('CONCORDIA_RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL');
   return {
     enabled: read.oneOf('CONCORDIA_RATE_LIMIT', ['on', 'off'], 'on') === 'on',
     windowSeconds: read.integer('CONCORDIA_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
     max: read.integer('CONCORDIA_RATE_LIMIT_MAX', 30_000, 1, 1_000_000_000),
     signInMax: read.integer('CONCORDIA_RATE_LIMIT_SIGN_IN_MAX', 120, 1, 1_000_000_000),
+    ...(redisUrl !== undefined ? { redisUrl } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import serverPackage from '../package.json' with { type: 'json' };
 import { createAccessRowFilter } from './access/access-policy.ts';
+import { relationshipTypesIn } from './access/relationship-snapshot.ts';
+import { scopeWriteHook } from './access/scope-writes.ts';
 import { buildApp } from './app.ts';
 import { type Audit, auditSourceOf, createAudit } from './audit/audit.ts';
 import { openNodeSpool } from './audit/spool-recovery.ts';
@@ -54,6 +56,7 @@ import { ledgerRecorder } from './ledger/ledger-recorder.ts';
 import { createLogger } from './ops/logger.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { createSignatures } from './signatures/signatures.ts';
+import { type ChangeNotifications, createChangeNotifications } from './store/change-notifications.ts';
 import type { Database } from './store/database.ts';
 import { joiningTransactions } from './store/joined-transactions.ts';
 import { migrate } from './store/migrate.ts';
@@ -177,6 +180,8 @@ export async function buildComponents(
   database: Database,
   config: Config,
   logger: Logger,
+  /** Change notifications between nodes (PostgreSQL: `openChangeNotifications`); absent: one node. */
+  changes?: ChangeNotifications,
 ): Promise<Components> {
   const source = searchParameterSource(database);
   const searchParameters = new CustomSearchParameters({
@@ -222,7 +227,13 @@ export async function buildComponents(
         binaryWrites.recorder,
         attachmentWrites.recorder,
       ],
-      rowFilter: createAccessRowFilter(),
+      // --- change notifications (store/change-notifications.ts): other nodes drop what a write changed.
+      rowFilter: createAccessRowFilter({
+        ttlMs: config.relationshipCacheSeconds * 1000,
+        ...(changes !== undefined ? { changes } : {}),
+      }),
+      ...(changes !== undefined ? { announceWrites: relationshipAnnouncement(changes) } : {}),
+      // --- end change notifications
     }),
     blobs,
   );
@@ -272,6 +283,8 @@ export async function buildComponents(
     ],
     searchParameters: searchParameters.registry,
     writeHooks: [
+      // First: a write outside the token's query-restricted scopes is refused before any other work.
+      scopeWriteHook(),
       searchParameterWrites(searchParameters, worker.queue, logger),
       // Stored CodeSystems/ConceptMaps fill the concept tables before the bindings are checked.
       ...terminologyWriteHooks(),
@@ -290,6 +303,30 @@ export async function buildComponents(
   });
   return { store, core, searchParameters, jobs, worker, audit, terminology, validation };
 }
+
+// --- change notifications between nodes (store/change-notifications.ts)
+/** PostgreSQL: the node's listening connection; PGlite is one node and needs none. */
+export async function openChangeNotifications(
+  database: Database,
+  config: Config,
+  logger: Logger,
+): Promise<ChangeNotifications | undefined> {
+  if (database.kind !== 'postgres' || config.databaseUrl === undefined) return undefined;
+  return createChangeNotifications({
+    connectionString: config.databaseUrl,
+    onError: (error) =>
+      logger.warn({ err: error }, 'the change-notification connection failed; reconnecting'),
+  });
+}
+
+/** Writes that change relationships (access/relationship-snapshot.ts) are announced; others are not. */
+function relationshipAnnouncement(changes: ChangeNotifications) {
+  return (written: ReadonlySet<string>) => {
+    const types = relationshipTypesIn(written);
+    return types.length > 0 ? changes.notice(types) : undefined;
+  };
+}
+// --- end change notifications
 
 export interface StartServerOptions extends DatabaseChoice {
   config: Config;
@@ -319,12 +356,21 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     const applied = await migrate(database);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
+    const changes = await openChangeNotifications(database, config, logger);
+    release = async () => {
+      await changes?.close();
+      await database.close();
+    };
     const { store, core, searchParameters, jobs, worker, audit } = await buildComponents(
       database,
       config,
       logger,
+      changes,
     );
-    release = () => store.close();
+    release = async () => {
+      await changes?.close();
+      await store.close();
+    };
     const metrics = createMetrics();
     metrics.trackDatabasePool(() => database.poolStats());
     metrics.trackJobs(() => jobs.counts());
@@ -338,6 +384,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         auditSourceOf(config.audit, `${config.baseUrl}/fhir`),
       ),
     });
+    if (changes !== undefined) identity.revocations.listen(changes);
     if (identity.keySource.kind === 'generated') {
       logger.warn(
         { path: identity.keySource.path },
@@ -370,6 +417,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       await ledger?.stop();
       // The doors are closed: write the audit events still queued before the database closes.
       await audit.close();
+      await changes?.close();
     };
     release = async () => {
       await app.close();

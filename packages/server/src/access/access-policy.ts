@@ -9,9 +9,11 @@
  * CodeSystem, ValueSet…) hold no patient's data: every authenticated principal may read them
  * (their scopes still bound it). Resources in the compartment are reachable only through a rule:
  * - family doctor: the whole record of patients with an active declaration with them (ADR 0005);
- * - specialist: the episodes they take part in or were referred to and what refers to those, plus
- *   the patient's safety data (Patient, allergies, active medications);
- * - nurse: the encounters of their organization, what refers to them, and those patients;
+ * - specialist: the episodes they take part in or were referred to (as themselves, one of their
+ *   active PractitionerRoles or a member of an active CareTeam) and what refers to those, plus the
+ *   patient's safety data (Patient, allergies, active medications);
+ * - nurse: the encounters of their organization (the token's, their PractitionerRoles'), what
+ *   refers to them, and those patients;
  * - pharmacist: a MedicationRequest only when searched by its prescription identifier, and its
  *   patient, masked to what dispensing needs;
  * - patient: their own compartment; proxy: what the patient granted them in a Consent;
@@ -19,19 +21,25 @@
  * - statistician, administrator: nothing patient-level;
  * - system client: the patients of its organization; a client bound to no organization is an
  *   integration the operator trusts with everything (the demo's admin client).
- * A patient's active `deny` Consent naming the practitioner or their organization overrides every
- * relationship rule (not the patient's own access, nor break-the-glass, which is audited instead).
+ * A patient's active Consent denying the practitioner (or a role, team or organization they act
+ * as) data — the whole record, resource types, labels, codes, resources, a period of clinical
+ * time, for some purposes of use, with nested exceptions (consent-provisions.ts, compiled by
+ * consent-rules.ts) — overrides every relationship rule and a proxy's grant; one naming no actor
+ * (an opt-out for everyone) overrides every relationship rule. Neither binds the patient's own
+ * access, nor break-the-glass, which is audited instead.
  * Roles add up: a principal sees what any of its roles allows. A token whose reading scopes are all
  * `patient/` scopes is further kept inside its launch patient's record (scope-decision.ts).
  *
  * The relationships that are sets of patients (declarations, an organization's patients, proxy
- * grants, Consent denials) are resolved once per principal and kept until a write of the types
- * they are read from (relationship-snapshot.ts); the episode rules of specialists and nurses stay
- * subqueries of the statement.
+ * grants, Consent denials and opt-outs) and who a practitioner acts as (roles, care teams) are resolved once per
+ * principal and kept until a write of the types they are read from (relationship-snapshot.ts); the
+ * episode rules of specialists and nurses stay subqueries of the statement, over those actors.
  */
 import { patientCompartmentDefinition } from '@concordia/fhir';
 import type { FilterReader, ReadIntent, RowFilter, RowFilterSource } from '../store/row-filter.ts';
 import { joinSql, type Sql, sql } from '../store/sql.ts';
+import { EMERGENCY_TREATMENT } from './break-the-glass.ts';
+import { bothDenials, denialsFor, denialsOf, withDenials } from './consent-rules.ts';
 import {
   NO_RELATIONSHIPS,
   needsNothing,
@@ -42,6 +50,7 @@ import {
 } from './relationship-snapshot.ts';
 import {
   activeOf,
+  type EpisodeActors,
   episodePatients,
   organizationEncounters,
   practitionerEpisodes,
@@ -51,7 +60,9 @@ import {
 } from './relationship-sql.ts';
 import type { Principal, RequestContext } from './request-context.ts';
 import type { Role } from './roles.ts';
+import { probe, type Rule } from './row-rule.ts';
 import { confinedPatient } from './scope-decision.ts';
+import { withScopeRestrictions } from './scope-row-filter.ts';
 
 /** Elements a role may see of a resource type; the rest is masked (`_elements`-like). */
 export type ElementMasks = ReadonlyMap<string, readonly string[]>;
@@ -73,12 +84,6 @@ export function isPatientSpecific(resourceType: string): boolean {
 /** What dispensing needs of a Patient (issue 6: "the minimum patient data to dispense"). */
 export const PHARMACIST_PATIENT_ELEMENTS = ['identifier', 'name', 'birthDate', 'gender'] as const;
 
-/**
- * A condition on a compartment row: the rows of a role's rule, patient-specific types only;
- * `types`, when known, the types the row can be.
- */
-type Rule = (row: Sql, types?: readonly string[]) => Sql;
-
 type Reference = { type: string; id: string };
 
 type TokenPrincipal = Extract<Principal, { kind: 'user' | 'client' }>;
@@ -93,7 +98,8 @@ const PHARMACIST_MASKS: ElementMasks = new Map([['Patient', PHARMACIST_PATIENT_E
  */
 export function createAccessRowFilter(options: RelationshipCacheOptions = {}): RowFilterSource {
   const cache = new RelationshipCache(options);
-  return {
+  // SMART v2 query-restricted scopes narrow every decision further (scope-row-filter.ts).
+  return withScopeRestrictions({
     filter(ctx, intent, reader) {
       const { principal } = ctx;
       if (principal.kind !== 'user' && principal.kind !== 'client') return decideAccess(ctx, intent).rows;
@@ -101,7 +107,7 @@ export function createAccessRowFilter(options: RelationshipCacheOptions = {}): R
       return tokenFilter(cache, principal, ctx, intent, reader);
     },
     committed: (types) => cache.committed(types),
-  };
+  });
 }
 
 async function tokenFilter(
@@ -119,11 +125,13 @@ async function tokenFilter(
   const disclosed = principal.roles.includes('pharmacist') ? disclosedPrescriptions(intent) : [];
   // Pharmacist filters depend on the identifiers searched; those are not kept.
   if (disclosed.length > 0 || derived === undefined) return compile(shape, relationships, disclosed);
-  // Per entry: a shape's filter lives exactly as long as the relationships it was compiled from.
-  const kept = derived.get(shape.key);
+  // Per entry: a shape's filter lives exactly as long as the relationships it was compiled from;
+  // Consents may say something to one purpose of use and not another.
+  const key = `${shape.key} ${shape.purpose}`;
+  const kept = derived.get(key);
   if (kept !== undefined) return kept as RowFilter;
   const rows = compile(shape, relationships, []);
-  derived.set(shape.key, rows);
+  derived.set(key, rows);
   return rows;
 }
 
@@ -185,13 +193,17 @@ interface Shape {
   needs: RelationshipNeeds;
   /** Practitioner of the episode rules (specialist, emergency without break-the-glass). */
   episodesOf?: Reference;
-  /** Organization of the encounter rule (nurse). */
+  /** Nurse: the encounter rule, over `encountersOf` and their PractitionerRoles' organizations. */
+  nurse: boolean;
+  /** The organization of the nurse's token. */
   encountersOf?: Reference;
   pharmacist: boolean;
   /** Patient role: their own compartment. */
   self?: Reference;
   /** Patient-only scopes: every row must be in this patient's compartment. */
   confinedTo?: string;
+  /** The request's purpose of use: a Consent provision may apply to some purposes only. */
+  purpose: string;
 }
 
 /** Per request context (a request may read several times): the shape is the same for all. */
@@ -217,26 +229,28 @@ function buildShape(principal: TokenPrincipal, ctx: RequestContext): Shape {
   const everything = has('emergency') && breakTheGlass;
   const declaredWith = has('family-doctor') ? practitioner : undefined;
   const episodesOf = has('specialist') || has('emergency') ? practitioner : undefined;
-  const encountersOf = has('nurse') ? organization : undefined;
+  const nurse = has('nurse');
+  const encountersOf = nurse ? organization : undefined;
   const bound = principal.kind === 'client' ? organization : undefined;
   const self = has('patient') ? (fhirUser ?? patientReference(principal.patient)) : undefined;
   const proxy = has('proxy') && fhirUser?.type === 'RelatedPerson' ? fhirUser : undefined;
   const pharmacist = has('pharmacist');
   // Relationship rules give way to a patient's deny Consent naming the actor or their organization.
   const deniable =
-    declaredWith !== undefined ||
-    episodesOf !== undefined ||
-    encountersOf !== undefined ||
-    bound !== undefined ||
-    pharmacist
+    declaredWith !== undefined || episodesOf !== undefined || nurse || bound !== undefined || pharmacist
       ? [fhirUser, organization].filter((actor) => actor !== undefined)
       : [];
   const confinedTo = confinedPatient(principal);
+  // A practitioner also acts through their PractitionerRoles and CareTeams (relationship-sql.ts).
+  const actsThroughRoles = practitioner !== undefined && (deniable.length > 0 || episodesOf !== undefined);
   const needs: RelationshipNeeds = {
     ...(declaredWith !== undefined ? { declaredWith } : {}),
     ...(bound !== undefined ? { organization: bound } : {}),
     ...(proxy !== undefined ? { proxy } : {}),
     deniable,
+    ...(actsThroughRoles ? { practitioner } : {}),
+    ...(episodesOf !== undefined ? { episodes: true } : {}),
+    ...(nurse && practitioner !== undefined ? { roleOrganizations: true } : {}),
   };
   const key = JSON.stringify([
     principal.kind,
@@ -254,10 +268,13 @@ function buildShape(principal: TokenPrincipal, ctx: RequestContext): Shape {
     allPatients: principal.kind === 'client' && organization === undefined,
     needs,
     ...(episodesOf !== undefined ? { episodesOf } : {}),
+    nurse,
     ...(encountersOf !== undefined ? { encountersOf } : {}),
     pharmacist,
     ...(self?.type === 'Patient' ? { self } : {}),
     ...(confinedTo !== undefined ? { confinedTo } : {}),
+    // X-Purpose-Of-Use (break-the-glass.ts); treatment when the request names none.
+    purpose: ctx.purposeOfUse ?? (breakTheGlass ? EMERGENCY_TREATMENT : 'TREAT'),
   };
 }
 
@@ -268,15 +285,33 @@ function compile(
 ): RowFilter {
   const denyable: Rule[] = [];
   if (relationships.patients.size > 0) denyable.push(inPatients(relationships));
-  if (shape.episodesOf !== undefined) denyable.push(episodeRule(shape.episodesOf));
-  if (shape.encountersOf !== undefined) denyable.push(encounterRule(shape.encountersOf));
+  if (shape.episodesOf !== undefined) {
+    denyable.push(episodeRule(relationships.episodeActors ?? onlyThemselves(shape.episodesOf)));
+  }
+  const wards = shape.nurse ? nurseOrganizations(shape.encountersOf, relationships.roleOrganizations) : [];
+  if (wards.length > 0) denyable.push(encounterRule(wards));
   if (disclosed.length > 0) denyable.push(prescriptionRule(disclosed));
+  // The Consents naming the principal bind every rule but their own record; opt-outs for everyone
+  // bind the relationship rules only, not a proxy's grant.
+  const named = denialsFor(relationships, shape.purpose);
+  // Opt-outs are every patient's: when the rules reach known patients only, those of the others
+  // have nothing to deny, and a principal none of whose patients opted out keeps the statement
+  // it had without them.
+  const reachesKnownPatientsOnly =
+    shape.episodesOf === undefined && wards.length === 0 && disclosed.length === 0;
+  const optOuts = denialsFor(
+    reachesKnownPatientsOnly
+      ? denialsOf(relationships.optOuts, relationships.patients)
+      : relationships.optOuts,
+    shape.purpose,
+  );
+  const denials = bothDenials(named, optOuts);
   const rules: Rule[] = [];
   if (shape.allPatients) rules.push(() => sql`true`);
-  if (denyable.length > 0) rules.push(withDenials(anyOf(denyable), relationships));
+  if (denyable.length > 0) rules.push(withDenials(anyOf(denyable), denials));
   const { self, confinedTo } = shape;
   if (self !== undefined) rules.push(inPatient(self.id));
-  if (relationships.grants.size > 0) rules.push(proxyRule(relationships.grants));
+  if (relationships.grants.size > 0) rules.push(withDenials(proxyRule(relationships.grants), named));
   let rule = anyOf(rules);
   if (confinedTo !== undefined) {
     const reached = rule;
@@ -285,20 +320,23 @@ function compile(
   }
   const judgedByCompartments =
     shape.episodesOf === undefined &&
-    shape.encountersOf === undefined &&
+    wards.length === 0 &&
     disclosed.length === 0 &&
-    relationships.deniedLabels.length === 0;
+    denials.deniedLabels.length === 0 &&
+    denials.scopedDenials.length === 0;
   // A Patient row whose only way in is the reached patients is known by its id (patientRows).
   const judgedById =
     judgedByCompartments &&
     self === undefined &&
     relationships.grants.size === 0 &&
     confinedTo === undefined &&
-    relationships.deniedPatients.length === 0;
+    denials.deniedPatients.length === 0;
   return {
     visible: visibleOf(rule).visible,
     ...(judgedByCompartments
-      ? { visibleIn: inMemory(relationships, shape.allPatients, self?.id, confinedTo) }
+      ? {
+          visibleIn: inMemory(relationships, optOuts.deniedPatients, shape.allPatients, self?.id, confinedTo),
+        }
       : {}),
     ...(judgedById ? { visibleById: byId(relationships, shape.allPatients) } : {}),
   };
@@ -318,24 +356,26 @@ function byId(
 /** The same decision as the SQL of `compile`, on a row's Patient compartments. */
 function inMemory(
   relationships: Relationships,
+  optedOut: readonly string[],
   allPatients: boolean,
   self: string | undefined,
   confinedTo: string | undefined,
 ): (resourceType: string, patients: readonly string[]) => boolean {
   const { patients: reached, grants } = relationships;
   const denied = new Set(relationships.deniedPatients);
+  const optOuts = new Set(optedOut);
   return (resourceType, patients) => {
     if (!isPatientSpecific(resourceType)) return true;
     if (confinedTo !== undefined && !patients.includes(confinedTo)) return false;
     if (allPatients) return true;
     if (self !== undefined && patients.includes(self)) return true;
+    if (patients.some((patient) => denied.has(patient))) return false;
     for (const patient of patients) {
       const granted = grants.get(patient);
       if (granted !== undefined && (granted.has('*') || granted.has(resourceType))) return true;
     }
-    return (
-      patients.some((patient) => reached.has(patient)) && !patients.some((patient) => denied.has(patient))
-    );
+    if (patients.some((patient) => optOuts.has(patient))) return false;
+    return patients.some((patient) => reached.has(patient));
   };
 }
 
@@ -375,16 +415,6 @@ function visibleOf(rule: Rule): RowFilter {
       return sql`(${row}.resource_type <> all(${[...restrictedTypes]}::text[]) or ${rule(row)})`;
     },
   };
-}
-
-/**
- * `true` when the query (`select true from …`) finds a row. A scalar subquery, not EXISTS, as in
- * store/search/search-statement.ts: the planner cannot turn it into a join, so it probes the rows
- * the search's own filters found (a name search's 250 Patients) instead of driving the search from
- * the decision's side (a family doctor's 1,000 patients): 66 ms → under 1 ms measured.
- */
-function probe(query: Sql): Sql {
-  return sql`coalesce((${query} limit 1), false)`;
 }
 
 /**
@@ -430,43 +460,14 @@ function inPatient(patient: string): Rule {
     where a_p.resource_type = ${row}.resource_type and a_p.id = ${row}.id and a_p.patient_id = ${patient}`);
 }
 
-/** Relationship rules, unless the patient's Consent denies the actor (whole record or labels). */
-function withDenials(rule: Rule, relationships: Relationships): Rule {
-  const { deniedPatients, deniedLabels } = relationships;
-  const conditions: Rule[] = [rule];
-  if (deniedPatients.length > 0) {
-    conditions.push(
-      (row) =>
-        sql`not ${probe(sql`select true from compartment a_dc
-      where a_dc.resource_type = ${row}.resource_type and a_dc.id = ${row}.id
-        and a_dc.patient_id = any(${deniedPatients}::text[])`)}`,
-    );
-  }
-  if (deniedLabels.length > 0) {
-    const patients = deniedLabels.map((label) => label.patient);
-    const systems = deniedLabels.map((label) => label.system);
-    const codes = deniedLabels.map((label) => label.code);
-    conditions.push(
-      (row) =>
-        sql`not ${probe(sql`select true from compartment a_lc
-      join search_token a_sl on a_sl.resource_type = a_lc.resource_type and a_sl.id = a_lc.id
-        and a_sl.param = '_security'
-      where a_lc.resource_type = ${row}.resource_type and a_lc.id = ${row}.id
-        and (a_lc.patient_id, a_sl.system, a_sl.code) in
-          (select * from unnest(${patients}::text[], ${systems}::text[], ${codes}::text[]))`)}`,
-    );
-  }
-  if (conditions.length === 1) return rule;
-  return (row) =>
-    sql`(${joinSql(
-      conditions.map((condition) => condition(row)),
-      ' and ',
-    )})`;
+/** The episode rules' actors before their roles and teams are resolved: the practitioner alone. */
+function onlyThemselves(practitioner: Reference): EpisodeActors {
+  return { types: [practitioner.type], ids: [practitioner.id], encounters: [], episodes: [] };
 }
 
 /** Specialist: the episodes, what refers to them, and the patients' safety data. */
-function episodeRule(practitioner: Reference): Rule {
-  const episodes = practitionerEpisodes(practitioner);
+function episodeRule(actors: EpisodeActors): Rule {
+  const episodes = practitionerEpisodes(actors);
   const safety = inCompartmentOf(episodePatients(episodes));
   return (row) => sql`((${row}.resource_type, ${row}.id) in (${episodes})
     or ${probe(sql`select true from search_reference a_x
@@ -485,9 +486,18 @@ function inCompartmentOf(patients: Sql): Rule {
     where a_c.resource_type = ${row}.resource_type and a_c.id = ${row}.id and a_c.patient_id in (${patients})`);
 }
 
-/** Nurse: the organization's encounters, what refers to them, and their patients. */
-function encounterRule(organization: Reference): Rule {
-  const encounters = organizationEncounters(organization);
+/** The token's organization and those of the nurse's active PractitionerRoles, each once. */
+function nurseOrganizations(token: Reference | undefined, roles: readonly Reference[]): Reference[] {
+  const organizations = new Map<string, Reference>();
+  for (const organization of [...(token !== undefined ? [token] : []), ...roles]) {
+    organizations.set(`${organization.type}/${organization.id}`, organization);
+  }
+  return [...organizations.values()];
+}
+
+/** Nurse: the organizations' encounters, what refers to them, and their patients. */
+function encounterRule(organizations: readonly Reference[]): Rule {
+  const encounters = organizationEncounters(organizations);
   return (row) => sql`((${row}.resource_type = 'Encounter' and ${row}.id in (${encounters}))
     or ${probe(sql`select true from search_reference a_x
       where a_x.resource_type = ${row}.resource_type and a_x.id = ${row}.id

@@ -2,8 +2,10 @@
  * Who a deferred read runs for. A bulk `$export` is read by a job long after its request (export.html):
  * the job must see exactly what the requester may see, so the kick-off records the part of the
  * principal the access decision depends on (roles, fhirUser, organization, patient, break-the-glass)
- * in the job, and the job reads under it. The token's scopes were checked at kick-off; they are not
- * kept (nor the token). Internal and open-development principals record nothing: they read everything.
+ * in the job, and the job reads under it. The token's scopes were checked at kick-off; only its
+ * resource scopes are kept (not the token), because the rows they reach are part of the decision
+ * (SMART v2 query-restricted scopes, scope-row-filter.ts). Internal and open-development principals
+ * record nothing: they read everything.
  */
 import { isRecord } from '@concordia/fhir';
 import type { RequestContext } from './request-context.ts';
@@ -19,6 +21,8 @@ export interface AccessSubject {
   organization?: string;
   patient?: string;
   breakTheGlass?: { reason: string };
+  /** The token's resource scopes as granted (`system/Observation.rs?category=…`). */
+  scopes?: string[];
 }
 
 export function accessSubjectOf(ctx: RequestContext): AccessSubject | undefined {
@@ -35,13 +39,14 @@ export function accessSubjectOf(ctx: RequestContext): AccessSubject | undefined 
     ...(principal.organization !== undefined ? { organization: principal.organization } : {}),
     ...(principal.patient !== undefined ? { patient: principal.patient } : {}),
     ...(ctx.breakTheGlass !== undefined ? { breakTheGlass: { reason: ctx.breakTheGlass.reason } } : {}),
+    scopes: principal.scopes.resources.map((scope) => scope.raw),
   };
 }
 
 /** Reads back a recorded subject; `undefined` when none was recorded or it is malformed. */
 export function parseAccessSubject(value: unknown): AccessSubject | undefined {
   if (!isRecord(value)) return undefined;
-  const { kind, id, clientId, roles, fhirUser, organization, patient, breakTheGlass } = value;
+  const { kind, id, clientId, roles, fhirUser, organization, patient, breakTheGlass, scopes } = value;
   if ((kind !== 'user' && kind !== 'client') || typeof id !== 'string' || typeof clientId !== 'string') {
     return undefined;
   }
@@ -56,15 +61,18 @@ export function parseAccessSubject(value: unknown): AccessSubject | undefined {
     roles: roles.filter((role): role is Role => typeof role === 'string' && isRole(role)),
     ...Object.fromEntries(Object.entries(optional).filter(([, field]) => field !== undefined)),
     ...(reason !== undefined ? { breakTheGlass: { reason } } : {}),
+    ...(Array.isArray(scopes)
+      ? { scopes: scopes.filter((scope): scope is string => typeof scope === 'string') }
+      : {}),
   };
 }
 
-/** A context that reads as the subject did (no scopes: they bounded the request that recorded it). */
+/** A context that reads as the subject did, under the resource scopes it recorded. */
 export function subjectContext(subject: AccessSubject, requestId: string): RequestContext {
   const grant = {
     id: subject.id,
     roles: subject.roles,
-    scopes: parseScopes(''),
+    scopes: parseScopes(subject.scopes ?? []),
     clientId: subject.clientId,
     expiresAt: 0,
     ...(subject.organization !== undefined ? { organization: subject.organization } : {}),

@@ -230,6 +230,7 @@ function operationAccess(request: RoutedRequest, operations: readonly FhirOperat
   return permissions.map((permission) => ({
     permission,
     resourceType,
+    operation: true,
     ...(patient !== undefined ? { patient } : {}),
   }));
 }

@@ -12,6 +12,12 @@
  * resource of another record answers 404 exactly as an id that does not exist — and refuses a
  * write that would land outside it (403). Searches, conditional interactions and operations must
  * still show the patient.
+ *
+ * A v2 query-restricted scope (`patient/Observation.rs?category=laboratory`) grants its
+ * permissions here like an unrestricted one: which resources it covers is not a question about the
+ * request but about rows, answered by the store under the access decision (scope-row-filter.ts:
+ * a resource it does not cover reads as absent, a search does not return it) and by the write
+ * checks (scope-writes.ts).
  */
 import { patientCompartmentDefinition, searchParameter } from '@concordia/fhir';
 import type { TokenGrant } from './request-context.ts';
@@ -21,7 +27,7 @@ export interface ScopeRequest {
   permission: Permission;
   /** The resource type acted on, or `*` for requests that span every type (system search). */
   resourceType: string;
-  /** The search parameters of a search (for v2 query scopes and patient confinement). */
+  /** The search parameters of a search (for patient confinement). */
   query?: readonly (readonly [string, string])[];
   /** The Patient id the request is confined to by its URL (`Patient/<id>`, compartment search). */
   patient?: string;
@@ -33,6 +39,8 @@ export interface ScopeRequest {
    * inside its patient's record where the URL cannot show it (`confinedPatient`).
    */
   confinable?: boolean;
+  /** An extended operation (`$everything`, `$import`…), which may read or write outside the store. */
+  operation?: boolean;
 }
 
 export type ScopeDecision = { allowed: true } | { allowed: false; reason: string };
@@ -68,18 +76,26 @@ const PERMISSION_NAMES: Record<Permission, string> = {
   s: 'search',
 };
 
+/**
+ * Types the store does not serve (audit/audit-event-reader.ts answers AuditEvent from the audit
+ * tables): no row condition reaches them, so there a restricted scope grants only a search that
+ * repeats its criteria, which that reader then answers exactly.
+ */
+const SERVED_OUTSIDE_THE_STORE: ReadonlySet<string> = new Set(['AuditEvent']);
+
 /** Why `scope` does not cover `request`, or `undefined` when it does. */
 function whyNot(scope: ResourceScope, grant: TokenGrant, request: ScopeRequest): string | undefined {
-  if (scope.query.length > 0) {
-    // A query-restricted scope covers the resources its search matches: a search that carries the
-    // same criteria returns only those. Reads would need the stored resource checked (later slice).
-    if (request.permission !== 's') {
-      return `Scope ${scope.raw} is restricted by search parameters and grants search only`;
-    }
+  // An operation that changes data may write through paths no write check sees (`$import` loads as
+  // the server itself): only an unrestricted scope grants it. Reads of operations go through the
+  // store (`$everything`, `$export`) or read no patient's data (terminology).
+  if (scope.query.length > 0 && request.operation === true && request.permission !== 'r') {
+    return `Scope ${scope.raw} is restricted by search parameters, so it grants no operation that changes data`;
+  }
+  if (scope.query.length > 0 && SERVED_OUTSIDE_THE_STORE.has(request.resourceType)) {
     const query = request.query ?? [];
     const missing = scope.query.find(([name, value]) => !query.some(([n, v]) => n === name && v === value));
-    if (missing !== undefined) {
-      return `Scope ${scope.raw} requires the search to include ${missing[0]}=${missing[1]}`;
+    if (request.permission !== 's' || missing !== undefined) {
+      return `Scope ${scope.raw} is restricted by search parameters: on ${request.resourceType} it grants only a search that includes ${scope.query.map(([n, v]) => `${n}=${v}`).join('&')}`;
     }
   }
   if (scope.context !== 'patient') return undefined;

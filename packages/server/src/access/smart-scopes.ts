@@ -8,8 +8,13 @@
  * - v1: `<context>/<type|*>.<read|write|*>` — read = r+s, write = c+u+d, `*` = all five.
  *
  * Scopes that are not about resources (`openid`, `fhirUser`, `launch/patient`,
- * `offline_access`…) are kept by name. Anything malformed is reported in `invalid`, never guessed.
+ * `offline_access`…) are kept by name. Anything malformed is reported in `invalid`, never guessed:
+ * that includes a query restriction that is not a valid search of its type (scope-criteria.ts), so
+ * such a scope is refused when a client is registered or a token requested, and grants nothing in
+ * a token issued before.
  */
+import type { SearchFilter } from '@concordia/fhir';
+import { parseScopeCriteria } from './scope-criteria.ts';
 
 export type ScopeContext = 'patient' | 'user' | 'system';
 
@@ -30,6 +35,8 @@ export interface ResourceScope {
    * match these search parameters. Empty for an unrestricted scope.
    */
   query: readonly (readonly [string, string])[];
+  /** `query` parsed as the search filters of `resourceType` (scope-criteria.ts); empty when `query` is. */
+  filters: readonly SearchFilter[];
   /** Which grammar it was written in. */
   version: 1 | 2;
 }
@@ -85,12 +92,15 @@ export function parseResourceScope(scope: string): ResourceScope | undefined {
   }
   const query = queryText === undefined ? [] : parseScopeQuery(queryText);
   if (query === undefined) return undefined;
+  const criteria = query.length === 0 ? { filters: [] } : parseScopeCriteria(resourceType, query);
+  if ('problem' in criteria) return undefined;
   return {
     raw: scope,
     context: contextOf(context),
     resourceType,
     permissions: new Set(permissions),
     query,
+    filters: criteria.filters,
     version,
   };
 }

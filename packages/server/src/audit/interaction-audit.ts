@@ -62,7 +62,8 @@ export function interactionAudit(deps: InteractionAuditDeps): InteractionObserve
     deps.answered?.(observed);
     // The CapabilityStatement is public and says nothing about anyone (a refused one is audited).
     if (interaction === 'capabilities' && response.status < 400) return;
-    if (response.status < 400 && WRITES.has(interaction)) return;
+    // A delete of a hidden target answers like one of nothing, yet is a denial (hidden-targets.ts).
+    if (response.status < 400 && WRITES.has(interaction) && response.denied === undefined) return;
     // Facts, not the BALP event: the event is built when an auditor reads it (access-log.ts).
     const facts = interactionFacts(observed);
     const row = accessRowOf(facts);
@@ -106,14 +107,16 @@ export function interactionFacts({ ctx, request, interaction, response }: Observ
   const query = request.query
     .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
     .join('&');
-  const outcomeDescription = response.status >= 400 ? diagnosticsOf(response) : undefined;
+  // A target the access decision hides is a denial, answered 404 or 403 (fhir/hidden-targets.ts).
+  const outcomeDescription =
+    response.denied ?? (response.status >= 400 ? diagnosticsOf(response) : undefined);
   return {
     ctx,
     recorded: new Date().toISOString(),
     type: REST_TYPE,
     subtypes,
     action,
-    outcome: outcomeOfStatus(response.status),
+    outcome: response.denied !== undefined ? outcomeOfStatus(403) : outcomeOfStatus(response.status),
     ...(outcomeDescription !== undefined ? { outcomeDescription } : {}),
     entities,
     ...(query !== '' ? { query } : {}),
@@ -155,6 +158,9 @@ function collectFromBody(
   // The path already named the patient (`Patient/1`, `Patient/1/Observation`, `Patient/1/$everything`):
   // everything in the answer is theirs, and a whole chart is not worth parsing to learn that again.
   if (target.patient !== undefined && !isBundle) return;
+  // Terminology and conformance answers ($validate-code, $expand, a StructureDefinition) name no
+  // patient, and they are the busiest requests there are: not parsed to find none.
+  if (target.resourceType !== undefined && NON_CLINICAL_TYPES.has(target.resourceType)) return;
   if (body.kind === 'json') {
     // A JSON answer of its own type (a bulk export manifest) is not FHIR.
     if (body.contentType !== undefined) return;

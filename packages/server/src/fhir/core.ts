@@ -19,6 +19,7 @@ import type { ResourceStore } from '../store/port.ts';
 import { type CapabilitySecurity, capabilityStatement, type SoftwareInfo } from './capabilities.ts';
 import { create } from './create.ts';
 import { deleteResource } from './delete.ts';
+import { hiddenTargetAnswers } from './hidden-targets.ts';
 import { history } from './history.ts';
 import type { FhirCore, FhirRequest, FhirResponse, InteractionName } from './interaction.ts';
 import type { CoreConfig, InteractionEnv } from './interaction-env.ts';
@@ -116,14 +117,11 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
   };
 
   const resolveRoute = createRouter(handlers, isResourceType);
-  const authorize = interactionAuthorizer({
-    operations,
-    fhirBase,
-    resolve: (request) => {
-      const { route, routed } = resolveRoute(request);
-      return { interaction: route.interaction, routed };
-    },
-  });
+  const resolve = (request: FhirRequest) => {
+    const { route, routed } = resolveRoute(request);
+    return { interaction: route.interaction, routed };
+  };
+  const authorize = interactionAuthorizer({ operations, fhirBase, resolve });
 
   async function dispatch(request: FhirRequest, env: InteractionEnv): Promise<FhirResponse> {
     const { route, routed } = resolveRoute(request);
@@ -131,6 +129,12 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
     authorize(env.ctx, route.interaction, routed);
     return route.handler(routed, env);
   }
+
+  const hiddenTargets = hiddenTargetAnswers({
+    mode: deps.config.accessHidden ?? 'not-found',
+    reads: deps.store,
+    resolve,
+  });
 
   function interactionOf(request: FhirRequest): InteractionName {
     try {
@@ -171,6 +175,7 @@ export function createFhirCore(deps: CoreDeps): FhirCore {
           body: { kind: 'resource', resource: error.toOperationOutcome() },
         };
       }
+      response = await hiddenTargets(ctx, request, response);
       for (const observe of observers)
         await observe({ ctx, request, interaction: response.interaction, response });
       return response;

@@ -18,7 +18,12 @@ export interface CoreConfig {
   maxIncludes: number;
   /** Most entries in one transaction or batch Bundle; more is 413. */
   maxBundleEntries: number;
+  /** How a target the access decision hides is answered (hidden-targets.ts); default `not-found`. */
+  accessHidden?: HiddenAnswer;
 }
+
+/** `CONCORDIA_ACCESS_HIDDEN`: a hidden target answers as a missing one, or 403 (hidden-targets.ts). */
+export type HiddenAnswer = 'not-found' | 'forbidden';
 
 export interface InteractionEnv {
   ctx: RequestContext;

@@ -82,6 +82,11 @@ export interface FhirResponse {
    */
   stream?: { contentType: string; stream: Readable };
   headers?: FhirResponseHeaders;
+  /**
+   * Set when the target exists but the access decision hides it (hidden-targets.ts): why, for the
+   * audit, which records a denial whatever status the client was answered.
+   */
+  denied?: string;
 }
 
 export interface FhirResponseHeaders {

@@ -12,8 +12,14 @@
  *   this budget stops guessing across many accounts.
  *
  * IPv6 addresses count by their /64 network, which one subscriber usually holds whole. Health,
- * readiness and metrics are never counted. Counts live in this process: with several nodes behind a
- * load balancer each node enforces its own budgets.
+ * readiness and metrics are never counted. Counts live in this process by default: with several
+ * nodes behind a load balancer each node enforces its own budgets. With
+ * `CONCORDIA_RATE_LIMIT_REDIS_URL` every node counts in one Redis (one atomic script per request,
+ * the plugin's own store), so the budgets are the cluster's. Redis rather than a PostgreSQL table:
+ * a counter write per request would otherwise land on the clinical database — WAL or not, row
+ * churn, vacuum and pool connections that the FHIR reads and writes need. If Redis cannot be
+ * reached, requests are let through uncounted (and logged): an outage of the counter must not
+ * take clinical access down with it; account lockout (identity/users.ts) still stops guessing.
  *
  * A refused request is answered 429 with `Retry-After` (RFC 6585 §4), counted in
  * `http_requests_throttled_total`, and audited (http/throttle-audit.ts) — once per key and window,
@@ -22,6 +28,7 @@
 import { type OperationOutcome, operationOutcome } from '@concordia/fhir';
 import fastifyRateLimit, { normalizeIP, type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Principal } from '../access/request-context.ts';
 import type { RateLimitConfig } from '../config.ts';
 import { renderErrorPage } from '../identity/pages.ts';
@@ -93,20 +100,26 @@ export async function createRequestThrottle(
 ): Promise<RequestThrottle | undefined> {
   const { config } = options;
   if (!config.enabled) return undefined;
+  const redis = config.redisUrl !== undefined ? await sharedCounter(app, config.redisUrl) : undefined;
   // `global: false`: no route gets the plugin's own hook; the doors ask `check` (keys need the token).
-  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    ...(redis !== undefined ? { redis, nameSpace: 'concordia-rate:', skipOnError: true } : {}),
+  });
   const windowMs = config.windowSeconds * 1000;
   const keys = new WeakMap<FastifyRequest, string>();
-  const limiter = (max: number) => {
+  const limiter = (budget: RateBudget, max: number) => {
+    const keyOf = (request: FastifyRequest) => keys.get(request) ?? addressKey(request.ip);
     const limiterOptions: RateLimitOptions = {
       max,
       timeWindow: windowMs,
       cache: TRACKED_KEYS,
-      keyGenerator: (request) => keys.get(request) ?? addressKey(request.ip),
+      // In memory each budget has a store of its own; in Redis both share one key space.
+      keyGenerator: redis !== undefined ? (request) => `${budget}:${keyOf(request)}` : keyOf,
     };
     return app.createRateLimit(limiterOptions);
   };
-  const limiters = { api: limiter(config.max), 'sign-in': limiter(config.signInMax) };
+  const limiters = { api: limiter('api', config.max), 'sign-in': limiter('sign-in', config.signInMax) };
   const limits = { api: config.max, 'sign-in': config.signInMax };
   const refusedWindows = new RefusedWindows();
   return {
@@ -126,6 +139,42 @@ export async function createRequestThrottle(
       return throttled;
     },
   };
+}
+
+/**
+ * The Redis connection the nodes count in, closed with the app; returned once it answers or its
+ * first attempt failed (the server starts either way). A command fails at once while Redis is
+ * unreachable (no offline queue, no retries per command), so a request waits for no reconnect.
+ */
+async function sharedCounter(app: FastifyInstance, url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2000,
+    commandTimeout: 500,
+  });
+  let reported = false;
+  redis.on('error', (error: Error) => {
+    // Reconnecting emits an error per attempt: reported once until it answers again.
+    if (!reported) app.log.warn({ err: error }, 'rate-limit counter (Redis) unavailable; not counting');
+    reported = true;
+  });
+  redis.on('ready', () => {
+    reported = false;
+  });
+  app.addHook('onClose', async () => {
+    redis.disconnect();
+  });
+  await new Promise<void>((resolve) => {
+    const settled = () => {
+      redis.off('ready', settled);
+      redis.off('error', settled);
+      resolve();
+    };
+    redis.once('ready', settled);
+    redis.once('error', settled);
+  });
+  return redis;
 }
 
 /**

@@ -212,13 +212,16 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
           throw new errors.InvalidRequest('launch was minted for another client');
       },
     },
-    // A launch that sets a context (an EHR launch, or `launch/patient`) always gets a grant, and a
-    // consent, of its own: reusing the session's earlier grant would hand the app that grant's
-    // patient instead of the one the EHR launched it for or the user is about to pick.
+    // A launch that sets a context (an EHR launch, `launch/patient`, `launch/encounter`) always gets
+    // a grant, and a consent, of its own: reusing the session's earlier grant would hand the app
+    // that grant's patient instead of the one the EHR launched it for or the user is about to pick.
     async loadExistingGrant(ctx) {
       const consented = ctx.oidc.result?.consent?.grantId;
       const scopes = String(ctx.oidc.params?.scope ?? '').split(' ');
-      const setsContext = ctx.oidc.params?.launch !== undefined || scopes.includes('launch/patient');
+      const setsContext =
+        ctx.oidc.params?.launch !== undefined ||
+        scopes.includes('launch/patient') ||
+        scopes.includes('launch/encounter');
       const clientId = ctx.oidc.client?.clientId;
       const grantId =
         consented ??

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { systemContext } from '../access/request-context.ts';
 import type { Role } from '../access/roles.ts';
 import { ORGANIZATION_IDS, PRACTITIONERS } from '../demo/demo-directory.ts';
 import type { IdentityDirectories } from './identity.ts';
@@ -77,7 +78,7 @@ export async function prepareDemoIdentity(options: {
   const known = new Map((previous?.users ?? []).map((user) => [user.username, user]));
 
   const demoUsers: DemoUser[] = [];
-  const [firstPatient] = await options.patients.list();
+  const [firstPatient] = (await options.patients.patients(systemContext('demo-identity'), {})).choices;
   for (const plan of PLAN) {
     const existing = await users.byUsername(plan.username);
     const kept = known.get(plan.username);

@@ -1,7 +1,8 @@
 /**
  * The pages oidc-provider sends a browser to (its "interactions"): sign in with a password, then
  * the second factor (or its enrolment) for roles that require one, then consent — with the
- * patient picker when the app asks for `launch/patient`.
+ * patient picker when the app asks for `launch/patient`, then the encounter picker when it asks for
+ * `launch/encounter` (launch-pickers.ts), both showing only what the user may read.
  *
  * CSRF: every form carries an HMAC of the interaction id, and the interaction itself is bound to
  * a SameSite=Lax cookie that a cross-site POST does not carry; either alone stops a forged post.
@@ -14,6 +15,14 @@ import { parseResourceScope } from '../access/smart-scopes.ts';
 import type { SignInAttempt, SignInAudit } from '../audit/sign-in-audit.ts';
 import { OAUTH_PREFIX } from './authorization-server.ts';
 import type { EhrLaunch, LaunchContexts } from './launch-context.ts';
+import {
+  chosenContext,
+  contextNeeds,
+  type PickerParams,
+  pickerParams,
+  pickerStep,
+} from './launch-pickers.ts';
+import { launchReader, ownPatient } from './launch-reader.ts';
 import type { LoginChallenges } from './login-challenges.ts';
 import {
   renderConsentPage,
@@ -161,13 +170,36 @@ export async function interactionRoutes(
     return found;
   }
 
-  async function consentPage(details: Details, reply: FastifyReply, error?: string) {
+  /** The signed-in user of a consent step, reading as themselves through the app (launch-reader.ts). */
+  const readerOf = (request: FastifyRequest, details: Details, user: User) => {
+    const userAgent = request.headers['user-agent'];
+    return launchReader(user, String(details.params.client_id ?? ''), {
+      requestId: String(request.id),
+      sourceIp: request.ip,
+      ...(userAgent !== undefined ? { userAgent } : {}),
+    });
+  };
+
+  async function consentPage(
+    request: FastifyRequest,
+    details: Details,
+    reply: FastifyReply,
+    params: PickerParams = {},
+    error?: string,
+  ) {
     const user = await users.byId(String(details.session?.accountId ?? ''));
     const scopes = user === undefined ? [] : consentScopes(details, user);
     const launched = user === undefined ? undefined : await ehrLaunchOf(details, user);
     if (launched === null) return html(reply, renderErrorPage('invalid_request', LAUNCH_GONE), 400);
-    const needsPatient =
-      user !== undefined && launched?.patient === undefined && needsPatientChoice(details, user);
+    const step =
+      user === undefined
+        ? {}
+        : await pickerStep(options.patients, readerOf(request, details, user), {
+            needs: contextNeeds(String(details.params.scope ?? ''), user, launched),
+            fixedPatient: launched?.patient ?? ownPatient(user),
+            pageUrl: `${OAUTH_PREFIX}/interaction/${details.uid}`,
+            params,
+          });
     return html(
       reply,
       renderConsentPage({
@@ -175,7 +207,7 @@ export async function interactionRoutes(
         csrf: csrfFor(details.uid),
         clientName: await clientName(details),
         scopes,
-        ...(needsPatient ? { patients: await options.patients.list() } : {}),
+        ...step,
         ...(error !== undefined ? { error } : {}),
       }),
       error === undefined ? 200 : 400,
@@ -195,7 +227,7 @@ export async function interactionRoutes(
         }),
       );
     }
-    return consentPage(details, reply);
+    return consentPage(request, details, reply, pickerParams(request.query));
   });
 
   app.post(`${OAUTH_PREFIX}/interaction/:uid/login`, async (request, reply) => {
@@ -339,13 +371,17 @@ export async function interactionRoutes(
     if (user === undefined) return html(reply, renderErrorPage('access_denied', 'The account is gone.'), 400);
     const launched = await ehrLaunchOf(details, user);
     if (launched === null) return html(reply, renderErrorPage('invalid_request', LAUNCH_GONE), 400);
-    let patient = launched?.patient;
-    if (patient === undefined && needsPatientChoice(details, user)) {
-      patient = form.patient ?? '';
-      if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patient) || !(await options.patients.exists(patient))) {
-        return consentPage(details, reply, 'Choose a patient from the list.');
-      }
+    const context = await chosenContext(options.patients, readerOf(request, details, user), {
+      needs: contextNeeds(String(details.params.scope ?? ''), user, launched),
+      ...(launched !== undefined ? { launched } : {}),
+      ownPatient: ownPatient(user),
+      form,
+    });
+    if ('retry' in context) {
+      return consentPage(request, details, reply, context.retry.params, context.retry.error);
     }
+    if ('next' in context) return consentPage(request, details, reply, context.next);
+    const { patient, encounter } = context;
     const grant =
       (details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId)) ??
       new provider.Grant({ accountId, clientId: String(details.params.client_id) });
@@ -362,7 +398,6 @@ export async function interactionRoutes(
       }
     }
     const grantId = await grant.save();
-    const encounter = launched?.encounter;
     if (patient !== undefined || encounter !== undefined) {
       await options.launchContexts.set(grantId, {
         ...(patient !== undefined ? { patient } : {}),
@@ -422,10 +457,4 @@ function scopeFitsUser(scope: string, user: User): boolean {
   if (parsed.context === 'system') return false;
   const patientSide = user.roles.some((role) => role === 'patient' || role === 'proxy');
   return !patientSide || parsed.context === 'patient';
-}
-
-/** `launch/patient` asked for, and the user is not a patient (whose own record is the context). */
-function needsPatientChoice(details: Details, user: User): boolean {
-  const requested = String(details.params.scope ?? '').split(' ');
-  return requested.includes('launch/patient') && !(user.fhirUser ?? '').startsWith('Patient/');
 }

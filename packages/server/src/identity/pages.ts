@@ -107,36 +107,114 @@ export interface PatientChoice {
   name: string;
 }
 
+/** A page of the patient picker (patient-picker.ts) and how to reach the others. */
+export interface PatientPickerView {
+  kind: 'patient';
+  choices: PatientChoice[];
+  /** The name typed in the filter box. */
+  name?: string;
+  /** GET URL of this picker's next page, or of its first page when this is a later one. */
+  nextUrl?: string;
+  firstUrl?: string;
+  /** The URL the filter box submits to (the interaction page itself). */
+  searchUrl: string;
+}
+
+/** The encounter picker of a standalone `launch/encounter`, for the patient already chosen. */
+export interface EncounterPickerView {
+  kind: 'encounter';
+  patient: PatientChoice;
+  choices: PatientChoice[];
+  nextUrl?: string;
+  firstUrl?: string;
+  /** Back to the patient picker; absent when the patient is fixed (EHR launch, own record). */
+  patientsUrl?: string;
+}
+
 export function renderConsentPage(options: {
   action: string;
   csrf: string;
   clientName: string;
   scopes: string[];
-  patients?: PatientChoice[];
+  picker?: PatientPickerView | EncounterPickerView;
+  /** The next step chooses the encounter: the button continues instead of allowing. */
+  continues?: boolean;
   error?: string;
 }): string {
+  const { picker } = options;
   const scopes = options.scopes.map((scope) => `<li><code>${escapeHtml(scope)}</code></li>`).join('\n');
-  const picker =
-    options.patients === undefined
-      ? ''
-      : `<label for="patient">Patient</label>
-<select id="patient" name="patient" required>
-<option value="">Choose the patient</option>
-${options.patients.map((p) => `<option value="${escapeHtml(p.id)}">${escapeHtml(p.name)} (${escapeHtml(p.id)})</option>`).join('\n')}
-</select>`;
+  const search = picker?.kind === 'patient' ? patientSearch(picker) : '';
+  const fields =
+    picker === undefined ? '' : picker.kind === 'patient' ? patientSelect(picker) : encounterSelect(picker);
+  const allow = options.continues === true ? 'Continue' : 'Allow';
   return page(
     'Allow access?',
     `<p><strong>${escapeHtml(options.clientName)}</strong> asks for:</p>
 <ul>
 ${scopes}
 </ul>
-${errorBlock(options.error)}<form method="post" action="${escapeHtml(options.action)}">
+${errorBlock(options.error)}${search}<form method="post" action="${escapeHtml(options.action)}">
 ${csrfField(options.csrf)}
-${picker}
-<button type="submit" name="decision" value="allow">Allow</button>
+${fields}
+<button type="submit" name="decision" value="allow">${allow}</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>`,
   );
+}
+
+function patientSearch(picker: PatientPickerView): string {
+  return `<form method="get" action="${escapeHtml(picker.searchUrl)}" role="search">
+<label for="name">Search by name</label>
+<input type="text" id="name" name="name" value="${escapeHtml(picker.name ?? '')}">
+<button type="submit">Search</button>
+</form>
+`;
+}
+
+function patientSelect(picker: PatientPickerView): string {
+  if (picker.choices.length === 0) {
+    const which =
+      picker.name === undefined || picker.name === '' ? '' : ` named “${escapeHtml(picker.name)}”`;
+    return `<p role="status">No patients${which} whose records you may open.</p>${pagingLinks(picker, 'patients')}`;
+  }
+  return `<label for="patient">Patient</label>
+<select id="patient" name="patient" required>
+<option value="">Choose the patient</option>
+${options(picker.choices)}
+</select>${pagingLinks(picker, 'patients')}`;
+}
+
+function encounterSelect(picker: EncounterPickerView): string {
+  const another =
+    picker.patientsUrl === undefined
+      ? ''
+      : ` — <a href="${escapeHtml(picker.patientsUrl)}">choose another patient</a>`;
+  const patient = `<p>Patient: <strong>${escapeHtml(picker.patient.name)}</strong> (${escapeHtml(picker.patient.id)})${another}</p>
+<input type="hidden" name="patient" value="${escapeHtml(picker.patient.id)}">`;
+  if (picker.choices.length === 0) {
+    return `${patient}
+<p role="status">This patient has no encounters you may open, and the app needs one.</p>${pagingLinks(picker, 'encounters')}`;
+  }
+  return `${patient}
+<label for="encounter">Encounter</label>
+<select id="encounter" name="encounter" required>
+<option value="">Choose the encounter</option>
+${options(picker.choices)}
+</select>${pagingLinks(picker, 'encounters')}`;
+}
+
+function options(choices: PatientChoice[]): string {
+  return choices
+    .map((c) => `<option value="${escapeHtml(c.id)}">${escapeHtml(c.name)} (${escapeHtml(c.id)})</option>`)
+    .join('\n');
+}
+
+function pagingLinks(links: { nextUrl?: string; firstUrl?: string }, what: string): string {
+  const items = [
+    links.firstUrl === undefined ? '' : `<a href="${escapeHtml(links.firstUrl)}">First ${what}</a>`,
+    links.nextUrl === undefined ? '' : `<a href="${escapeHtml(links.nextUrl)}">More ${what}</a>`,
+  ].filter((item) => item !== '');
+  return items.length === 0 ? '' : `\n<nav aria-label="More ${what}"><p>${items.join(' · ')}</p></nav>`;
 }
 
 export function renderErrorPage(error: string, description?: string): string {

@@ -37,6 +37,7 @@ export function smartConfiguration(issuer: string): Record<string, unknown> {
       'client-confidential-symmetric',
       'client-confidential-asymmetric',
       'context-standalone-patient',
+      'context-standalone-encounter',
       'context-ehr-patient',
       'context-ehr-encounter',
       'permission-offline',

@@ -11,12 +11,16 @@
  *
  * Every node holds the list in memory, so checking a token costs a few map lookups. A write goes
  * to the database (`identity_token_revocation`, migration 0016) and to the writing node's list at
- * once; other nodes (and a server whose list a CLI command changed) read the table again when
- * their copy is older than `refreshMs`, and the request that finds it stale waits for that one
- * query. Nodes must agree on the time (NTP), as they already must for token expiry: a token is
+ * once, and the same statement announces it (`pg_notify`, delivered on commit): every node that
+ * `listen`s (store/change-notifications.ts) — other servers, and a server whose list a CLI command
+ * changed — adds it to its list as the notification arrives. As the safety net for a notification
+ * missed while a node reconnects (it then reads the table at its next request), every node also
+ * reads the table again when its copy is older than `refreshMs`, and the request that finds it
+ * stale waits for that one query. Nodes must agree on the time (NTP), as they already must for token expiry: a token is
  * refused when its `iat` is at or before the revocation's time in the database.
  */
 import type { IssuedToken, RevocationCheck } from '../access/bearer-token.ts';
+import { CHANGES_CHANNEL, type ChangeSubscription } from '../store/change-notifications.ts';
 import type { SqlExecutor } from '../store/database.ts';
 import { readNumber, readString } from '../store/rows.ts';
 import { sql } from '../store/sql.ts';
@@ -56,15 +60,36 @@ export class TokenRevocations implements RevocationCheck {
   /** Refuses the tokens of a grant, user or client issued up to now, on this node at once. */
   async revoke(kind: RevocationKind, subject: string): Promise<void> {
     const keepSeconds = this.#keepSeconds;
+    // The payload is what change-notifications.ts `parseChange` reads as a revocation.
     const [row] = await this.db.query(
-      sql`insert into identity_token_revocation (kind, subject, revoked_at, expires_at)
-          values (${kind}, ${subject}, now(), now() + make_interval(secs => ${keepSeconds}))
-          on conflict (kind, subject) do update
-            set revoked_at = excluded.revoked_at, expires_at = excluded.expires_at
-          returning extract(epoch from revoked_at)::float8 as revoked_at`,
+      sql`with stored as (
+            insert into identity_token_revocation (kind, subject, revoked_at, expires_at)
+            values (${kind}, ${subject}, now(), now() + make_interval(secs => ${keepSeconds}))
+            on conflict (kind, subject) do update
+              set revoked_at = excluded.revoked_at, expires_at = excluded.expires_at
+            returning kind, subject, extract(epoch from revoked_at)::float8 as revoked_at)
+          select s.revoked_at, pg_notify(${CHANGES_CHANNEL},
+            json_build_object('revocation', json_build_array(s.kind, s.subject, s.revoked_at))::text)
+          from stored s`,
     );
     if (row !== undefined) this.#revokedAt.set(key(kind, subject), readNumber(row, 'revoked_at'));
     await this.db.query(sql`delete from identity_token_revocation where expires_at < now()`);
+  }
+
+  /**
+   * Keeps the list current from other nodes' revocations as they commit; after a lost connection
+   * (`reset`) the list is read again at the next check.
+   */
+  listen(changes: ChangeSubscription): () => void {
+    return changes.subscribe((change) => {
+      if (change.kind === 'revocation') {
+        const name = key(change.revocationKind, change.subject);
+        const known = this.#revokedAt.get(name);
+        if (known === undefined || known < change.revokedAt) this.#revokedAt.set(name, change.revokedAt);
+      } else if (change.kind === 'reset') {
+        this.#loadedAt = Number.NEGATIVE_INFINITY;
+      }
+    });
   }
 
   /** Fails closed: when the list is stale and cannot be read, the request fails (500), never passes. */
@@ -112,6 +137,6 @@ export class TokenRevocations implements RevocationCheck {
   }
 }
 
-function key(kind: RevocationKind, subject: string): string {
+function key(kind: string, subject: string): string {
   return `${kind}:${subject}`;
 }

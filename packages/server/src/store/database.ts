@@ -22,6 +22,12 @@ export interface TransactionExecutor extends SqlExecutor {
    * milliseconds, as a FHIR instant. Read together with BEGIN, so it costs no extra round trip.
    */
   readonly startedAt: string;
+  /**
+   * Sends `pg_notify(channel, payload)` in the same round trip as COMMIT, so the notification is
+   * delivered exactly when the transaction commits and costs no statement of its own. Absent where
+   * nothing listens (PGlite: one process, one node).
+   */
+  notifyOnCommit?(channel: string, payload: string): void;
 }
 
 export interface PoolStats {

@@ -114,8 +114,16 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       try {
         // One round trip opens the transaction and reads its timestamp (simple protocol, no values).
         const begun: unknown = await client.query(`BEGIN; ${TRANSACTION_TIMESTAMP_QUERY}`);
-        const result = await work({ ...transactionExecutor(client), startedAt: startedAtOf(begun) });
-        await client.query('COMMIT');
+        const notices: string[] = [];
+        const result = await work({
+          ...transactionExecutor(client),
+          startedAt: startedAtOf(begun),
+          notifyOnCommit: (channel, payload) => {
+            notices.push(`select pg_notify(${literal(channel)}, ${literal(payload)});`);
+          },
+        });
+        // One simple-protocol round trip: the notifications, then COMMIT (they are sent if it commits).
+        await client.query(`${notices.join(' ')} COMMIT`);
         return result;
       } catch (error) {
         try {
@@ -136,6 +144,11 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
     },
   };
+}
+
+/** A string literal for the simple protocol, whatever `standard_conforming_strings` says. */
+function literal(text: string): string {
+  return `E'${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 }
 
 const GENERIC_PLANS = 'set plan_cache_mode = force_generic_plan';

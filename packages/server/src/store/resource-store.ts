@@ -7,6 +7,7 @@
 import { fhirError, normalizeString } from '@concordia/fhir';
 import type { RequestContext } from '../access/request-context.ts';
 import { isQueueableCreate, WriteQueue } from './batched-writes.ts';
+import type { ChangeNotice } from './change-notifications.ts';
 import { type Database, type Row, type SqlExecutor, sqlState, type TransactionExecutor } from './database.ts';
 import { readHistory } from './history.ts';
 import { INDEX_TABLES } from './index-tables.ts';
@@ -59,6 +60,11 @@ export interface ResourceStoreOptions {
   recorders?: readonly VersionRecorder[];
   /** The access decision of each read (row-filter.ts); absent: every context reads every row. */
   rowFilter?: RowFilterSource;
+  /**
+   * The notification that tells other nodes of a transaction's writes (change-notifications.ts),
+   * sent with its COMMIT so that they hear exactly what commits; `undefined`: nothing to announce.
+   */
+  announceWrites?: (resourceTypes: ReadonlySet<string>) => ChangeNotice | undefined;
 }
 
 export function createResourceStore(
@@ -81,6 +87,12 @@ export function createResourceStore(
             const result = await work(tx.transaction);
             await tx.flush();
             await tx.refuseWritesOutOfReach();
+            const notice = written.size > 0 ? options.announceWrites?.(written) : undefined;
+            if (notice !== undefined) {
+              if (connection.notifyOnCommit !== undefined)
+                connection.notifyOnCommit(notice.channel, notice.payload);
+              else await connection.query(sql`select pg_notify(${notice.channel}, ${notice.payload})`);
+            }
             return result;
           } finally {
             tx.end();

@@ -64,13 +64,18 @@ export interface AccessTestApp {
   close(): Promise<void>;
 }
 
-export async function createAccessTestApp(database: TestDatabase): Promise<AccessTestApp> {
+/** `env`: settings beside the defaults below, e.g. `CONCORDIA_ACCESS_HIDDEN`. */
+export async function createAccessTestApp(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+): Promise<AccessTestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'concordia-access-'));
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     CONCORDIA_BASE_URL: 'http://fhir.test',
     CONCORDIA_DATA_DIR: dataDir,
     CONCORDIA_AUTH: 'required',
+    ...env,
   });
   const db = await database.create();
   const logger = createLogger(config);

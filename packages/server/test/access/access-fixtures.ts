@@ -30,6 +30,28 @@ export function declaration(options: {
   };
 }
 
+/** `p-1` → `Practitioner/p-1`; a reference with a type (`PractitionerRole/r-1`) as it is. */
+function practitionerReference(idOrReference: string): string {
+  return idOrReference.includes('/') ? idOrReference : `Practitioner/${idOrReference}`;
+}
+
+/** An EpisodeOfCare other than a declaration, managed by `careManager` or a `team`. */
+export function episodeOfCare(options: {
+  id: string;
+  patient: string;
+  careManager?: string;
+  team?: string;
+}): FhirResource {
+  return {
+    resourceType: 'EpisodeOfCare',
+    id: options.id,
+    status: 'active',
+    patient: { reference: `Patient/${options.patient}` },
+    ...(options.careManager !== undefined ? { careManager: { reference: options.careManager } } : {}),
+    ...(options.team !== undefined ? { team: [{ reference: options.team }] } : {}),
+  };
+}
+
 export function encounter(options: {
   id: string;
   patient: string;
@@ -44,7 +66,7 @@ export function encounter(options: {
     class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
     subject: { reference: `Patient/${options.patient}` },
     ...(options.participant !== undefined
-      ? { participant: [{ individual: { reference: `Practitioner/${options.participant}` } }] }
+      ? { participant: [{ individual: { reference: practitionerReference(options.participant) } }] }
       : {}),
     ...(options.serviceProvider !== undefined
       ? { serviceProvider: { reference: `Organization/${options.serviceProvider}` } }
@@ -60,6 +82,8 @@ export function observation(options: {
   patient: string;
   encounter?: string;
   code?: string;
+  /** Observation.effectiveDateTime: the `date` parameter (clinical time). */
+  effective?: string;
 }): FhirResource {
   return {
     resourceType: 'Observation',
@@ -70,6 +94,7 @@ export function observation(options: {
     ...(options.encounter !== undefined
       ? { encounter: { reference: `Encounter/${options.encounter}` } }
       : {}),
+    ...(options.effective !== undefined ? { effectiveDateTime: options.effective } : {}),
     valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
   };
 }
@@ -86,7 +111,7 @@ export function referral(options: {
     status: 'active',
     intent: 'order',
     subject: { reference: `Patient/${options.patient}` },
-    performer: [{ reference: `Practitioner/${options.performer}` }],
+    performer: [{ reference: practitionerReference(options.performer) }],
     ...(options.encounter !== undefined
       ? { encounter: { reference: `Encounter/${options.encounter}` } }
       : {}),
@@ -124,14 +149,76 @@ export function prescription(options: {
   };
 }
 
-export function consent(options: {
-  id?: string;
-  patient: string;
-  actor: string;
-  type: 'permit' | 'deny';
+/** A Consent.provision (consent.html#Consent.provision); nested ones are its exceptions. */
+export interface ProvisionInput {
+  type?: 'permit' | 'deny';
+  /** `Type/id` references. */
+  actors?: string[];
   classes?: string[];
   securityLabels?: { system: string; code: string }[];
-}): FhirResource {
+  period?: { start?: string; end?: string };
+  /** consentaction codes (access, collect, use, disclose, correct). */
+  actions?: string[];
+  /** v3-ActReason purpose-of-use codes (TREAT, HRESCH…). */
+  purposes?: string[];
+  /** Codings of the resources' `code`. */
+  codes?: { system: string; code: string }[];
+  data?: { meaning: 'instance' | 'related' | 'dependents' | 'authoredby'; reference: string }[];
+  dataPeriod?: { start?: string; end?: string };
+  provisions?: ProvisionInput[];
+}
+
+const ACTION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentaction';
+const PURPOSE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
+
+function provision(input: ProvisionInput): Record<string, unknown> {
+  return {
+    ...(input.type !== undefined ? { type: input.type } : {}),
+    ...(input.period !== undefined ? { period: input.period } : {}),
+    ...(input.actors !== undefined
+      ? {
+          actor: input.actors.map((reference) => ({
+            role: {
+              coding: [
+                { system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PRCP' },
+              ],
+            },
+            reference: { reference },
+          })),
+        }
+      : {}),
+    ...(input.securityLabels !== undefined ? { securityLabel: input.securityLabels } : {}),
+    ...(input.classes !== undefined
+      ? { class: input.classes.map((code) => ({ system: CLASS_SYSTEM, code })) }
+      : {}),
+    ...(input.actions !== undefined
+      ? { action: input.actions.map((code) => ({ coding: [{ system: ACTION_SYSTEM, code }] })) }
+      : {}),
+    ...(input.purposes !== undefined
+      ? { purpose: input.purposes.map((code) => ({ system: PURPOSE_SYSTEM, code })) }
+      : {}),
+    ...(input.codes !== undefined ? { code: input.codes.map((coding) => ({ coding: [coding] })) } : {}),
+    ...(input.dataPeriod !== undefined ? { dataPeriod: input.dataPeriod } : {}),
+    ...(input.data !== undefined
+      ? {
+          data: input.data.map((item) => ({
+            meaning: item.meaning,
+            reference: { reference: item.reference },
+          })),
+        }
+      : {}),
+    ...(input.provisions !== undefined ? { provision: input.provisions.map(provision) } : {}),
+  };
+}
+
+export function consent(
+  options: {
+    id?: string;
+    patient: string;
+    actor?: string;
+    type: 'permit' | 'deny';
+  } & Omit<ProvisionInput, 'type' | 'actors'>,
+): FhirResource {
   return {
     resourceType: 'Consent',
     ...(options.id !== undefined ? { id: options.id } : {}),
@@ -142,20 +229,51 @@ export function consent(options: {
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: `Patient/${options.patient}` },
     policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
-    provision: {
-      type: options.type,
-      actor: [
-        {
-          role: {
-            coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PRCP' }],
-          },
-          reference: { reference: options.actor },
-        },
-      ],
-      ...(options.classes !== undefined
-        ? { class: options.classes.map((code) => ({ system: CLASS_SYSTEM, code })) }
-        : {}),
-      ...(options.securityLabels !== undefined ? { securityLabel: options.securityLabels } : {}),
-    },
+    provision: provision({
+      ...options,
+      ...(options.actor !== undefined ? { actors: [options.actor] } : {}),
+    }),
+  };
+}
+
+export function practitionerRole(options: {
+  id: string;
+  practitioner: string;
+  organization?: string;
+  active?: boolean;
+  period?: { start?: string; end?: string };
+}): FhirResource {
+  return {
+    resourceType: 'PractitionerRole',
+    id: options.id,
+    active: options.active ?? true,
+    ...(options.period !== undefined ? { period: options.period } : {}),
+    practitioner: { reference: `Practitioner/${options.practitioner}` },
+    ...(options.organization !== undefined
+      ? { organization: { reference: `Organization/${options.organization}` } }
+      : {}),
+  };
+}
+
+export function careTeam(options: {
+  id: string;
+  patient: string;
+  /** `Type/id` of each member, and the period of their participation. */
+  members: { reference: string; period?: { start?: string; end?: string } }[];
+  encounter?: string;
+  status?: 'active' | 'inactive' | 'proposed';
+}): FhirResource {
+  return {
+    resourceType: 'CareTeam',
+    id: options.id,
+    status: options.status ?? 'active',
+    subject: { reference: `Patient/${options.patient}` },
+    ...(options.encounter !== undefined
+      ? { encounter: { reference: `Encounter/${options.encounter}` } }
+      : {}),
+    participant: options.members.map((member) => ({
+      member: { reference: member.reference },
+      ...(member.period !== undefined ? { period: member.period } : {}),
+    })),
   };
 }

@@ -91,6 +91,18 @@ describe.each(testDatabases())('access rules over HTTP on $name', (database) => 
       prescription({ id: 'rx-done', patient: 'pat-a', number: 'RX-9', status: 'completed' }),
       { resourceType: 'RelatedPerson', id: 'rp-2', patient: { reference: 'Patient/pat-b' } },
     ]);
+    // The proxy picks pat-b at sign-in, which needs a grant to read her (identity/launch-pickers.ts).
+    await t.putStored([
+      {
+        ...consent({
+          patient: 'pat-b',
+          actor: 'RelatedPerson/rp-2',
+          type: 'permit',
+          classes: ['Patient', 'Observation'],
+        }),
+        id: 'grant-b',
+      },
+    ]);
     proxy = await t.signIn({
       username: 'proxy-b',
       roles: ['proxy'],
@@ -162,17 +174,7 @@ describe.each(testDatabases())('access rules over HTTP on $name', (database) => 
   });
 
   it('gives a proxy only the resource types the patient’s Consent grants (provision.class)', async () => {
-    await t.putStored([
-      {
-        ...consent({
-          patient: 'pat-b',
-          actor: 'RelatedPerson/rp-2',
-          type: 'permit',
-          classes: ['Patient', 'Observation'],
-        }),
-        id: 'grant-b',
-      },
-    ]);
+    // The grant (grant-b) is stored before the proxy signs in: see beforeAll.
     expect((await get(proxy, '/fhir/Patient/pat-b')).statusCode).toBe(200);
     const observations = await get(proxy, '/fhir/Patient/pat-b/Observation');
     expect(ids(observations.body)).toEqual(['Observation/obs-b1']);

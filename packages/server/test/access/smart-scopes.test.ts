@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TokenGrant } from '../../src/access/request-context.ts';
 import { decideScopes, type ScopeRequest } from '../../src/access/scope-decision.ts';
+import { readingRestriction } from '../../src/access/scope-row-filter.ts';
 import { grantableScopes, parseResourceScope, parseScopes } from '../../src/access/smart-scopes.ts';
 
 describe('SMART scope parsing (scopes-and-launch-context.html)', () => {
@@ -32,6 +33,14 @@ describe('SMART scope parsing (scopes-and-launch-context.html)', () => {
       ],
       2,
     ],
+    [
+      'patient/*.rs?_tag=http://example.org|shared',
+      'patient',
+      '*',
+      'rs',
+      [['_tag', 'http://example.org|shared']],
+      2,
+    ],
   ])('%s → %s/%s permissions %s', (scope, context, resourceType, letters, query, version) => {
     const parsed = parseResourceScope(scope);
     expect(parsed).toMatchObject({ raw: scope, context, resourceType, query, version });
@@ -46,6 +55,20 @@ describe('SMART scope parsing (scopes-and-launch-context.html)', () => {
     'patient/Observation.read?category=laboratory', // query parameters are v2 only
     'patient/Observation.rs?',
     'patient/Observation.rs?category=',
+    // criteria that are not a valid search of the type (scopes-and-launch-context.html, "Finer-grained
+    // resource constraints using search parameters"): refused when asked for, nothing if issued
+    'patient/Observation.rs?nonsense=1',
+    'patient/Observation.rs?category=laboratory&_sort=date',
+    'patient/Observation.rs?_count=10',
+    'patient/Observation.rs?date=not-a-date',
+    'patient/Nonsense.rs?category=laboratory',
+    'patient/*.rs?category=laboratory', // not a parameter of every type
+    // criteria that do not test the resource alone
+    'patient/Observation.rs?subject:Patient.name=x',
+    'patient/Patient.rs?_has:Observation:subject:code=x',
+    'patient/Observation.rs?_list=list-1',
+    'patient/Observation.rs?code:in=http://example.org/vs',
+    'patient/Observation.rs?_lastUpdated=gt2020-01-01',
   ])('refuses the malformed scope %s', (scope) => {
     expect(parseResourceScope(scope)).toBeUndefined();
     expect(parseScopes(scope).invalid).toEqual([scope]);
@@ -110,25 +133,32 @@ describe('the scope decision: may this token do X on T?', () => {
     ['user/*.cruds', { permission: 'd', resourceType: 'Encounter' }, true],
     ['user/Observation.write', { permission: 'u', resourceType: 'Observation' }, true],
     ['user/Observation.write', { permission: 'r', resourceType: 'Observation' }, false],
-    // v2 query scopes: a search that carries the criteria, nothing else
-    [
-      'user/Observation.rs?category=laboratory',
-      {
-        permission: 's',
-        resourceType: 'Observation',
-        query: [
-          ['category', 'laboratory'],
-          ['code', 'x'],
-        ],
-      },
-      true,
-    ],
+    // v2 query scopes grant their permissions; which rows they reach is the store's to enforce
+    // (scope-row-filter.ts, query-scopes.test.ts), whatever the request repeats of the criteria.
     [
       'user/Observation.rs?category=laboratory',
       { permission: 's', resourceType: 'Observation', query: [['category', 'vital-signs']] },
-      false,
+      true,
     ],
-    ['user/Observation.rs?category=laboratory', { permission: 'r', resourceType: 'Observation' }, false],
+    ['user/Observation.rs?category=laboratory', { permission: 's', resourceType: 'Observation' }, true],
+    ['user/Observation.rs?category=laboratory', { permission: 'r', resourceType: 'Observation' }, true],
+    ['user/Observation.rs?category=laboratory', { permission: 'c', resourceType: 'Observation' }, false],
+    ['user/Observation.rs?category=laboratory', { permission: 'r', resourceType: 'Encounter' }, false],
+    // an operation that changes data ($import loads as the server) needs an unrestricted scope
+    ['system/*.cud?_tag=a|b', { permission: 'c', resourceType: '*', operation: true }, false],
+    ['system/*.rs?_tag=a|b', { permission: 'r', resourceType: '*', operation: true }, true],
+    ['system/Observation.cud?category=laboratory', { permission: 'c', resourceType: 'Observation' }, true],
+    // AuditEvent is answered from the audit tables, which no row condition reaches: there a
+    // restricted scope grants only a search that repeats its criteria
+    [
+      'system/AuditEvent.rs?action=R',
+      { permission: 's', resourceType: 'AuditEvent', query: [['action', 'R']] },
+      true,
+    ],
+    ['system/AuditEvent.rs?action=R', { permission: 's', resourceType: 'AuditEvent' }, false],
+    ['system/AuditEvent.rs?action=R', { permission: 'r', resourceType: 'AuditEvent' }, false],
+    // criteria that are not a valid search: the scope is malformed and grants nothing
+    ['user/Observation.rs?nonsense=1', { permission: 'r', resourceType: 'Observation' }, false],
     // patient/ scopes: only where the request shows it stays in the launch patient's record
     ['patient/*.rs', { permission: 'r', resourceType: 'Patient', patient: 'p1' }, true, 'p1'],
     ['patient/*.rs', { permission: 'r', resourceType: 'Patient', patient: 'p2' }, false, 'p1'],
@@ -161,5 +191,59 @@ describe('the scope decision: may this token do X on T?', () => {
     ['patient/*.rs', { permission: 'r', resourceType: 'Patient', patient: 'p1' }, false],
   ])('%s, %j → %s', (scope, request, allowed, patient) => {
     expect(decideScopes(grant(scope, patient), request).allowed).toBe(allowed);
+  });
+});
+
+describe('which rows query-restricted scopes restrict (scopes-and-launch-context.html, finer-grained constraints)', () => {
+  const restricted = (scope: string, types: readonly string[]) => {
+    const restriction = readingRestriction(grant(scope));
+    return types.filter((type) => restriction?.restricts(type) === true);
+  };
+
+  it('keeps the parsed criteria as search filters', () => {
+    expect(parseResourceScope('user/Observation.rs?category=laboratory')?.filters).toMatchObject([
+      { kind: 'token', code: 'category' },
+    ]);
+  });
+
+  it('restricts a type whose reading scopes are all restricted, and no other', () => {
+    expect(
+      restricted('user/Observation.rs?category=laboratory user/Encounter.rs', ['Observation', 'Encounter']),
+    ).toEqual(['Observation']);
+  });
+
+  it('scopes add up: an unrestricted scope on the type (or *) lifts the restriction', () => {
+    expect(
+      readingRestriction(grant('user/Observation.rs?category=laboratory user/Observation.rs')),
+    ).toBeUndefined();
+    expect(readingRestriction(grant('user/Observation.rs?category=laboratory user/*.rs'))).toBeUndefined();
+    expect(
+      restricted(
+        'user/Observation.rs?category=laboratory user/Observation.rs user/Encounter.rs?status=finished',
+        ['Observation', 'Encounter'],
+      ),
+    ).toEqual(['Encounter']);
+  });
+
+  it('holds a row to each of r and s the token has: the narrower of the two wins', () => {
+    expect(restricted('user/Observation.r?category=laboratory user/Observation.s', ['Observation'])).toEqual([
+      'Observation',
+    ]);
+  });
+
+  it('a restricted * scope restricts every type no unrestricted scope names', () => {
+    expect(
+      restricted('user/*.rs?_tag=http://example.org|shared user/Patient.rs', [
+        'Patient',
+        'Encounter',
+        'Observation',
+      ]),
+    ).toEqual(['Encounter', 'Observation']);
+  });
+
+  it('restricts nothing for a token without query-restricted scopes, or whose criteria were not valid', () => {
+    expect(readingRestriction(grant('user/*.rs'))).toBeUndefined();
+    expect(readingRestriction(grant('user/Observation.rs?nonsense=1'))).toBeUndefined();
+    expect(parseScopes('user/Observation.rs?nonsense=1').invalid).toEqual(['user/Observation.rs?nonsense=1']);
   });
 });
