@@ -4,7 +4,6 @@
  * configuration error, and --help that lists what it reports. On the embedded database (PGlite);
  * the checks themselves run on PostgreSQL too in verify-blobs.test.ts.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,29 +16,7 @@ import { migrate } from '../../src/store/migrate.ts';
 import { openPgliteDatabase } from '../../src/store/pglite.ts';
 import { readString } from '../../src/store/rows.ts';
 import { sql } from '../../src/store/sql.ts';
-
-const SERVER = join(import.meta.dirname, '../..');
-const LAUNCHER = join(SERVER, 'bin/concordia.js');
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function concordia(args: string[], env: Record<string, string>): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [LAUNCHER, ...args],
-      { cwd: SERVER, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env } },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+import { concordia } from '../support/run-cli.ts';
 
 describe('concordia blobs verify', () => {
   it('exits 0 on a sound store, 1 naming a blob whose object is gone, 2 on a usage or key error', async () => {

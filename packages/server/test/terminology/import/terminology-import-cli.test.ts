@@ -2,37 +2,14 @@
  * `concordia terminology import` through the installed launcher, as an operator runs it: the
  * summary on stdout, errors naming the file with exit status 1, and --help that lists the formats.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TERMINOLOGY_FORMATS } from '../../../src/terminology/import/terminology-formats.ts';
 import { formatFhirSummary } from '../../../src/terminology/import/terminology-import-cli.ts';
+import { concordia } from '../../support/run-cli.ts';
 import { FIXTURES } from './import-test-support.ts';
-
-const SERVER = join(import.meta.dirname, '../../..');
-const LAUNCHER = join(SERVER, 'bin/concordia.js');
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function concordia(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [LAUNCHER, ...args],
-      { cwd: SERVER, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env } },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 describe('concordia terminology import', () => {
   it('loads a release, prints one summary line, and fails with the file and line on a broken one', async () => {
