@@ -85,7 +85,11 @@ try {
     }),
   };
   await migrate(pools.on);
-  const env = { LOG_LEVEL: 'silent', CONCORDIA_AUTH: 'open', CONCORDIA_BASE_URL: 'http://bench.test' };
+  const env = {
+    LOG_LEVEL: 'silent',
+    CONCORDIA_AUTH: 'insecure-demo',
+    CONCORDIA_BASE_URL: 'http://bench.test',
+  };
   const onConfig = loadConfig({ ...env, CONCORDIA_DATA_DIR: spoolDir });
   const offConfig = loadConfig({ ...env, CONCORDIA_AUDIT: 'off', CONCORDIA_LEDGER: 'off' });
   const logger = createLogger(onConfig);

@@ -49,7 +49,7 @@ try {
   await migrate(database);
   const env = {
     LOG_LEVEL: 'silent',
-    CONCORDIA_AUTH: 'open',
+    CONCORDIA_AUTH: 'insecure-demo',
     CONCORDIA_AUDIT: 'off',
     CONCORDIA_BASE_URL: 'http://bench.test',
   };

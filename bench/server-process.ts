@@ -78,7 +78,7 @@ function serverEnvironment(port: number, launch: ServerLaunch): NodeJS.ProcessEn
     CONCORDIA_IDENTITY_KEY: BENCH_IDENTITY_KEY,
     LOG_LEVEL: launch.logLevel,
     // The scenarios measure the FHIR path, not token verification: the open development principal.
-    CONCORDIA_AUTH: 'open',
+    CONCORDIA_AUTH: 'insecure-demo',
     // Every request comes from 127.0.0.1 (one address budget), at up to ~15,000 a second: the
     // limiter stays on, so its cost is measured (`--without rate-limit`), but never refuses.
     CONCORDIA_RATE_LIMIT_MAX: '1000000000',

@@ -53,7 +53,7 @@ async function ingestSeconds(
 ): Promise<number> {
   const config = loadConfig({
     LOG_LEVEL: 'silent',
-    CONCORDIA_AUTH: 'open',
+    CONCORDIA_AUTH: 'insecure-demo',
     CONCORDIA_VALIDATION: validation,
   });
   const logger = createLogger(config);

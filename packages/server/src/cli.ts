@@ -67,6 +67,10 @@ ${ENVIRONMENT_HELP}`,
       '--demo',
       'load the generated demo data set (25 patients and their care providers) if the database is empty',
     )
+    .option(
+      '--insecure-demo',
+      'answer FHIR requests WITHOUT authentication, on a loopback address only (CONCORDIA_AUTH=insecure-demo); never with real patient data',
+    )
     .addHelpText(
       'after',
       `
@@ -78,7 +82,8 @@ Examples:
 On SIGTERM or SIGINT the server stops accepting connections, lets requests in flight finish
 (at most CONCORDIA_SHUTDOWN_GRACE_SECONDS, default 10) and exits 0.`,
     )
-    .action(async (options: { demo?: boolean }) => {
+    .action(async (options: { demo?: boolean; insecureDemo?: boolean }) => {
+      if (options.insecureDemo === true) process.env.CONCORDIA_AUTH = 'insecure-demo';
       await serve({ demo: options.demo === true });
     });
 

@@ -50,8 +50,9 @@ export interface Config {
   importMaxUploadBytes: number;
   /**
    * `CONCORDIA_AUTH` (legacy name `CONCORDIA_AUTH_MODE`): `required` — every FHIR request needs a
-   * bearer token except the CapabilityStatement (the default: secure by default); `open` — a request
-   * without a token is served as the open development principal and the server warns at start. A token that
+   * bearer token except the CapabilityStatement (the default: secure by default); `insecure-demo`
+   * (here `open`; `concordia serve --insecure-demo`, loopback addresses only) — a request without a
+   * token is served as the open development principal and the server warns at start. A token that
    * is sent is verified and its scopes enforced in both modes.
    */
   authMode: 'open' | 'required';
@@ -307,8 +308,8 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('CONCORDIA_BASE_URL must be an https:// URL when CONCORDIA_TLS_CERT is set');
   const authVariable =
     read.optionalString('CONCORDIA_AUTH') === undefined ? 'CONCORDIA_AUTH_MODE' : 'CONCORDIA_AUTH';
-  // Secure by default (issue 6): `open` must be asked for; `npm start` signs in with demo credentials.
-  const authMode = read.oneOf(authVariable, ['open', 'required'], 'required');
+  // Secure by default (issue 6): no authentication only as an explicit, loopback-only local demo.
+  const authMode = authModeOf(read, authVariable, host, problems);
   const identityKey = read.optionalString('CONCORDIA_IDENTITY_KEY');
   if (identityKey !== undefined && Buffer.from(identityKey, 'base64').length !== 32)
     problems.push('CONCORDIA_IDENTITY_KEY must be 32 bytes in base64 (openssl rand -base64 32)');
@@ -437,6 +438,35 @@ function rateLimitSettings(read: EnvReader, problems: string[]): RateLimitConfig
     signInMax: read.integer('CONCORDIA_RATE_LIMIT_SIGN_IN_MAX', 120, 1, 1_000_000_000),
     ...(redisUrl !== undefined ? { redisUrl } : {}),
   };
+}
+
+/**
+ * `required` (the default) or `insecure-demo`, which serves every request as the open development
+ * principal (ADR 0004) — for a demo on one's own machine, so only on a loopback address. The
+ * foundation's `open` was removed by issue 6: it is refused with the way to ask for a demo.
+ */
+function authModeOf(
+  read: EnvReader,
+  variable: string,
+  host: string,
+  problems: string[],
+): 'open' | 'required' {
+  if (read.optionalString(variable) === 'open') {
+    problems.push(
+      `${variable}=open was removed: for a local demo without authentication set ${variable}=insecure-demo or run \`concordia serve --insecure-demo\``,
+    );
+    return 'required';
+  }
+  if (read.oneOf(variable, ['insecure-demo', 'required'], 'required') === 'required') return 'required';
+  if (!isLoopback(host))
+    problems.push(
+      `${variable}=insecure-demo answers without authentication and listens only on a loopback address; HOST is ${host}`,
+    );
+  return 'open';
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function corsOriginsOf(value: string | undefined, problems: string[]): readonly string[] {

@@ -73,7 +73,7 @@ import { terminologyWriteHooks } from './terminology/terminology-write-hooks.ts'
 export const SOFTWARE = { name: 'Concordia', version: serverPackage.version, releaseDate: '2026-11-24' };
 
 export const OPEN_MODE_WARNING =
-  'no authentication: every request is served as the open development principal';
+  'insecure demo (CONCORDIA_AUTH=insecure-demo): no authentication, every request is served as the open development principal — never with real patient data';
 
 /** Exit statuses of the `concordia` command. */
 export const EXIT = { ok: 0, failure: 1, badConfiguration: 2 } as const;

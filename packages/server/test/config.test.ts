@@ -228,8 +228,17 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT must be an integer from 0 to 65535, got "70000"'],
     [{ DATABASE_URL: 'mysql://db/concordia' }, 'DATABASE_URL must start with postgres:// or postgresql://'],
     [{ CONCORDIA_BASE_URL: 'ftp://files' }, 'CONCORDIA_BASE_URL is not an http(s) URL: ftp://files'],
-    [{ CONCORDIA_AUTH_MODE: 'smart' }, 'CONCORDIA_AUTH_MODE must be one of open, required, got "smart"'],
-    [{ CONCORDIA_AUTH: 'oauth' }, 'CONCORDIA_AUTH must be one of open, required, got "oauth"'],
+    [
+      { CONCORDIA_AUTH_MODE: 'smart' },
+      'CONCORDIA_AUTH_MODE must be one of insecure-demo, required, got "smart"',
+    ],
+    [{ CONCORDIA_AUTH: 'oauth' }, 'CONCORDIA_AUTH must be one of insecure-demo, required, got "oauth"'],
+    // Issue 6: the foundation's open mode is gone; a demo without authentication is asked for by name.
+    [{ CONCORDIA_AUTH: 'open' }, 'CONCORDIA_AUTH=open was removed'],
+    [
+      { CONCORDIA_AUTH: 'insecure-demo', HOST: '0.0.0.0' },
+      'listens only on a loopback address; HOST is 0.0.0.0',
+    ],
     [{ CONCORDIA_IDENTITY_KEY: 'c2hvcnQ=' }, 'CONCORDIA_IDENTITY_KEY must be 32 bytes in base64'],
     [{ CONCORDIA_DB_POOL_SIZE: '0' }, 'CONCORDIA_DB_POOL_SIZE must be an integer from 1 to 1000, got "0"'],
     [

@@ -46,7 +46,7 @@ async function startServer(env: Record<string, string>): Promise<Running> {
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
-      CONCORDIA_AUTH: 'open',
+      CONCORDIA_AUTH: 'insecure-demo',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -16,7 +16,7 @@ describe('concordia serve --demo', () => {
       PORT: '0',
       LOG_LEVEL: 'silent',
       CONCORDIA_SHUTDOWN_GRACE_SECONDS: '5',
-      CONCORDIA_AUTH: 'open',
+      CONCORDIA_AUTH: 'insecure-demo',
     });
     server = await startServer({ config, demo: true, pgliteDataDir: 'memory://' });
   });

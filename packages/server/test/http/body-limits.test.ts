@@ -27,7 +27,7 @@ describe('request size limits', () => {
   beforeAll(async () => {
     if (database === undefined) throw new Error('no test database');
     t = await createIdentityTestApp(database, {
-      CONCORDIA_AUTH: 'open',
+      CONCORDIA_AUTH: 'insecure-demo',
       CONCORDIA_MAX_BODY_BYTES: '2048',
       CONCORDIA_IMPORT_MAX_UPLOAD_BYTES: '1024',
     });

@@ -46,7 +46,7 @@ export async function createLedgerTestApp(
     LOG_LEVEL: 'silent',
     CONCORDIA_BASE_URL: 'http://fhir.test',
     // FHIR access is not under test here: the open development principal (ADR 0004), unless a test asks.
-    CONCORDIA_AUTH: 'open',
+    CONCORDIA_AUTH: 'insecure-demo',
     ...env,
   });
   const database = await testDatabase.create();

@@ -36,7 +36,7 @@ export async function createSignatureTestApp(
     CONCORDIA_BASE_URL: 'http://fhir.test',
     CONCORDIA_DATA_DIR: dir,
     // Signatures, not access, are under test: the open development principal (ADR 0004).
-    CONCORDIA_AUTH: 'open',
+    CONCORDIA_AUTH: 'insecure-demo',
     CONCORDIA_SIGNATURE_TRUST_ANCHORS: join(dir, 'anchors.pem'),
     CONCORDIA_SIGNATURE_CRLS: join(dir, 'crls.pem'),
     ...env,

@@ -47,7 +47,7 @@ export async function createTestApp(
     CONCORDIA_BASE_URL: 'http://fhir.test',
     CONCORDIA_SEARCH_PARAMETER_REFRESH_MS: '50',
     // These tests exercise FHIR behaviour, not access: the open development principal (ADR 0004).
-    CONCORDIA_AUTH: 'open',
+    CONCORDIA_AUTH: 'insecure-demo',
     ...env,
   });
   const db = await database.create();

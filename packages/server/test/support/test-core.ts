@@ -27,7 +27,7 @@ export async function createTestCore(database: TestDatabase): Promise<TestCore> 
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     CONCORDIA_BASE_URL: 'http://fhir.test',
-    CONCORDIA_AUTH: 'open',
+    CONCORDIA_AUTH: 'insecure-demo',
   });
   const created = await database.create();
   const { store, core } = await buildComponents(created, config, createLogger(config));
