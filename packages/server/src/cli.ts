@@ -33,6 +33,7 @@ Configuration comes from environment variables (docs/configuration.md), among th
   DATABASE_URL          PostgreSQL (postgres://…); unset: embedded PGlite in $CONCORDIA_DATA_DIR/pglite
   CONCORDIA_DATA_DIR    local state (default ./data)
   LOG_LEVEL             fatal, error, warn, info (default), debug, trace, silent
+  CONCORDIA_AUTH        required (default) or insecure-demo (no authentication; loopback HOST only)
   CONCORDIA_TLS_CERT, CONCORDIA_TLS_KEY   PEM files: serve HTTPS (docs/security.md)
   CONCORDIA_RATE_LIMIT_MAX                requests per client or address a window (default 30000 a minute)
   CONCORDIA_AUDIT_READS                   spooled (default) or committed (docs/audit-and-ledger.md)
