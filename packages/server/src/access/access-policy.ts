@@ -39,6 +39,7 @@ import { patientCompartmentDefinition } from '@concordia/fhir';
 import type { FilterReader, ReadIntent, RowFilter, RowFilterSource } from '../store/row-filter.ts';
 import { joinSql, type Sql, sql } from '../store/sql.ts';
 import { EMERGENCY_TREATMENT } from './break-the-glass.ts';
+import type { ConsentAction } from './consent-provisions.ts';
 import { bothDenials, denialsFor, denialsOf, withDenials } from './consent-rules.ts';
 import {
   NO_RELATIONSHIPS,
@@ -124,13 +125,14 @@ async function tokenFilter(
     : await cache.get(shape.key, shape.needs, reader);
   const disclosed = principal.roles.includes('pharmacist') ? disclosedPrescriptions(intent) : [];
   // Pharmacist filters depend on the identifiers searched; those are not kept.
-  if (disclosed.length > 0 || derived === undefined) return compile(shape, relationships, disclosed);
+  const action = consentActionOf(intent);
+  if (disclosed.length > 0 || derived === undefined) return compile(shape, relationships, disclosed, action);
   // Per entry: a shape's filter lives exactly as long as the relationships it was compiled from;
-  // Consents may say something to one purpose of use and not another.
-  const key = `${shape.key} ${shape.purpose}`;
+  // Consents may say something to one purpose of use, or one action, and not another.
+  const key = `${shape.key} ${shape.purpose} ${action}`;
   const kept = derived.get(key);
   if (kept !== undefined) return kept as RowFilter;
-  const rows = compile(shape, relationships, []);
+  const rows = compile(shape, relationships, [], action);
   derived.set(key, rows);
   return rows;
 }
@@ -162,7 +164,7 @@ export function decideAccess(
           const shape = shapeOf(principal, ctx);
           if (shape.everything) return ALL_ROWS;
           const disclosed = principal.roles.includes('pharmacist') ? disclosedPrescriptions(intent) : [];
-          return compile(shape, relationships, disclosed);
+          return compile(shape, relationships, disclosed, consentActionOf(intent));
         },
       };
     }
@@ -282,6 +284,7 @@ function compile(
   shape: Shape,
   relationships: Relationships,
   disclosed: readonly { system: string; code: string }[],
+  action: ConsentAction,
 ): RowFilter {
   const denyable: Rule[] = [];
   if (relationships.patients.size > 0) denyable.push(inPatients(relationships));
@@ -293,7 +296,7 @@ function compile(
   if (disclosed.length > 0) denyable.push(prescriptionRule(disclosed));
   // The Consents naming the principal bind every rule but their own record; opt-outs for everyone
   // bind the relationship rules only, not a proxy's grant.
-  const named = denialsFor(relationships, shape.purpose);
+  const named = denialsFor(relationships, shape.purpose, action);
   // Opt-outs are every patient's: when the rules reach known patients only, those of the others
   // have nothing to deny, and a principal none of whose patients opted out keeps the statement
   // it had without them.
@@ -304,6 +307,7 @@ function compile(
       ? denialsOf(relationships.optOuts, relationships.patients)
       : relationships.optOuts,
     shape.purpose,
+    action,
   );
   const denials = bothDenials(named, optOuts);
   const rules: Rule[] = [];
@@ -335,7 +339,14 @@ function compile(
     visible: visibleOf(rule).visible,
     ...(judgedByCompartments
       ? {
-          visibleIn: inMemory(relationships, optOuts.deniedPatients, shape.allPatients, self?.id, confinedTo),
+          visibleIn: inMemory(
+            relationships,
+            named.deniedPatients,
+            optOuts.deniedPatients,
+            shape.allPatients,
+            self?.id,
+            confinedTo,
+          ),
         }
       : {}),
     ...(judgedById ? { visibleById: byId(relationships, shape.allPatients) } : {}),
@@ -356,13 +367,14 @@ function byId(
 /** The same decision as the SQL of `compile`, on a row's Patient compartments. */
 function inMemory(
   relationships: Relationships,
+  deniedPatients: readonly string[],
   optedOut: readonly string[],
   allPatients: boolean,
   self: string | undefined,
   confinedTo: string | undefined,
 ): (resourceType: string, patients: readonly string[]) => boolean {
   const { patients: reached, grants } = relationships;
-  const denied = new Set(relationships.deniedPatients);
+  const denied = new Set(deniedPatients);
   const optOuts = new Set(optedOut);
   return (resourceType, patients) => {
     if (!isPatientSpecific(resourceType)) return true;
@@ -529,6 +541,11 @@ function proxyRule(grants: ReadonlyMap<string, ReadonlySet<string>>): Rule {
     where a_g.resource_type = ${row}.resource_type and a_g.id = ${row}.id
       and ((a_g.patient_id, '*') in (select * from unnest(${patients}::text[], ${types}::text[]))
         or (a_g.patient_id, a_g.resource_type) in (select * from unnest(${patients}::text[], ${types}::text[])))`);
+}
+
+/** What a request does, as a Consent's `provision.action` names it (consent-provisions.ts). */
+function consentActionOf(intent: ReadIntent): ConsentAction {
+  return intent.kind === 'write' ? intent.action : 'read';
 }
 
 /**

@@ -13,9 +13,10 @@
  *
  * Honoured: `type`, `actor.reference` (the role is not read), `class` (resource types),
  * `securityLabel`, `period`, nesting, and:
- * - `action` (consentaction): the row filter serves reads, which are `access` and `use`; a rule
- *   whose actions include neither says nothing to it (writes are checked against what may be read,
- *   so a deny of `correct` or `collect` alone is not enforced: docs/security.md);
+ * - `action` (consentaction): kept on the denial and its exceptions as the requests they apply to
+ *   — reads for `access` and `use`, writes for `correct` (update, patch, delete) and `collect`
+ *   (create); a rule without `action` applies to all, one whose actions are none of these to none
+ *   (access-policy.ts picks them per request, as for `purpose`);
  * - `purpose`: kept on the denial and its exceptions, which then apply only to requests of a
  *   listed purpose of use (access-policy.ts picks them per request);
  * - `code`, `data` (`instance`, `related`, `dependents`), `dataPeriod`: conditions on the row,
@@ -61,7 +62,15 @@ export interface DataScope {
   data?: readonly DataReference[];
   dataPeriod?: DataPeriod;
   purposes?: readonly string[];
+  /** A condition on the request: the kinds of request (`ConsentAction`) it applies to. */
+  actions?: readonly ConsentAction[];
 }
+
+/**
+ * What a request does, as consentaction names it: `read` stands for `access` and `use`, `correct`
+ * for updating, patching or deleting what is there, `collect` for creating.
+ */
+export type ConsentAction = 'read' | 'correct' | 'collect';
 
 /** Data of one patient denied to the principal, except what `except` permits again. */
 export interface ScopedDenial extends DataScope {
@@ -96,15 +105,24 @@ interface PathScope extends DataScope {
   named: boolean;
 }
 
-/** consentaction codes a read is (consent.html: `access`, and `use` of what is read). */
-const READ_ACTIONS = new Set(['access', 'use']);
+/** consentaction codes as the requests they stand for (consent.html#Consent.provision.action). */
+const ACTIONS: ReadonlyMap<string, ConsentAction> = new Map([
+  ['access', 'read'],
+  ['use', 'read'],
+  ['correct', 'correct'],
+  ['collect', 'collect'],
+]);
 
-/**
- * A permit the decision can apply as it says: no `data` it does not compile, and an `action`, if
- * any, that includes reading.
- */
+/** The requests a rule's `action` applies to; `undefined` when it has none (all of them). */
+function actionsOf(node: Record<string, unknown>): ConsentAction[] | undefined {
+  if (node.action === undefined) return undefined;
+  const actions = codingsOf(node.action).flatMap((coding) => ACTIONS.get(coding.code) ?? []);
+  return [...new Set(actions)];
+}
+
+/** A permit the decision can apply as it says: no `data` it does not compile. */
 function applicablePermit(node: Record<string, unknown>): boolean {
-  return !hasUncompiledData(node) && coversReading(node);
+  return !hasUncompiledData(node);
 }
 
 /**
@@ -114,7 +132,7 @@ function applicablePermit(node: Record<string, unknown>): boolean {
  */
 function applicableGrant(node: Record<string, unknown>): boolean {
   const narrower = ['purpose', 'code', 'data', 'dataPeriod'].some((element) => node[element] !== undefined);
-  return !narrower && applicablePermit(node);
+  return !narrower && applicablePermit(node) && coversReading(node);
 }
 
 function hasUncompiledData(node: Record<string, unknown>): boolean {
@@ -123,8 +141,7 @@ function hasUncompiledData(node: Record<string, unknown>): boolean {
 
 /** No `action`, or one of its codes is a read (`access`, `use`). */
 function coversReading(node: Record<string, unknown>): boolean {
-  if (node.action === undefined) return true;
-  return codingsOf(node.action).some((coding) => READ_ACTIONS.has(coding.code));
+  return actionsOf(node)?.includes('read') ?? true;
 }
 
 /**
@@ -235,8 +252,8 @@ function narrow(
 ): PathScope | undefined {
   const named = referencesOf(node.actor);
   if (named.length > 0 && !named.some((reference) => actors.has(reference))) return undefined;
-  // A rule about other actions than reading says nothing to the row filter.
-  if (!coversReading(node)) return undefined;
+  // A rule about no action the decision judges (`disclose`…) says nothing to it.
+  const actions = intersectActions(above.actions, actionsOf(node));
   const classes = classesOf(node);
   const types = classes.includes('*') ? above.types : intersect(above.types, classes);
   const labels = intersectLabels(above.labels, labelsOf(node.securityLabel));
@@ -245,7 +262,8 @@ function narrow(
   const data = intersectData(above.data, ownData.length > 0 ? ownData : undefined);
   const purposes = intersectPurposes(above.purposes, purposesOf(node.purpose));
   const dataPeriod = intersectPeriods(above.dataPeriod, dataPeriodOf(node.dataPeriod));
-  if ([types, labels, codes, data, purposes].some((condition) => condition?.length === 0)) return undefined;
+  if ([types, labels, codes, data, purposes, actions].some((condition) => condition?.length === 0))
+    return undefined;
   if (dataPeriod === null) return undefined;
   return {
     named: above.named || named.length > 0,
@@ -255,7 +273,16 @@ function narrow(
     ...(data !== undefined ? { data } : {}),
     ...(dataPeriod !== undefined ? { dataPeriod } : {}),
     ...(purposes !== undefined ? { purposes } : {}),
+    ...(actions !== undefined ? { actions } : {}),
   };
+}
+
+function intersectActions(
+  above: readonly ConsentAction[] | undefined,
+  own: readonly ConsentAction[] | undefined,
+): readonly ConsentAction[] | undefined {
+  if (above === undefined || own === undefined) return above ?? own;
+  return above.filter((action) => own.includes(action));
 }
 
 function record(walk: Walk, scope: PathScope, except: readonly DataScope[]): void {

@@ -6,7 +6,14 @@
  * principal whom no Consent denies anything gets none of them.
  */
 import { joinSql, type Sql, sql } from '../store/sql.ts';
-import type { DataPeriod, DataReference, DataScope, Label, ScopedDenial } from './consent-provisions.ts';
+import type {
+  ConsentAction,
+  DataPeriod,
+  DataReference,
+  DataScope,
+  Label,
+  ScopedDenial,
+} from './consent-provisions.ts';
 import { probe, type Rule } from './row-rule.ts';
 
 /** What Consents deny a principal, as the decision holds it (consent-provisions.ts `ConsentDenials`). */
@@ -19,17 +26,40 @@ export interface Denials {
 export const NO_DENIALS: Denials = { deniedPatients: [], deniedLabels: [], scopedDenials: [] };
 
 /**
- * The denials that apply to a request of `purpose` (v3-PurposeOfUse): a denial or an exception
- * listing purposes applies only to those (consent.html#Consent.provision.purpose).
+ * The denials that apply to a request of `purpose` (v3-PurposeOfUse) doing `action`: a denial or
+ * an exception listing purposes, or actions, applies only to those
+ * (consent.html#Consent.provision.purpose, #Consent.provision.action).
  */
-export function denialsFor(denials: Denials, purpose: string): Denials {
-  const applies = (scope: DataScope) => scope.purposes === undefined || scope.purposes.includes(purpose);
-  if (denials.scopedDenials.every((denial) => applies(denial) && denial.except.every(applies)))
-    return denials;
-  const scopedDenials = denials.scopedDenials
-    .filter(applies)
-    .map((denial) => ({ ...denial, except: denial.except.filter(applies) }));
-  return { ...denials, scopedDenials };
+export function denialsFor(denials: Denials, purpose: string, action: ConsentAction = 'read'): Denials {
+  const applies = (scope: DataScope) =>
+    (scope.purposes === undefined || scope.purposes.includes(purpose)) &&
+    (scope.actions === undefined || scope.actions.includes(action));
+  const kept = (denial: ScopedDenial) =>
+    applies(denial) && denial.except.every(applies) && !wholeRecord(denial, denial.except);
+  if (denials.scopedDenials.every(kept)) return denials;
+  const deniedPatients = [...denials.deniedPatients];
+  const scopedDenials: ScopedDenial[] = [];
+  for (const denial of denials.scopedDenials.filter(applies)) {
+    const except = denial.except.filter(applies);
+    if (wholeRecord(denial, except)) deniedPatients.push(denial.patient);
+    else scopedDenials.push({ ...denial, except });
+  }
+  return { ...denials, deniedPatients: [...new Set(deniedPatients)], scopedDenials };
+}
+
+/**
+ * A denial that, once its purposes and actions are known to apply, has no condition on the row and
+ * no exception: the whole record, which the decision can then judge by compartments alone.
+ */
+function wholeRecord(denial: ScopedDenial, except: readonly DataScope[]): boolean {
+  const {
+    patient: _patient,
+    except: _except,
+    actions: _actions,
+    purposes: _purposes,
+    ...conditions
+  } = denial;
+  return except.length === 0 && Object.keys(conditions).length === 0;
 }
 
 /** The denials of `patients` only. */

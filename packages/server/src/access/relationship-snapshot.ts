@@ -275,7 +275,11 @@ function resolvingStatement(needs: RelationshipNeeds): Sql | undefined {
     }
   }
   const patientQueries: Sql[] = [];
-  if (needs.declaredWith !== undefined) patientQueries.push(declaredPatients(needs.declaredWith));
+  if (needs.declaredWith !== undefined) {
+    // A declaration may name one of the doctor's roles as its care manager.
+    const roles = practitioner !== undefined ? sql`select id from a_roles` : undefined;
+    patientQueries.push(declaredPatients(needs.declaredWith, roles));
+  }
   if (needs.organization !== undefined) patientQueries.push(organizationPatients(needs.organization));
   if (patientQueries.length > 0) {
     const patients = joinSql(patientQueries, ' union all ');

@@ -53,12 +53,26 @@ function activeDeclarations(): Sql {
       and a_decl.id in (${withToken('EpisodeOfCare', 'status', 'active')})`;
 }
 
-/** Patients with an active declaration whose care manager is `practitioner` (family doctor). */
-export function declaredPatients(practitioner: { type: string; id: string }): Sql {
-  const declarations = sql`select a_cm.id from search_reference a_cm
+/**
+ * Patients with an active declaration whose care manager is `practitioner` (family doctor) or, when
+ * given, one of their active PractitionerRoles (`roles`, a query of ids). `care-manager` indexes
+ * only Practitioner references: a role's is read from the content of the declarations the
+ * `_content` index finds mentioning it, as `careTeamEpisodes` does.
+ */
+export function declaredPatients(practitioner: { type: string; id: string }, roles?: Sql): Sql {
+  let declarations = sql`select a_cm.id from search_reference a_cm
     where a_cm.resource_type = 'EpisodeOfCare' and a_cm.param = 'care-manager'
       and a_cm.target_id = ${practitioner.id} and a_cm.target_type = ${practitioner.type}
       and a_cm.id in (${activeDeclarations()})`;
+  if (roles !== undefined) {
+    const targets = sql`select 'PractitionerRole', a_dr.id from (${roles}) a_dr (id)`;
+    declarations = sql`${declarations}
+    union all select a_rd.id from (${mentioning('EpisodeOfCare', targets)}) a_rdc (id)
+      join resource a_rd on a_rd.resource_type = 'EpisodeOfCare' and a_rd.id = a_rdc.id
+      where not a_rd.deleted and a_rd.id in (${activeDeclarations()})
+        and a_rd.content::jsonb -> 'careManager' ->> 'reference'
+          in (select 'PractitionerRole/' || a_dri.id from (${roles}) a_dri (id))`;
+  }
   return patientsOf('EpisodeOfCare', 'patient', declarations);
 }
 

@@ -18,6 +18,7 @@ import type {
   ReindexBatch,
   ReindexedBatch,
   ResourceChange,
+  ResourceDeletion,
   ResourceKey,
   ResourceStore,
   StoredVersion,
@@ -32,6 +33,7 @@ import {
   type ReadIntent,
   type RowFilter,
   type RowFilterSource,
+  type WriteAction,
 } from './row-filter.ts';
 import { readString } from './rows.ts';
 import { runEverything } from './search/run-everything.ts';
@@ -266,8 +268,9 @@ function storeTransaction(
   end(): void;
 } {
   let open = true;
-  // What this transaction wrote, by request context: each must end within its writer's reach.
-  const landed = new Map<RequestContext, { types: string[]; ids: string[] }>();
+  // What this transaction wrote, by request context and action (created: `collect`, else
+  // `correct`): each must end within its writer's reach for that action.
+  const landed = new Map<RequestContext, Map<WriteAction, { types: string[]; ids: string[] }>>();
   // Queued writes are written before any other statement sees the database (batched-writes.ts).
   const writes = new WriteQueue(writeDeps);
   const flush = (): Promise<void> => writes.flush(connection);
@@ -286,6 +289,52 @@ function storeTransaction(
   };
   const reader: FilterReader = { db: live, uncommitted: written };
   const reads = storeReads(live, normalize, rowFilter, written);
+  const land = (ctx: RequestContext, version: StoredVersion): StoredVersion => {
+    if (version.deleted) return version;
+    const action: WriteAction = version.versionId === 1 ? 'collect' : 'correct';
+    const byAction = landed.get(ctx) ?? new Map<WriteAction, { types: string[]; ids: string[] }>();
+    const entry = byAction.get(action) ?? { types: [], ids: [] };
+    entry.types.push(version.resourceType);
+    entry.ids.push(version.id);
+    byAction.set(action, entry);
+    landed.set(ctx, byAction);
+    return version;
+  };
+  // A deletion the decision lets the principal read but not correct (a Consent denying `correct`).
+  const refuseUncorrectable = async (ctx: RequestContext, change: ResourceDeletion): Promise<void> => {
+    const rows = await rowFilter.filter(ctx, { kind: 'write', action: 'correct' }, reader);
+    if (rows === undefined) return;
+    const [refused] = await live.query(sql`select 1 from resource r
+      where r.resource_type = ${change.resourceType} and r.id = ${change.id} and not r.deleted
+        and not (${visible(rows, change.resourceType)})`);
+    if (refused !== undefined) {
+      throw fhirError(
+        'forbidden',
+        'forbidden',
+        `${change.resourceType}/${change.id} may not be deleted by this principal`,
+      );
+    }
+  };
+  // What `ctx` wrote doing `action` must lie within its reach for that action.
+  const refuseOutOfReach = async (
+    ctx: RequestContext,
+    action: WriteAction,
+    { types, ids }: { types: string[]; ids: string[] },
+  ): Promise<void> => {
+    const rows = await rowFilter.filter(ctx, { kind: 'write', action }, reader);
+    if (rows === undefined) return;
+    const [outside] = await live.query(sql`select r.resource_type, r.id from resource r
+      where (r.resource_type, r.id) in (select * from unnest(${types}::text[], ${ids}::text[]))
+        and not r.deleted and not (${rows.visible(sql`r`, [...new Set(types)])})
+      limit 1`);
+    if (outside !== undefined) {
+      throw fhirError(
+        'forbidden',
+        'forbidden',
+        `${readString(outside, 'resource_type')}/${readString(outside, 'id')} would be outside the records this principal may access`,
+      );
+    }
+  };
   const transaction: StoreTransaction = {
     ...reads,
     // A locked resource reads as this transaction left it, without a statement, for a context the
@@ -309,21 +358,18 @@ function storeTransaction(
     async apply(ctx: RequestContext, change: ResourceChange): Promise<StoredVersion> {
       if (!open) throw new Error('This store transaction has ended; use a new transact() call');
       written.add(change.kind === 'write' ? change.resource.resourceType : change.resourceType);
-      if (change.kind === 'write') {
-        const entry = landed.get(ctx) ?? { types: [], ids: [] };
-        entry.types.push(change.resource.resourceType);
-        entry.ids.push(change.resource.id);
-        landed.set(ctx, entry);
-      }
       // A fresh id needs no access check; any other target must not be one the decision hides.
       const rows = isQueueableCreate(change) ? undefined : await rowFilter.filter(ctx, READ, reader);
       if (rows === undefined) {
         const queued = await writes.add(connection, ctx, change);
-        if (queued !== undefined) return queued;
-      } else await refuseHiddenTarget(live, rows, change);
+        if (queued !== undefined) return land(ctx, queued);
+      } else {
+        await refuseHiddenTarget(live, rows, change);
+        if (change.kind === 'delete') await refuseUncorrectable(ctx, change);
+      }
       const version = await applyChange(live, writeDeps, ctx, change);
       writes.remember(version);
-      return version;
+      return land(ctx, version);
     },
   };
   return {
@@ -332,23 +378,13 @@ function storeTransaction(
     /**
      * A principal may write only what it may then read (docs/security.md): a specialist cannot
      * record into an episode not theirs, a patient into another compartment. Checked once, after
-     * the last write, so a transaction may create a relationship and what it reaches together.
+     * the last write, so a transaction may create a relationship and what it reaches together —
+     * asked as a write (row-filter.ts `ReadIntent`), so a Consent denying only `correct` or
+     * `collect` applies here and not to reads.
      */
     async refuseWritesOutOfReach() {
-      for (const [ctx, { types, ids }] of landed) {
-        const rows = await rowFilter.filter(ctx, READ, reader);
-        if (rows === undefined) continue;
-        const [outside] = await live.query(sql`select r.resource_type, r.id from resource r
-          where (r.resource_type, r.id) in (select * from unnest(${types}::text[], ${ids}::text[]))
-            and not r.deleted and not (${rows.visible(sql`r`, [...new Set(types)])})
-          limit 1`);
-        if (outside !== undefined) {
-          throw fhirError(
-            'forbidden',
-            'forbidden',
-            `${readString(outside, 'resource_type')}/${readString(outside, 'id')} would be outside the records this principal may access`,
-          );
-        }
+      for (const [ctx, byAction] of landed) {
+        for (const [action, written] of byAction) await refuseOutOfReach(ctx, action, written);
       }
     },
     end() {

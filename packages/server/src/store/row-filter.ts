@@ -32,13 +32,21 @@ export interface RowFilter {
   visibleById?(resourceType: string, id: string): boolean | undefined;
 }
 
-/** What the store is about to read: a search also says what it searches for. */
+/**
+ * What the store is about to read: a search also says what it searches for. `write`: the store
+ * checks that what a request wrote lies within its reach — `collect`, a resource created;
+ * `correct`, one updated, patched or deleted (consentaction, for a Consent denying those only).
+ */
 export type ReadIntent =
   | { kind: 'read' }
+  | { kind: 'write'; action: WriteAction }
   | { kind: 'search'; resourceTypes: readonly string[]; filters: readonly SearchFilter[] }
   | { kind: 'everything' }
   | { kind: 'history' }
   | { kind: 'count' };
+
+/** A write as consentaction names it: `collect` creates, `correct` updates, patches or deletes. */
+export type WriteAction = 'collect' | 'correct';
 
 /** Where a filter may look up what it needs: the read's own connection (or transaction). */
 export interface FilterReader {

@@ -25,7 +25,7 @@ export function declaration(options: {
     ...(options.organization !== undefined
       ? { managingOrganization: { reference: `Organization/${options.organization}` } }
       : {}),
-    careManager: { reference: `Practitioner/${options.practitioner}` },
+    careManager: { reference: practitionerReference(options.practitioner) },
     period: { start: '2026-01-01' },
   };
 }

@@ -156,6 +156,13 @@ const NESTED: FhirResource[] = [
   }),
   // A deny naming the doctor's PractitionerRole.
   consent({ id: 'c-n7', patient: 'pat-n7', actor: 'PractitionerRole/role-n', type: 'deny' }),
+  // Declarations whose careManager is one of the doctor's PractitionerRoles: active, ended.
+  practitionerRole({ id: 'role-n-ended', practitioner: 'doc-n', period: PAST }),
+  ...['pat-n8', 'pat-n9'].map(patient),
+  declaration({ id: 'decl-pat-n8', patient: 'pat-n8', practitioner: 'PractitionerRole/role-n' }),
+  declaration({ id: 'decl-pat-n9', patient: 'pat-n9', practitioner: 'PractitionerRole/role-n-ended' }),
+  observation({ id: 'obs-pat-n8', patient: 'pat-n8' }),
+  observation({ id: 'obs-pat-n9', patient: 'pat-n9' }),
 ];
 
 function ids(body: string): string[] {
@@ -296,10 +303,22 @@ describe.each(testDatabases())('care relationships and nested Consents on $name'
     expect(await found(doctor, '/fhir/Observation?subject=Patient/pat-n7')).toEqual([]);
   });
 
+  it('counts a declaration whose careManager is an active PractitionerRole of the doctor as one with them (EpisodeOfCare.careManager)', async () => {
+    expect((await get(doctor, '/fhir/Patient/pat-n8')).statusCode).toBe(200);
+    expect(await found(doctor, '/fhir/Observation?subject=Patient/pat-n8')).toEqual([
+      'Observation/obs-pat-n8',
+    ]);
+    // A role whose period has ended is no longer theirs.
+    expect((await get(doctor, '/fhir/Patient/pat-n9')).statusCode).toBe(404);
+    expect(await found(doctor, '/fhir/Observation?subject=Patient/pat-n9')).toEqual([]);
+  });
+
   it('searches the patients a nested Consent leaves whole, and counts only what it allows', async () => {
     const response = await get(doctor, '/fhir/Patient?_count=100&_total=accurate');
-    expect(ids(response.body)).toEqual(['pat-n2', 'pat-n3', 'pat-n4', 'pat-n6'].map((id) => `Patient/${id}`));
-    expect(JSON.parse(response.body).total).toBe(4);
+    expect(ids(response.body)).toEqual(
+      ['pat-n2', 'pat-n3', 'pat-n4', 'pat-n6', 'pat-n8'].map((id) => `Patient/${id}`),
+    );
+    expect(JSON.parse(response.body).total).toBe(5);
   });
 
   // Writes: last, so the tests above see the data as it was.

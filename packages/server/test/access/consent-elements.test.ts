@@ -16,7 +16,7 @@ const BODY_WEIGHT = { system: 'http://loinc.org', code: '29463-7' };
 
 const patient = (id: string): FhirResource => ({ resourceType: 'Patient', id, name: [{ family: id }] });
 
-const PATIENTS = ['pat-e1', 'pat-e2', 'pat-e3', 'pat-e4', 'pat-e5', 'pat-e6', 'pat-e7', 'pat-e8'];
+const PATIENTS = ['pat-e1', 'pat-e2', 'pat-e3', 'pat-e4', 'pat-e5', 'pat-e6', 'pat-e7', 'pat-e8', 'pat-e9'];
 
 const DATA: FhirResource[] = [
   { resourceType: 'RelatedPerson', id: 'rp-e1', patient: { reference: 'Patient/pat-e1' } },
@@ -72,6 +72,8 @@ const DATA: FhirResource[] = [
   }),
   // An opt-out for everyone of one resource type.
   consent({ id: 'c-e8', patient: 'pat-e8', type: 'deny', classes: ['Observation'] }),
+  // A deny of collecting (creating) only.
+  consent({ id: 'c-e9', patient: 'pat-e9', actor: DOCTOR, type: 'deny', actions: ['collect'] }),
 ];
 
 function ids(body: string): string[] {
@@ -227,10 +229,63 @@ describe.each(testDatabases())('Consent provision elements on $name', (database)
 
   it('searches the patients the Consents leave whole, and counts only those', async () => {
     const response = await get(doctor, '/fhir/Patient?_count=100&_total=accurate');
-    const expected = ['pat-e2', 'pat-e3', 'pat-e5', 'pat-e6', 'pat-e7', 'pat-e8'].map(
+    const expected = ['pat-e2', 'pat-e3', 'pat-e5', 'pat-e6', 'pat-e7', 'pat-e8', 'pat-e9'].map(
       (id) => `Patient/${id}`,
     );
     expect(ids(response.body)).toEqual(expected);
     expect(JSON.parse(response.body).total).toBe(expected.length);
+  });
+
+  // Writes: last, so the tests above see the data as they were.
+  const send = (token: string, method: 'POST' | 'PUT' | 'DELETE', url: string, body?: FhirResource) =>
+    t.app.inject({
+      method,
+      url,
+      headers: { authorization: token, 'content-type': 'application/fhir+json' },
+      ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+    });
+  const fresh = (patientId: string): FhirResource => {
+    const { id: _id, ...resource } = observation({ id: 'unused', patient: patientId });
+    return resource as FhirResource;
+  };
+
+  it('applies a deny of correct to updates and deletes, not to reads nor creates (consentaction)', async () => {
+    expect((await get(doctor, '/fhir/Observation/obs-pat-e3')).statusCode).toBe(200);
+    const update = observation({ id: 'obs-pat-e3', patient: 'pat-e3', effective: '2024-03-02' });
+    const updated = await send(doctor, 'PUT', '/fhir/Observation/obs-pat-e3', update);
+    expect(updated.statusCode, updated.body).toBe(403);
+    expect((await send(doctor, 'DELETE', '/fhir/Observation/obs-pat-e3')).statusCode).toBe(403);
+    const read = await get(doctor, '/fhir/Observation/obs-pat-e3');
+    expect(JSON.parse(read.body).meta.versionId).toBe('1');
+    const created = await send(doctor, 'POST', '/fhir/Observation', fresh('pat-e3'));
+    expect(created.statusCode, created.body).toBe(201);
+  });
+
+  it('applies a deny of collect to creates only: updates stay allowed (consentaction)', async () => {
+    const created = await send(doctor, 'POST', '/fhir/Observation', fresh('pat-e9'));
+    expect(created.statusCode, created.body).toBe(403);
+    // An update that creates (a new id) collects too.
+    const putNew = await send(
+      doctor,
+      'PUT',
+      '/fhir/Observation/obs-pat-e9-new',
+      observation({ id: 'obs-pat-e9-new', patient: 'pat-e9' }),
+    );
+    expect(putNew.statusCode, putNew.body).toBe(403);
+    expect(await found(doctor, '/fhir/Observation?subject=Patient/pat-e9')).toEqual([
+      'Observation/obs-pat-e9',
+    ]);
+    const update = observation({ id: 'obs-pat-e9', patient: 'pat-e9', effective: '2024-03-02' });
+    const updated = await send(doctor, 'PUT', '/fhir/Observation/obs-pat-e9', update);
+    expect(updated.statusCode, updated.body).toBe(200);
+  });
+
+  it('does not apply a deny of access to writes: a create in that record stays allowed (consentaction)', async () => {
+    const created = await send(doctor, 'POST', '/fhir/Observation', fresh('pat-e4'));
+    expect(created.statusCode, created.body).toBe(201);
+    // What the doctor may not read they cannot update either: the target is hidden, not refused.
+    const update = observation({ id: 'obs-pat-e4', patient: 'pat-e4', effective: '2024-03-02' });
+    const updated = await send(doctor, 'PUT', '/fhir/Observation/obs-pat-e4', update);
+    expect(updated.statusCode, updated.body).toBe(409);
   });
 });

@@ -94,7 +94,7 @@ describe('Consent provisions as the access decision reads them', () => {
     expect(rulesOf(authoredBy).deniedPatients).toEqual(['p']);
   });
 
-  it('applies an exception whose action includes access (consentaction), and not one for another action', () => {
+  it('applies an exception to the requests of its actions only (consentaction)', () => {
     const withAction = (code: string) => {
       const resource = deny({ actor: DOCTOR, provisions: [{ type: 'permit', classes: ['Observation'] }] });
       const nested = (resource.provision as { provision: Record<string, unknown>[] }).provision[0];
@@ -105,10 +105,21 @@ describe('Consent provisions as the access decision reads them', () => {
       }
       return resource;
     };
-    expect(rulesOf(withAction('access')).scopedDenials).toEqual([
-      { patient: 'p', except: [{ types: ['Observation'] }] },
+    const access = rulesOf(withAction('access'));
+    expect(access.scopedDenials).toEqual([
+      { patient: 'p', except: [{ types: ['Observation'], actions: ['read'] }] },
     ]);
-    expect(rulesOf(withAction('correct')).deniedPatients).toEqual(['p']);
+    expect(denialsFor(access, 'TREAT').scopedDenials).toHaveLength(1);
+    // A write is not excepted: the whole record is denied to it.
+    expect(denialsFor(access, 'TREAT', 'correct')).toMatchObject({
+      deniedPatients: ['p'],
+      scopedDenials: [],
+    });
+    const correct = rulesOf(withAction('correct'));
+    expect(denialsFor(correct, 'TREAT')).toMatchObject({ deniedPatients: ['p'], scopedDenials: [] });
+    expect(denialsFor(correct, 'TREAT', 'correct').scopedDenials).toHaveLength(1);
+    // An action the decision does not judge (disclose) makes no exception.
+    expect(rulesOf(withAction('disclose')).deniedPatients).toEqual(['p']);
   });
 
   it('cancels a deny whose exception permits everything it covers', () => {
@@ -146,10 +157,26 @@ describe('Consent provisions as the access decision reads them', () => {
     });
   });
 
-  it('applies only the rules whose action includes reading (consentaction: access, use)', () => {
-    expect(rulesOf(deny({ actor: DOCTOR, actions: ['correct'] })).deniedPatients).toEqual([]);
-    expect(rulesOf(deny({ actor: DOCTOR, actions: ['collect', 'access'] })).deniedPatients).toEqual(['p']);
-    expect(rulesOf(deny({ actor: DOCTOR, actions: ['use'] })).deniedPatients).toEqual(['p']);
+  it('applies a deny to reads for access or use, to updates and deletes for correct, to creates for collect (consentaction)', () => {
+    const denied = (actions: string[] | undefined, action: 'read' | 'correct' | 'collect') =>
+      denialsFor(
+        rulesOf(deny({ actor: DOCTOR, ...(actions !== undefined ? { actions } : {}) })),
+        'TREAT',
+        action,
+      ).deniedPatients;
+    expect(denied(['correct'], 'read')).toEqual([]);
+    expect(denied(['correct'], 'correct')).toEqual(['p']);
+    expect(denied(['correct'], 'collect')).toEqual([]);
+    expect(denied(['collect', 'access'], 'read')).toEqual(['p']);
+    expect(denied(['collect', 'access'], 'collect')).toEqual(['p']);
+    expect(denied(['collect', 'access'], 'correct')).toEqual([]);
+    expect(denied(['use'], 'read')).toEqual(['p']);
+    expect(denied(['use'], 'correct')).toEqual([]);
+    // No action: every request; only actions the decision does not judge: none.
+    for (const action of ['read', 'correct', 'collect'] as const) {
+      expect(denied(undefined, action)).toEqual(['p']);
+      expect(denied(['disclose'], action)).toEqual([]);
+    }
   });
 
   it('keeps the purposes of a deny and of its exceptions, and picks them per request (Consent.provision.purpose)', () => {
@@ -167,9 +194,8 @@ describe('Consent provisions as the access decision reads them', () => {
         except: [{ types: ['AllergyIntolerance'], purposes: ['TREAT'] }],
       },
     ]);
-    expect(denialsFor(rules, 'HRESCH').scopedDenials).toEqual([
-      { patient: 'p', purposes: ['HRESCH', 'TREAT'], except: [] },
-    ]);
+    // Once its exception falls away the deny covers the whole record.
+    expect(denialsFor(rules, 'HRESCH')).toMatchObject({ deniedPatients: ['p'], scopedDenials: [] });
     expect(denialsFor(rules, 'TREAT').scopedDenials[0]?.except).toHaveLength(1);
     expect(denialsFor(rules, 'HPAYMT').scopedDenials).toEqual([]);
   });
