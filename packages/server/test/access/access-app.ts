@@ -93,18 +93,7 @@ export async function createAccessTestApp(
     scopes: [...new Set([...USER_SCOPE.split(' '), ...PATIENT_SCOPE.split(' ')])],
   });
 
-  async function put(resources: readonly FhirResource[]): Promise<void> {
-    for (const resource of resources) {
-      const response = await core.handle(systemContext('access-test'), {
-        method: 'PUT',
-        path: `${resource.resourceType}/${String(resource.id)}`,
-        query: [],
-        headers: {},
-        body: resource,
-      });
-      expect(response.status, JSON.stringify(response.body)).toBeLessThan(300);
-    }
-  }
+  const put = (resources: readonly FhirResource[]) => putResources(core, 'access-test', resources);
 
   async function putStored(resources: readonly (FhirResource & { id: string })[]): Promise<void> {
     await store.transact(systemContext('access-test'), async (tx) => {
@@ -215,4 +204,22 @@ export async function createAccessTestApp(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Stores each resource by id through the core as the system (setting up a scenario), one PUT each. */
+export async function putResources(
+  core: FhirCore,
+  requestId: string,
+  resources: readonly FhirResource[],
+): Promise<void> {
+  for (const resource of resources) {
+    const response = await core.handle(systemContext(requestId), {
+      method: 'PUT',
+      path: `${resource.resourceType}/${String(resource.id)}`,
+      query: [],
+      headers: {},
+      body: resource,
+    });
+    expect(response.status, JSON.stringify(response.body)).toBeLessThan(300);
+  }
 }

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelationshipCache } from '../../src/access/relationship-snapshot.ts';
-import { systemContext } from '../../src/access/request-context.ts';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { FhirCore } from '../../src/fhir/interaction.ts';
@@ -33,6 +32,7 @@ import { readString } from '../../src/store/rows.ts';
 import { sql } from '../../src/store/sql.ts';
 import { clientCredentialsToken } from '../identity/identity-app.ts';
 import { testDatabases } from '../support/databases.ts';
+import { putResources } from './access-app.ts';
 import { consent } from './access-fixtures.ts';
 
 const HOUR_SECONDS = 3600;
@@ -288,18 +288,7 @@ for (const database of testDatabases()) {
     return {
       app,
       identity,
-      async put(resources) {
-        for (const resource of resources) {
-          const response = await core.handle(systemContext('several-nodes-test'), {
-            method: 'PUT',
-            path: `${resource.resourceType}/${String(resource.id)}`,
-            query: [],
-            headers: {},
-            body: resource,
-          });
-          expect(response.status, JSON.stringify(response.body)).toBeLessThan(300);
-        }
-      },
+      put: (resources) => putResources(core, 'several-nodes-test', resources),
       addClient,
       async clientToken(name, organization) {
         const { clientId, clientSecret } = await addClient(name, organization);
